@@ -1,0 +1,57 @@
+# Two commands do everything on a fresh Debian machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_PACKAGES := graphviz chromium fonts-noto-cjk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system demo test bench checkpoint data clean
+
+setup: system $(STAMP)
+
+# Debian packages: dot for diagrams, chromium for browser tests, a CJK font for charts.
+system:
+	@missing=""; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then \
+	    echo "error: need root to install:$$missing (run: sudo apt-get install$$missing)" >&2; exit 1; \
+	  fi; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null \
+	    || { echo "error: apt-get failed; install by hand: sudo apt-get install$$missing" >&2; exit 1; }; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	@mkdir -p out
+	$(BIN)/microgpt-trace sample -n 5
+	@echo "outputs: samples above, from data/checkpoint.json"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/bench_train.py
+
+# The default checkpoint: the reference defaults on data/names.txt (about 20 s).
+checkpoint: setup
+	@mkdir -p out
+	$(BIN)/microgpt-trace train --data data/names.txt -o data/checkpoint.json --log out/checkpoint-metrics.jsonl
+
+# Rebuild data/names.txt and data/names-ja.txt from their PyPI packages (dev-time only).
+data:
+	$(PYTHON) -m venv /tmp/microgpt-trace-dataenv
+	/tmp/microgpt-trace-dataenv/bin/pip install -q names==0.3.0 japanese-personal-name-dataset==0.4.0
+	/tmp/microgpt-trace-dataenv/bin/python scripts/build_data.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

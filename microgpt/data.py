@@ -1,0 +1,65 @@
+"""Datasets (one document per line) and the character tokenizer of microgpt.py."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .exceptions import DataError
+
+__all__ = ["DEFAULT_DATA", "load_docs", "Tokenizer"]
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "names.txt"
+
+
+def load_docs(path):
+    """Lines of a UTF-8 file, stripped, blank lines dropped."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise DataError(f"dataset not found: {str(path)!r}") from None
+    except IsADirectoryError:
+        raise DataError(f"dataset is a directory, not a file: {str(path)!r}") from None
+    except UnicodeDecodeError as e:
+        line = text_line_of(path, e.start)
+        raise DataError(f"dataset is not UTF-8: {str(path)!r}, line {line}, byte {e.start}") from None
+    docs = [line.strip() for line in text.split("\n") if line.strip()]
+    if not docs:
+        raise DataError(f"dataset has no non-blank lines: {str(path)!r}")
+    return docs
+
+
+def text_line_of(path, byte_offset):
+    return path.read_bytes()[:byte_offset].count(b"\n") + 1
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """Characters sorted by code point get ids 0..n-1; BOS (begin/end) is id n."""
+
+    chars: str
+
+    @classmethod
+    def from_docs(cls, docs):
+        return cls("".join(sorted(set("".join(docs)))))
+
+    @property
+    def bos(self):
+        return len(self.chars)
+
+    @property
+    def vocab_size(self):
+        return len(self.chars) + 1
+
+    def encode(self, text):
+        index = {ch: i for i, ch in enumerate(self.chars)}
+        unknown = sorted(set(text) - index.keys())
+        if unknown:
+            raise DataError(f"characters not in the vocabulary: {''.join(unknown)!r}")
+        return [index[ch] for ch in text]
+
+    def decode(self, ids):
+        return "".join(self.chars[i] for i in ids)
+
+    def token_text(self, token_id):
+        """A printable name for one token: its character, or BOS."""
+        return "BOS" if token_id == self.bos else self.chars[token_id]

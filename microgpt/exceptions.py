@@ -1,0 +1,19 @@
+"""Errors a user can cause; the CLI turns each into one line on stderr."""
+
+__all__ = ["MicrogptError", "DataError", "ConfigError", "CheckpointError"]
+
+
+class MicrogptError(Exception):
+    """Base class for errors caused by user input."""
+
+
+class DataError(MicrogptError, ValueError):
+    """A dataset file that cannot be used (missing, empty, not UTF-8)."""
+
+
+class ConfigError(MicrogptError, ValueError):
+    """A model or training setting out of range, or contradicting a checkpoint."""
+
+
+class CheckpointError(MicrogptError, ValueError):
+    """A checkpoint that is missing, corrupt, truncated or from a future version."""

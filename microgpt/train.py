@@ -1,0 +1,145 @@
+"""Adam and the training loop of microgpt.py, as a generator of per-step metrics.
+
+A generator lets the caller stop between two steps (Ctrl-C, a test that wants 50
+of 100 steps) and always find the state consistent: weights, moments and step
+agree, so a checkpoint written then resumes to the same bits.
+"""
+
+import hashlib
+import math
+import random
+from dataclasses import asdict, dataclass, field
+
+from .data import Tokenizer
+from .exceptions import ConfigError
+from .model import GPT, Config, document_loss
+
+__all__ = ["TrainConfig", "TrainState", "StepMetrics", "start", "resume", "train_steps",
+           "train", "docs_digest"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 1000  # length of the learning-rate schedule, not of one run
+    lr: float = 0.01
+    beta1: float = 0.85
+    beta2: float = 0.99
+    eps: float = 1e-8
+    seed: int = 42
+
+    def __post_init__(self):
+        if not isinstance(self.steps, int) or self.steps < 0:
+            raise ConfigError(f"steps must be a non-negative integer, got {self.steps!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass
+class TrainState:
+    """Everything a resumed run needs to continue to the same bits."""
+
+    model: GPT
+    tokenizer: Tokenizer
+    docs: list  # in training order (shuffled once by the seeded rng)
+    train_config: TrainConfig
+    rng: random.Random
+    m: list = field(default_factory=list)  # Adam first moments, state-dict order
+    v: list = field(default_factory=list)  # Adam second moments
+    step: int = 0  # steps completed
+
+
+@dataclass(frozen=True)
+class StepMetrics:
+    step: int  # 1-based: the step just completed
+    loss: float
+    lr: float
+    grad_norm: dict  # parameter group -> L2 norm of its gradient before the update
+    probes: list = None  # per position, when the step was asked to probe
+
+
+def docs_digest(docs):
+    """Fingerprint of the shuffled documents, to check a resume uses the same data."""
+    return hashlib.sha256("\n".join(docs).encode("utf-8")).hexdigest()
+
+
+def start(docs, train_config=TrainConfig(), engine="fused", **model_args):
+    """Shuffle the documents, build the vocabulary and initialise the weights.
+
+    One random.Random(seed) does all of it, in the reference's order, and goes on
+    to drive sampling after training.
+    """
+    rng = random.Random(train_config.seed)
+    docs = list(docs)
+    rng.shuffle(docs)
+    tokenizer = Tokenizer.from_docs(docs)
+    config = Config(vocab_size=tokenizer.vocab_size, **model_args)
+    model = GPT.init(config, rng, engine)
+    n = len(model.parameters())
+    return TrainState(model, tokenizer, docs, train_config, rng, [0.0] * n, [0.0] * n)
+
+
+def resume(state, docs, docs_sha256, **overrides):
+    """Attach the documents to a loaded state, refusing any setting that contradicts it.
+
+    `overrides` are the settings given for this run (None = not given), named like
+    Config and TrainConfig fields; a resumed run must keep the checkpoint's.
+    """
+    current = {**state.model.config.to_dict(), **state.train_config.to_dict()}
+    for name, value in overrides.items():
+        if value is not None and value != current[name]:
+            raise ConfigError(f"{name} {value!r} contradicts the checkpoint's {name} "
+                              f"{current[name]!r}; drop it to resume")
+    docs = list(docs)
+    random.Random(state.train_config.seed).shuffle(docs)
+    if docs_digest(docs) != docs_sha256:
+        raise ConfigError("the dataset differs from the one the checkpoint was trained on; "
+                          "pass the same --data")
+    state.docs = docs
+    return state
+
+
+def train_steps(state, probe_every=0):
+    """Run the remaining steps of the schedule, yielding StepMetrics after each.
+
+    With probe_every=N, every N-th step (and the first) also carries the model's
+    probes for that step's document.
+    """
+    tc, model = state.train_config, state.model
+    params = model.parameters()
+    groups = [(name, [p for row in rows for p in row]) for name, rows in model.params.items()]
+    bos = state.tokenizer.bos
+    for step in range(state.step, tc.steps):
+        doc = state.docs[step % len(state.docs)]
+        tokens = [bos] + state.tokenizer.encode(doc) + [bos]
+        probe = bool(probe_every) and (step % probe_every == 0 or step == tc.steps - 1)
+        loss, probes = document_loss(model, tokens, probe=True) if probe else (
+            document_loss(model, tokens), None)
+        loss.backward()
+        grad_norm = {name: math.sqrt(sum(p.grad * p.grad for p in ps)) for name, ps in groups}
+        lr_t = adam_update(params, state, step)
+        state.step = step + 1
+        yield StepMetrics(step + 1, loss.data, lr_t, grad_norm, probes)
+
+
+def adam_update(params, state, step):
+    """One bias-corrected Adam step with linear lr decay; zeroes the grads."""
+    tc, m, v = state.train_config, state.m, state.v
+    lr_t = tc.lr * (1 - step / tc.steps)
+    for i, p in enumerate(params):
+        m[i] = tc.beta1 * m[i] + (1 - tc.beta1) * p.grad
+        v[i] = tc.beta2 * v[i] + (1 - tc.beta2) * p.grad ** 2
+        m_hat = m[i] / (1 - tc.beta1 ** (step + 1))
+        v_hat = v[i] / (1 - tc.beta2 ** (step + 1))
+        p.data -= lr_t * m_hat / (v_hat ** 0.5 + tc.eps)
+        p.grad = 0.0
+    return lr_t
+
+
+def train(docs, train_config=TrainConfig(), engine="fused", **model_args):
+    """Train from scratch to the end of the schedule; returns (state, losses)."""
+    state = start(docs, train_config, engine, **model_args)
+    losses = [metrics.loss for metrics in train_steps(state)]
+    return state, losses

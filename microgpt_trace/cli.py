@@ -1,0 +1,61 @@
+"""The click group; each command lives in its own module under commands/.
+
+Commands are imported lazily so `--help` and `expr` start fast, and every error a
+user can cause surfaces as one line on stderr with a non-zero exit, no traceback.
+"""
+
+import importlib
+
+import click
+
+from . import __version__
+
+__all__ = ["cli", "COMMANDS"]
+
+# command name -> (module under microgpt_trace.commands, one-line help)
+COMMANDS = {
+    "train": ("train", "Train the scalar GPT and write a checkpoint."),
+    "sample": ("sample", "Generate names from a checkpoint."),
+}
+
+
+def user_errors():
+    """Exception types whose message is meant for the user, not a traceback."""
+    from microgpt.exceptions import MicrogptError
+
+    return (MicrogptError,)
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"microgpt_trace.commands.{COMMANDS[name][0]}")
+        return getattr(module, name)
+
+    def format_commands(self, ctx, formatter):
+        # Short help from the table above, so listing commands imports none of them.
+        rows = [(name, short) for name, (_, short) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except user_errors() as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="microgpt-trace")
+def cli():
+    """Make backpropagation visible: trace, draw and animate a scalar GPT.
+
+    \b
+    Start here:
+      microgpt-trace sample
+      microgpt-trace train --steps 200 -o my.json
+    """

@@ -1,0 +1,26 @@
+import click
+
+from microgpt.checkpoint import load_model
+from microgpt.sample import generate
+
+
+@click.command()
+@click.option("--checkpoint", type=click.Path(dir_okay=False),
+              help="Checkpoint to sample from [default: data/checkpoint.json].")
+@click.option("-n", "num_samples", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Number of samples.")
+@click.option("--temperature", type=float, default=0.5, show_default=True,
+              help="Softmax temperature; lower is more conservative.")
+@click.option("--seed", type=int, default=None,
+              help="Seed a fresh RNG [default: continue the checkpoint's RNG, as microgpt.py does].")
+@click.option("--engine", type=click.Choice(["fused", "atomic"]), default="fused",
+              show_default=True, help="How dot products are built (same numbers).")
+def sample(checkpoint, num_samples, temperature, seed, engine):
+    """Generate names from a checkpoint, one per line."""
+    import random
+
+    model, tokenizer, rng = load_model(checkpoint, engine)
+    if seed is not None:
+        rng = random.Random(seed)
+    for i, text in enumerate(generate(model, tokenizer, rng, num_samples, temperature), 1):
+        click.echo(f"sample {i:2d}: {text}")

@@ -1,0 +1,97 @@
+import signal
+import sys
+
+import click
+
+from microgpt import checkpoint
+from microgpt.data import DEFAULT_DATA, load_docs
+from microgpt.metrics import MetricsLog, step_record
+from microgpt.train import TrainConfig, docs_digest, resume, start, train_steps
+
+
+@click.command()
+@click.option("--data", type=click.Path(dir_okay=False), default=str(DEFAULT_DATA),
+              show_default="data/names.txt", help="UTF-8 text file, one document per line.")
+@click.option("--steps", type=click.IntRange(min=0), help="Length of the schedule [default: 1000].")
+@click.option("--seed", type=int, help="Seed of the one RNG [default: 42].")
+@click.option("--layers", "n_layer", type=int, help="Transformer blocks [default: 1].")
+@click.option("--embd", "n_embd", type=int, help="Embedding width [default: 16].")
+@click.option("--heads", "n_head", type=int, help="Attention heads [default: 4].")
+@click.option("--block-size", type=int, help="Context length [default: 16].")
+@click.option("--lr", type=float, help="Adam learning rate, decayed linearly to 0 [default: 0.01].")
+@click.option("--engine", type=click.Choice(["fused", "atomic"]), default="fused",
+              show_default=True, help="fused: one node per dot product; atomic: the "
+              "reference's own * and + nodes. Same numbers to the bit.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the checkpoint here (also on Ctrl-C).")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False),
+              help="Write per-step metrics as JSON lines (appended when resuming).")
+@click.option("--resume", type=click.Path(dir_okay=False),
+              help="Continue a checkpoint to the end of its schedule.")
+@click.option("--verbose", is_flag=True, help="One line per step instead of a progress bar.")
+def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, output,
+          log_path, resume, verbose):
+    """Train the scalar GPT (the algorithm of microgpt.py) on DATA.
+
+    --steps is the length of the learning-rate schedule; a resumed run continues to
+    its end. Ctrl-C stops after the current step and writes a resumable checkpoint.
+    """
+    settings = dict(steps=steps, seed=seed, n_layer=n_layer, n_embd=n_embd,
+                    n_head=n_head, block_size=block_size, lr=lr)
+    docs = load_docs(data)
+    state = resume_state(resume, docs, engine, settings) if resume else new_state(
+        docs, engine, settings)
+    digest = docs_digest(state.docs)
+    stop = install_stop_flag()
+    log = MetricsLog(log_path, state, append=bool(resume)) if log_path else None
+    try:
+        last = run(state, log, stop, verbose)
+    finally:
+        if log:
+            log.close()
+    if output:
+        checkpoint.save(state, output, digest)
+    if stop:
+        where = f"checkpoint saved to {output}; continue with --resume {output}" if output \
+            else "nothing saved (no -o given)"
+        click.echo(f"interrupted after step {state.step}: {where}", err=True)
+        sys.exit(130)
+    loss = f", final loss {last.loss:.4f}" if last else ""
+    click.echo(f"trained {state.step} / {state.train_config.steps} steps{loss}"
+               + (f"; checkpoint: {output}" if output else "; no -o given, nothing saved"))
+
+
+def new_state(docs, engine, settings):
+    given = {k: v for k, v in settings.items() if v is not None}
+    train_config = TrainConfig(**{k: given.pop(k) for k in ("steps", "seed", "lr") if k in given})
+    return start(docs, train_config, engine, **given)
+
+
+def resume_state(path, docs, engine, settings):
+    state, digest = checkpoint.load(path, engine)
+    return resume(state, docs, digest, **settings)
+
+
+def install_stop_flag():
+    """A list that becomes truthy on Ctrl-C, checked between steps."""
+    stop = []
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.append(signum))
+    return stop
+
+
+def run(state, log, stop, verbose):
+    total = state.train_config.steps
+    last = None
+    with click.progressbar(length=total - state.step, label="training", file=sys.stderr,
+                           item_show_func=lambda m: m and f"loss {m.loss:.4f}",
+                           hidden=verbose) as bar:
+        for metrics in train_steps(state):
+            last = metrics
+            if log:
+                log.write(step_record(metrics))
+            if verbose:
+                click.echo(f"step {metrics.step:4d} / {total:4d} | loss {metrics.loss:.4f}")
+            bar.update(1, metrics)
+            if stop:
+                break
+    return last
