@@ -22,8 +22,10 @@ COMMANDS = {
 def user_errors():
     """Exception types whose message is meant for the user, not a traceback."""
     from microgpt.exceptions import MicrogptError
+    from renderers.exceptions import RenderError
+    from tracer.exceptions import TracerError
 
-    return (MicrogptError,)
+    return (MicrogptError, TracerError, RenderError)
 
 
 class LazyGroup(click.Group):

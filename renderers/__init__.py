@@ -1,0 +1,1 @@
+"""networkx graphs and frame data -> DOT, SVG, PNG, PDF, GIF, HTML, text and charts."""

@@ -1,0 +1,31 @@
+"""Errors a user can cause in tracing; the CLI prints each as one line."""
+
+__all__ = ["TracerError", "ExpressionError", "EvaluationError", "SelectionError"]
+
+
+class TracerError(Exception):
+    """Base class for tracer errors caused by user input."""
+
+
+class ExpressionError(TracerError, ValueError):
+    """An expression that does not parse or is not allowed.
+
+    `column` is 0-based into `text`; str() shows the text with a caret under it.
+    """
+
+    def __init__(self, message, text="", column=None):
+        self.message, self.text, self.column = message, text, column
+        super().__init__(message)
+
+    def __str__(self):
+        if self.column is None or not self.text:
+            return self.message
+        return f"{self.message} at column {self.column + 1}\n  {self.text}\n  {' ' * self.column}^"
+
+
+class EvaluationError(TracerError, ArithmeticError):
+    """A sub-expression whose value is undefined (log(0), x/0, overflow)."""
+
+
+class SelectionError(TracerError, ValueError):
+    """A query for something the graph does not have (scope, position, head...)."""

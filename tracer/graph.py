@@ -1,0 +1,87 @@
+"""Value graph -> networkx.MultiDiGraph: the schema every other module reads.
+
+Edges run child -> parent (data flow). Operands can repeat (`a*a`), so the graph is
+a multigraph and the edge key is the argument position.
+
+Node attributes:
+    op (str): the operation (`+`, `*`, `**`, `exp`, `dot`, ...), "" for leaves.
+    data (float), grad (float): the value and its gradient at trace time.
+    label (str): the name the model or the expression gave it, or "".
+    scope (str): the nested scope it was built in, e.g. "pos3/layer0/attn/head2".
+    kind (str): "param" (model weight), "input" (named leaf), "const" (unnamed leaf)
+        or "op" (computed).
+Edge attributes:
+    arg (int): the argument position, also the edge key.
+    local_grad (float): d(parent)/d(child) for this argument.
+    contribution (float): local_grad x parent grad, what flowed back along the edge.
+Graph attributes:
+    roots (tuple[int, ...]): the node ids of the traced roots.
+    source (str): what was traced: the expression text, or model/checkpoint/text.
+
+Node ids are positions in the topological order (children before parents, the order
+of Value.backward), so the same computation always gives the same ids.
+"""
+
+import networkx as nx
+
+from microgpt.engine import topological_order
+
+__all__ = ["trace", "KINDS", "PARAM_SCOPE"]
+
+KINDS = ("param", "input", "const", "op")
+PARAM_SCOPE = "params"  # the scope the model creates its weights in
+
+
+def kind_of(value):
+    if value._children:
+        return "op"
+    if value.scope == PARAM_SCOPE or value.scope.startswith(PARAM_SCOPE + "/"):
+        return "param"
+    return "input" if value.label else "const"
+
+
+def ordered_nodes(roots):
+    """Topological order over several roots, each node once."""
+    if len(roots) == 1:
+        return topological_order(roots[0])
+    seen, order = set(), []
+    for root in roots:
+        for value in topological_order(root):
+            if value not in seen:
+                seen.add(value)
+                order.append(value)
+    return order
+
+
+def trace(*roots, source=""):
+    """Export the graph behind `roots` (Values) as a networkx.MultiDiGraph.
+
+    Args:
+        *roots: one or more Values; everything they depend on is included.
+        source: what was traced, stored as the graph attribute `source`.
+
+    Returns:
+        A new MultiDiGraph following the schema in this module's docstring.
+
+    >>> from microgpt.engine import Value
+    >>> a = Value(2.0, label="a"); b = a * a; b.backward()
+    >>> g = trace(b, source="a*a")
+    >>> sorted(g.edges(keys=True)), g.nodes[1]["grad"], g.graph["roots"]
+    ([(0, 1, 0), (0, 1, 1)], 1.0, (1,))
+    """
+    if not roots:
+        raise ValueError("trace() needs at least one root Value")
+    order = ordered_nodes(roots)
+    index = {id(v): i for i, v in enumerate(order)}
+    nodes = [(i, {"op": v.op, "data": v.data, "grad": v.grad, "label": v.label,
+                  "scope": v.scope, "kind": kind_of(v)}) for i, v in enumerate(order)]
+    edges = []
+    for i, v in enumerate(order):
+        g = v.grad
+        for arg, (child, local_grad) in enumerate(zip(v._children, v._local_grads)):
+            edges.append((index[id(child)], i, arg, {"arg": arg, "local_grad": local_grad,
+                                                     "contribution": local_grad * g}))
+    graph = nx.MultiDiGraph(roots=tuple(index[id(r)] for r in roots), source=source)
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    return graph
