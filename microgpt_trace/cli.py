@@ -47,8 +47,20 @@ class LazyGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            raise OneLineUsageError(e) from None
         except user_errors() as e:
             raise click.ClickException(str(e)) from None
+
+
+class OneLineUsageError(click.ClickException):
+    """A bad option as one line naming the command's --help, keeping exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, error):
+        where = error.ctx.command_path if error.ctx else "microgpt-trace"
+        super().__init__(f"{error.format_message()} (see '{where} --help')")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,3 +11,33 @@ def tiny_docs():
     """A small deterministic dataset so tests never need the shipped files."""
     rng = random.Random(0)
     return ["".join(rng.choice("abcdef") for _ in range(rng.randint(2, 8))) for _ in range(40)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (its own download does not work here)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make setup` (installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records console errors and page errors in `page.errors`."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    yield page
+    context.close()

@@ -14,10 +14,10 @@ from microgpt.train import TrainConfig, docs_digest, resume, start, train_steps
               show_default="data/names.txt", help="UTF-8 text file, one document per line.")
 @click.option("--steps", type=click.IntRange(min=0), help="Length of the schedule [default: 1000].")
 @click.option("--seed", type=int, help="Seed of the one RNG [default: 42].")
-@click.option("--layers", "n_layer", type=int, help="Transformer blocks [default: 1].")
-@click.option("--embd", "n_embd", type=int, help="Embedding width [default: 16].")
-@click.option("--heads", "n_head", type=int, help="Attention heads [default: 4].")
-@click.option("--block-size", type=int, help="Context length [default: 16].")
+@click.option("--layers", "n_layer", type=click.IntRange(min=1), help="Transformer blocks [default: 1].")
+@click.option("--embd", "n_embd", type=click.IntRange(min=1), help="Embedding width [default: 16].")
+@click.option("--heads", "n_head", type=click.IntRange(min=1), help="Attention heads [default: 4].")
+@click.option("--block-size", type=click.IntRange(min=1), help="Context length [default: 16].")
 @click.option("--lr", type=float, help="Adam learning rate, decayed linearly to 0 [default: 0.01].")
 @click.option("--engine", type=click.Choice(["fused", "atomic"]), default="fused",
               show_default=True, help="fused: one node per dot product; atomic: the "
