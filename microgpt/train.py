@@ -128,12 +128,18 @@ def adam_update(params, state, step):
     """One bias-corrected Adam step with linear lr decay; zeroes the grads."""
     tc, m, v = state.train_config, state.m, state.v
     lr_t = tc.lr * (1 - step / tc.steps)
+    # Hoisted out of the loop: the same float operations on the same operands, so
+    # every update is bit-identical to the reference's per-parameter expressions.
+    beta1, beta2, eps = tc.beta1, tc.beta2, tc.eps
+    one_minus_beta1, one_minus_beta2 = 1 - beta1, 1 - beta2
+    correction1, correction2 = 1 - beta1 ** (step + 1), 1 - beta2 ** (step + 1)
     for i, p in enumerate(params):
-        m[i] = tc.beta1 * m[i] + (1 - tc.beta1) * p.grad
-        v[i] = tc.beta2 * v[i] + (1 - tc.beta2) * p.grad ** 2
-        m_hat = m[i] / (1 - tc.beta1 ** (step + 1))
-        v_hat = v[i] / (1 - tc.beta2 ** (step + 1))
-        p.data -= lr_t * m_hat / (v_hat ** 0.5 + tc.eps)
+        g = p.grad
+        m[i] = beta1 * m[i] + one_minus_beta1 * g
+        v[i] = beta2 * v[i] + one_minus_beta2 * g ** 2
+        m_hat = m[i] / correction1
+        v_hat = v[i] / correction2
+        p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps)
         p.grad = 0.0
     return lr_t
 
