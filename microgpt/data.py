@@ -22,7 +22,9 @@ def load_docs(path):
     except UnicodeDecodeError as e:
         line = text_line_of(path, e.start)
         raise DataError(f"dataset is not UTF-8: {str(path)!r}, line {line}, byte {e.start}") from None
-    docs = [line.strip() for line in text.split("\n") if line.strip()]
+    # Text mode in microgpt.py ends a line at \n, \r\n and a lone \r alike.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    docs = [line.strip() for line in lines if line.strip()]
     if not docs:
         raise DataError(f"dataset has no non-blank lines: {str(path)!r}")
     return docs

@@ -47,6 +47,8 @@ class LazyGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise  # --help, --version: no need to import the error types below
         except click.UsageError as e:
             raise OneLineUsageError(e) from None
         except user_errors() as e:
