@@ -16,6 +16,7 @@ __all__ = ["cli", "COMMANDS"]
 COMMANDS = {
     "train": ("train", "Train the scalar GPT and write a checkpoint."),
     "sample": ("sample", "Generate names from a checkpoint."),
+    "step": ("step", "Step through backward one node at a time in the terminal."),
 }
 
 

@@ -1,6 +1,6 @@
 """Errors a user can cause in tracing; the CLI prints each as one line."""
 
-__all__ = ["TracerError", "ExpressionError", "EvaluationError", "SelectionError"]
+__all__ = ["TracerError", "ExpressionError", "EvaluationError", "SelectionError", "ExportError"]
 
 
 class TracerError(Exception):
@@ -29,3 +29,7 @@ class EvaluationError(TracerError, ArithmeticError):
 
 class SelectionError(TracerError, ValueError):
     """A query for something the graph does not have (scope, position, head...)."""
+
+
+class ExportError(TracerError, ValueError):
+    """A graph file that cannot be written or read (format, path, contents)."""

@@ -73,12 +73,15 @@ def trace(*roots, source=""):
         raise ValueError("trace() needs at least one root Value")
     order = ordered_nodes(roots)
     index = {id(v): i for i, v in enumerate(order)}
-    nodes = [(i, {"op": v.op, "data": v.data, "grad": v.grad, "label": v.label,
+    # float(): sums start at the int 0 and -a multiplies by the int -1; the schema
+    # (and every exporter) promises floats.
+    nodes = [(i, {"op": v.op, "data": float(v.data), "grad": float(v.grad), "label": v.label,
                   "scope": v.scope, "kind": kind_of(v)}) for i, v in enumerate(order)]
     edges = []
     for i, v in enumerate(order):
-        g = v.grad
+        g = float(v.grad)
         for arg, (child, local_grad) in enumerate(zip(v._children, v._local_grads)):
+            local_grad = float(local_grad)
             edges.append((index[id(child)], i, arg, {"arg": arg, "local_grad": local_grad,
                                                      "contribution": local_grad * g}))
     graph = nx.MultiDiGraph(roots=tuple(index[id(r)] for r in roots), source=source)

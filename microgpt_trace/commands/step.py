@@ -1,0 +1,53 @@
+import sys
+
+import click
+
+from renderers.terminal import frames_text, step_through
+from tracer.expr import parse_assignments, trace_expression
+from tracer.replay import backward_frames
+
+
+@click.command()
+@click.argument("expression")
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="A variable's value; repeat for each [default: a=2, b=3, ...].")
+@click.option("--granularity", type=click.Choice(["node", "level"]), default="node",
+              show_default=True,
+              help="One frame per node, or per distance from the output (level).")
+@click.option("--no-color", is_flag=True, help="Plain text without ANSI colours.")
+def step(expression, assignments, granularity, no_color):
+    """Step through backward on EXPRESSION, one node at a time.
+
+    Each frame shows the chain rule at work (child.grad += local_grad × grad) and
+    the gradients it changes. In a terminal: Enter or n for the next frame, p back,
+    q to quit. With stdin or stdout not a terminal it prints every frame.
+
+    \b
+      microgpt-trace step "a*b + a" --set a=2 --set b=3
+      microgpt-trace step "tanh(2*x - 1)/x" --granularity level | less
+    """
+    graph = trace_expression(expression, parse_assignments(assignments))
+    frames = backward_frames(graph, granularity)
+    color = is_terminal("stdout") and not no_color
+    if is_terminal("stdin") and is_terminal("stdout"):
+        step_through(graph, frames, pressed_keys(), lambda screen: show(screen, color), color)
+    else:
+        click.echo(frames_text(graph, frames, color), color=color)
+
+
+def is_terminal(stream):
+    return getattr(sys, stream).isatty()
+
+
+def pressed_keys():
+    """Keys from the terminal; Ctrl-C and Ctrl-D end the stepper like q."""
+    while True:
+        try:
+            yield click.getchar()
+        except (EOFError, KeyboardInterrupt):
+            return
+
+
+def show(screen, color):
+    click.clear()
+    click.echo(screen, color=color)
