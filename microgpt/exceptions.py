@@ -1,6 +1,6 @@
 """Errors a user can cause; the CLI turns each into one line on stderr."""
 
-__all__ = ["MicrogptError", "DataError", "ConfigError", "CheckpointError"]
+__all__ = ["MicrogptError", "DataError", "ConfigError", "CheckpointError", "LogError"]
 
 
 class MicrogptError(Exception):
@@ -17,3 +17,7 @@ class ConfigError(MicrogptError, ValueError):
 
 class CheckpointError(MicrogptError, ValueError):
     """A checkpoint that is missing, corrupt, truncated or from a future version."""
+
+
+class LogError(MicrogptError, ValueError):
+    """A metrics log that is missing, corrupt, or not in a format this version reads."""

@@ -17,6 +17,7 @@ COMMANDS = {
     "train": ("train", "Train the scalar GPT and write a checkpoint."),
     "sample": ("sample", "Generate names from a checkpoint."),
     "step": ("step", "Step through backward one node at a time in the terminal."),
+    "report": ("report", "Draw the training panels and an HTML report from a metrics log."),
 }
 
 

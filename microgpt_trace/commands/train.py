@@ -1,17 +1,19 @@
 import signal
 import sys
+from contextlib import contextmanager
 
 import click
 
 from microgpt import checkpoint
 from microgpt.data import DEFAULT_DATA, load_docs
 from microgpt.metrics import MetricsLog, step_record
+from microgpt.snapshots import DEFAULT_SNAPSHOT_EVERY, snapshot_record
 from microgpt.train import TrainConfig, docs_digest, resume, start, train_steps
 
 
 @click.command()
 @click.option("--data", type=click.Path(dir_okay=False), default=str(DEFAULT_DATA),
-              show_default="data/names.txt", help="UTF-8 text file, one document per line.")
+              help="UTF-8 text file, one document per line [default: data/names.txt].")
 @click.option("--steps", type=click.IntRange(min=0), help="Length of the schedule [default: 1000].")
 @click.option("--seed", type=int, help="Seed of the one RNG [default: 42].")
 @click.option("--layers", "n_layer", type=click.IntRange(min=1), help="Transformer blocks [default: 1].")
@@ -26,31 +28,37 @@ from microgpt.train import TrainConfig, docs_digest, resume, start, train_steps
               help="Write the checkpoint here (also on Ctrl-C).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False),
               help="Write per-step metrics as JSON lines (appended when resuming).")
+@click.option("--snapshot-every", type=click.IntRange(min=0),
+              help="Add a snapshot for `report` to the --log every N steps, and at the "
+              f"first and last; 0: none [default: {DEFAULT_SNAPSHOT_EVERY}].")
 @click.option("--resume", type=click.Path(dir_okay=False),
               help="Continue a checkpoint to the end of its schedule.")
 @click.option("--verbose", is_flag=True, help="One line per step instead of a progress bar.")
 def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, output,
-          log_path, resume, verbose):
-    """Train the scalar GPT (the algorithm of microgpt.py) on DATA.
+          log_path, snapshot_every, resume, verbose):
+    """Train the scalar GPT (the algorithm of microgpt.py) on a text file.
 
     --steps is the length of the learning-rate schedule; a resumed run continues to
     its end. Ctrl-C stops after the current step and writes a resumable checkpoint.
     """
+    if snapshot_every is not None and not log_path:
+        raise click.UsageError("--snapshot-every needs --log: snapshots go into the metrics log")
     settings = dict(steps=steps, seed=seed, n_layer=n_layer, n_embd=n_embd,
                     n_head=n_head, block_size=block_size, lr=lr)
     docs = load_docs(data)
     state = resume_state(resume, docs, engine, settings) if resume else new_state(
         docs, engine, settings)
     digest = docs_digest(state.docs)
-    stop = install_stop_flag()
-    log = MetricsLog(log_path, state, append=bool(resume)) if log_path else None
-    try:
-        last = run(state, log, stop, verbose)
-    finally:
-        if log:
-            log.close()
-    if output:
-        checkpoint.save(state, output, digest)
+    probe_every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
+    with stop_on_sigint() as stop:
+        log = MetricsLog(log_path, state, append=bool(resume)) if log_path else None
+        try:
+            last = run(state, log, stop, verbose, probe_every if log else 0)
+        finally:
+            if log:
+                log.close()
+        if output:  # still under our handler: Ctrl-C now cannot cut the write short
+            checkpoint.save(state, output, digest)
     if stop:
         where = f"checkpoint saved to {output}; continue with --resume {output}" if output \
             else "nothing saved (no -o given)"
@@ -72,23 +80,30 @@ def resume_state(path, docs, engine, settings):
     return resume(state, docs, digest, **settings)
 
 
-def install_stop_flag():
-    """A list that becomes truthy on Ctrl-C, checked between steps."""
+@contextmanager
+def stop_on_sigint():
+    """A list that becomes truthy on Ctrl-C, checked between steps; the previous
+    handler comes back afterwards."""
     stop = []
-    signal.signal(signal.SIGINT, lambda signum, frame: stop.append(signum))
-    return stop
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.append(signum))
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
-def run(state, log, stop, verbose):
+def run(state, log, stop, verbose, probe_every):
     total = state.train_config.steps
     last = None
     with click.progressbar(length=total - state.step, label="training", file=sys.stderr,
                            item_show_func=lambda m: m and f"loss {m.loss:.4f}",
                            hidden=verbose) as bar:
-        for metrics in train_steps(state):
+        for metrics in train_steps(state, probe_every):
             last = metrics
             if log:
                 log.write(step_record(metrics))
+            if metrics.probes:
+                log.write(snapshot_record(state, metrics))
             if verbose:
                 click.echo(f"step {metrics.step:4d} / {total:4d} | loss {metrics.loss:.4f}")
             bar.update(1, metrics)

@@ -195,9 +195,6 @@ def test_a_line_longer_than_block_size_is_truncated_not_an_error(tmp_path):
                                               for i, loss in enumerate(losses, 1)]
 
 
-@pytest.mark.xfail(strict=True, reason="train installs a SIGINT handler and never restores "
-                   "it (microgpt_trace/commands/train.py install_stop_flag): after a call "
-                   "from Python, Ctrl-C no longer interrupts the host process")
 def test_train_restores_the_sigint_handler(inputs):
     before = signal.getsignal(signal.SIGINT)
     result = invoke("train", "--data", inputs / "tiny.txt", "--steps", "1", *TINY_FLAGS)

@@ -1,0 +1,100 @@
+"""`microgpt-trace train --snapshot-every` and `microgpt-trace report`: wiring and errors."""
+
+import json
+import signal
+
+import pytest
+from click.testing import CliRunner
+
+from microgpt.metrics import read_log
+from microgpt_trace.cli import cli
+from renderers.report_html import STEP_PANELS
+
+TINY_FLAGS = ["--embd", "8", "--heads", "2", "--block-size", "6"]
+DOCS = "anna\nbob\ncarla\ndave\neve\nfrank\n"
+
+
+@pytest.fixture(autouse=True)
+def keep_sigint_handler():
+    """`train` installs a SIGINT handler in this process; keep pytest interruptible."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def train_log(tmp_path, *flags, steps=6):
+    data, log = tmp_path / "docs.txt", tmp_path / "m.jsonl"
+    data.write_text(DOCS)
+    result = invoke("train", "--data", data, "--steps", steps, *TINY_FLAGS, "--log", log, *flags)
+    assert result.exit_code == 0, result.output
+    return log
+
+
+def records(log, kind):
+    return [r for r in map(json.loads, log.read_text().splitlines()) if r["type"] == kind]
+
+
+def test_train_snapshots_then_report(tmp_path):
+    log = train_log(tmp_path, "--snapshot-every", "5")
+    assert [r["step"] for r in records(log, "snapshot")] == [1, 6]
+    assert [r["step"] for r in records(log, "step")] == [1, 2, 3, 4, 5, 6]
+    out = tmp_path / "report"
+    result = invoke("report", "--log", log, "-o", out, "--top-k", "3", "--grad-scale", "linear")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote {2 + 2 * 2 * len(STEP_PANELS) + 1} files for 6 steps and " \
+        f"2 snapshots; open {out / 'report.html'}\n"
+    assert (out / "report.html").stat().st_size > 10_000
+    assert (out / "attention-step6.svg").exists()
+
+
+def test_default_snapshots_are_the_first_and_last_step_of_a_short_run(tmp_path):
+    log = train_log(tmp_path, steps=3)
+    assert [r["step"] for r in records(log, "snapshot")] == [1, 3]
+
+
+def test_snapshot_every_zero_writes_none_and_report_still_draws_the_loss(tmp_path):
+    log = train_log(tmp_path, "--snapshot-every", "0")
+    assert records(log, "snapshot") == []
+    result = invoke("report", "--log", log, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "loss.png", "loss.svg", "report.html"]
+
+
+def test_snapshot_every_needs_a_log():
+    result = invoke("train", "--steps", "1", "--snapshot-every", "5")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: --snapshot-every needs --log: snapshots go into the metrics log "
+        "(see 'cli train --help')"]
+
+
+def test_a_cut_off_log_reports_its_steps_with_one_warning(tmp_path):
+    log = train_log(tmp_path, "--snapshot-every", "0")
+    log.write_bytes(log.read_bytes()[:-20])
+    result = invoke("report", "--log", log, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"warning: {log}: line 7 is cut off (an interrupted write?); " \
+        "skipped it\n"
+    assert "for 5 steps" in result.stdout
+    assert len(read_log(log).steps) == 5
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"type": "header"}\n', "is not a microgpt-trace metrics log"),
+    (None, "line 3: corrupt (not JSON)"),
+])
+def test_a_bad_log_is_one_line_and_writes_nothing(tmp_path, content, message):
+    log = train_log(tmp_path, "--snapshot-every", "0")
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text(content or "".join(lines[:2] + ["garbage\n"] + lines[2:]))
+    out = tmp_path / "out"
+    result = invoke("report", "--log", log, "-o", out)
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()) == 1 and message in result.stderr
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.output
+    assert not out.exists()

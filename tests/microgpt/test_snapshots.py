@@ -1,0 +1,200 @@
+import json
+import math
+
+import pytest
+
+from microgpt.data import Tokenizer
+from microgpt.metrics import LogError, MetricsLog, read_log, step_record
+from microgpt.snapshots import lower_triangular, residual_stream, snapshot_record
+from microgpt.train import TrainConfig, start, train_steps
+
+SHAPE = dict(n_layer=2, n_embd=8, n_head=2, block_size=6)
+
+
+def weights(state):
+    return [p.data for p in state.model.parameters()]
+
+
+def test_probing_changes_no_loss_and_no_weight(tiny_docs):
+    plain = start(tiny_docs, TrainConfig(steps=12), **SHAPE)
+    probed = start(tiny_docs, TrainConfig(steps=12), **SHAPE)
+    plain_metrics = list(train_steps(plain))
+    probed_metrics = list(train_steps(probed, probe_every=5))
+    assert [m.loss for m in probed_metrics] == [m.loss for m in plain_metrics]  # to the bit
+    assert [m.grad_norm for m in probed_metrics] == [m.grad_norm for m in plain_metrics]
+    assert weights(probed) == weights(plain)
+    assert [m.step for m in probed_metrics if m.probes] == [1, 6, 11, 12]  # and the last
+
+
+@pytest.fixture
+def snapshots(tiny_docs):
+    state = start(tiny_docs, TrainConfig(steps=7), **SHAPE)
+    records = []
+    for metrics in train_steps(state, probe_every=3):
+        if metrics.probes:
+            records.append((snapshot_record(state, metrics), metrics))
+    return state, records
+
+
+def test_snapshot_record_shapes_and_provenance(snapshots):
+    state, records = snapshots
+    assert [r["step"] for r, _ in records] == [1, 4, 7]
+    tok = state.tokenizer
+    for record, metrics in records:
+        n = len(metrics.probes)
+        assert record["doc"] == state.docs[metrics.step - 1]
+        tokens = ["BOS"] + list(record["doc"]) + ["BOS"]
+        assert n == min(SHAPE["block_size"], len(tokens) - 1)
+        assert record["tokens"] == tokens[:n + 1]
+        assert record["target"] == ([tok.bos] + tok.encode(record["doc"]) + [tok.bos])[n]
+        assert [len(layer) for layer in record["attn"]] == [2, 2]
+        assert [len(layer) for layer in record["head_out"]] == [2, 2]
+        assert all(len(m) == n and all(len(row) == n for row in m)
+                   for layer in record["attn"] for m in layer)
+        assert all(len(h) == n and all(len(row) == 4 for row in h)
+                   for layer in record["head_out"] for h in layer)
+        assert [len(layer) for layer in record["mlp"]] == [n, n]
+        assert all(len(row) == 32 and min(row) >= 0 for layer in record["mlp"] for row in layer)
+        assert record["grad_norm"] == metrics.grad_norm
+        assert len(record["probs"]) == tok.vocab_size
+        assert math.isclose(sum(record["probs"]), 1.0, rel_tol=1e-12)
+        assert record["probs"] == metrics.probes[-1]["probs"]
+        json.dumps(record, allow_nan=False)  # plain JSON data
+
+
+def test_attention_rows_sum_to_one_and_see_only_the_past(snapshots):
+    _, records = snapshots
+    for record, metrics in records:
+        for li, layer in enumerate(record["attn"]):
+            for h, matrix in enumerate(layer):
+                for t, row in enumerate(matrix):
+                    assert math.isclose(sum(row), 1.0, rel_tol=1e-12)
+                    assert row[t + 1:] == [0.0] * (len(row) - t - 1)
+                    assert row[:t + 1] == metrics.probes[t]["attn"][li][h]
+
+
+def test_wte_is_read_after_the_step(tiny_docs):
+    state = start(tiny_docs, TrainConfig(steps=2), **SHAPE)
+    metrics = next(train_steps(state, probe_every=1))
+    record = snapshot_record(state, metrics)
+    assert record["wte"] == [[p.data for p in row] for row in state.model.params["wte"]]
+
+
+def test_a_long_document_targets_a_character():
+    docs = ["abcdefghij", "ab"]
+    state = start(docs, TrainConfig(steps=2, seed=1), block_size=4)
+    for metrics in train_steps(state, probe_every=1):
+        record = snapshot_record(state, metrics)
+        if record["doc"] == "abcdefghij":
+            assert record["tokens"] == ["BOS", "a", "b", "c", "d"]
+            assert record["target"] == Tokenizer("abcdefghij").encode("d")[0]
+            return
+    pytest.fail("the long document was not trained on")
+
+
+def test_residual_norms_and_cosines_by_hand():
+    stream = [{"embed": [3.0, 4.0], "L0_attn": [0.0, 2.0], "L0_mlp": [0.0, 0.0]},
+              {"embed": [1.0, 0.0], "L0_attn": [-1.0, 0.0], "L0_mlp": [2.0, 2.0]}]
+    result = residual_stream(stream)
+    assert result["stages"] == ["embed", "L0_attn", "L0_mlp"]
+    assert result["norm"] == [[5.0, 2.0, 0.0], [1.0, 1.0, math.sqrt(8)]]
+    assert result["cosine"] == [[8 / 10, 0.0], [-1.0, -2 / math.sqrt(8)]]
+
+
+def test_snapshot_residual_matches_the_probes(snapshots):
+    _, records = snapshots
+    record, metrics = records[-1]
+    for t, probe in enumerate(metrics.probes):
+        embed, attn = probe["residual"]["embed"], probe["residual"]["L0_attn"]
+        norm = math.sqrt(sum(x * x for x in embed))
+        assert math.isclose(record["residual"]["norm"][t][0], norm, rel_tol=1e-12)
+        cos = sum(a * b for a, b in zip(embed, attn)) / norm / math.sqrt(sum(x * x for x in attn))
+        assert math.isclose(record["residual"]["cosine"][t][0], cos, rel_tol=1e-12)
+    assert record["residual"]["stages"] == ["embed", "L0_attn", "L0_mlp", "L1_attn", "L1_mlp"]
+
+
+def test_lower_triangular():
+    assert lower_triangular([[1.0], [0.5, 0.5], [0.2, 0.3, 0.5]]) == [
+        [1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]]
+
+
+# --- the metrics log: writing and robust reading ---
+
+@pytest.fixture
+def log_path(tiny_docs, tmp_path):
+    """A log of 6 steps with snapshots at steps 1, 4 and 6."""
+    state = start(tiny_docs, TrainConfig(steps=6), n_embd=8, n_head=2, block_size=6)
+    path = tmp_path / "m.jsonl"
+    with MetricsLog(path, state) as log:
+        for metrics in train_steps(state, probe_every=3):
+            log.write(step_record(metrics))
+            if metrics.probes:
+                log.write(snapshot_record(state, metrics))
+    return path
+
+
+def test_read_log_round_trip(log_path):
+    log = read_log(log_path)
+    assert [s["step"] for s in log.steps] == [1, 2, 3, 4, 5, 6]
+    assert [s["step"] for s in log.snapshots] == [1, 4, 6]
+    assert log.vocab == list("abcdef") + ["BOS"]
+    assert log.warnings == []
+    assert log.header["config"]["n_embd"] == 8
+
+
+def test_a_cut_off_last_line_is_skipped_with_a_warning(log_path):
+    text = log_path.read_bytes()
+    log_path.write_bytes(text[:-40])  # the last snapshot, cut mid-write
+    log = read_log(log_path)
+    assert [s["step"] for s in log.snapshots] == [1, 4]
+    assert len(log.steps) == 6
+    assert log.warnings == [f"{log_path}: line 10 is cut off (an interrupted write?); skipped it"]
+
+
+def test_an_interrupted_run_reports_the_steps_it_has(log_path):
+    lines = log_path.read_text().splitlines(keepends=True)
+    log_path.write_text("".join(lines[:4]))  # header, step 1, snapshot 1, step 2
+    log = read_log(log_path)
+    assert ([s["step"] for s in log.steps], log.warnings) == ([1, 2], [])
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda lines: lines[:2] + ['{"type": "step", "st\n'] + lines[2:], "line 3: corrupt"),
+    (lambda lines: lines[:2] + ['{"type": "epoch", "step": 1}\n'] + lines[2:],
+     "line 3: unexpected record type 'epoch'"),
+    (lambda lines: lines[:1] + ['{"type": "step", "step": 1}\n'] + lines[1:],
+     "line 2: step record lacks loss, lr, grad_norm"),
+    (lambda lines: lines[:1] + ['{"type": "step", "step": 0, "loss": 1, "lr": 1, '
+                                '"grad_norm": {}}\n'], "line 2: bad step 0"),
+    (lambda lines: ['{"some": "other format"}\n'] + lines[1:], "not a microgpt-trace metrics log"),
+    (lambda lines: ["plain text\n"] + lines[1:], "not a microgpt-trace metrics log"),
+    (lambda lines: [lines[0].replace('"version": 1', '"version": 2')] + lines[1:],
+     "has format version 2; this microgpt-trace reads version 1"),
+    (lambda lines: [], "(it is empty)"),
+    (lambda lines: [lines[0][:30]], "(it has no complete line)"),
+])
+def test_bad_logs_are_clear_errors(log_path, mutate, message):
+    lines = log_path.read_text().splitlines(keepends=True)
+    log_path.write_text("".join(mutate(lines)))
+    with pytest.raises(LogError, match=repr(str(log_path)).replace("\\", "\\\\")) as info:
+        read_log(log_path)
+    assert message in str(info.value)
+
+
+def test_missing_log_and_folder(tmp_path):
+    with pytest.raises(LogError, match="metrics log not found: '.*nope.jsonl'"):
+        read_log(tmp_path / "nope.jsonl")
+    with pytest.raises(LogError, match="metrics log is a directory"):
+        read_log(tmp_path)
+
+
+def test_resuming_after_a_crash_appends_cleanly_and_later_records_win(log_path, tiny_docs):
+    text = log_path.read_text()
+    log_path.write_text(text[:-40])  # crashed mid-write
+    state = start(tiny_docs, TrainConfig(steps=6), n_embd=8, n_head=2, block_size=6)
+    with MetricsLog(log_path, state, append=True) as log:  # e.g. resumed from step 3
+        log.write({"type": "step", "step": 4, "loss": 9.0, "lr": 0.0, "grad_norm": {}})
+    log = read_log(log_path)
+    assert log.warnings == []
+    assert [(s["step"], s["loss"]) for s in log.steps][3] == (4, 9.0)
+    assert [s["step"] for s in log.steps] == [1, 2, 3, 4, 5, 6]

@@ -1,0 +1,99 @@
+import re
+
+import pytest
+
+from microgpt.snapshots import snapshot_record
+from microgpt.train import TrainConfig, start, train_steps
+from renderers.exceptions import RenderError
+from renderers.report_html import STEP_PANELS, report_html, write_report
+
+pytest.importorskip("matplotlib")
+
+
+def tiny_run(docs, steps=10, every=9):
+    """Step and snapshot records of a tiny run: snapshots at steps 1 and 10."""
+    state = start(docs, TrainConfig(steps=steps), n_embd=8, n_head=2, block_size=6)
+    records, snapshots = [], []
+    for m in train_steps(state, every):
+        records.append({"type": "step", "step": m.step, "loss": m.loss, "lr": m.lr,
+                        "grad_norm": m.grad_norm})
+        if m.probes:
+            snapshots.append(snapshot_record(state, m))
+    return records, snapshots, list(state.tokenizer.chars) + ["BOS"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    steps, snapshots, vocab = tiny_run(["anna", "bob", "carla", "dave", "eve"])
+    out = tmp_path_factory.mktemp("report") / "new" / "folder"
+    paths = write_report(out, steps, snapshots, vocab, {"n_embd": 8, "log": "m.jsonl"})
+    return out, paths, snapshots
+
+
+def test_writes_every_panel_as_png_and_svg_and_the_html(report):
+    out, paths, snapshots = report
+    assert [s["step"] for s in snapshots] == [1, 10]
+    names = ["loss"] + [f"{panel}-step{step}" for step in ("01", "10") for panel in STEP_PANELS]
+    expected = [out / f"{name}.{fmt}" for name in names for fmt in ("png", "svg")]
+    assert paths == expected + [out / "report.html"]
+    assert sorted(out.iterdir()) == sorted(paths)
+    assert all(p.stat().st_size > 5_000 for p in expected)
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in expected if p.suffix == ".png")
+
+
+def test_html_is_self_contained(report):
+    out, _, snapshots = report
+    page = (out / "report.html").read_text(encoding="utf-8")
+    sources = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert len(sources) == 1 + len(STEP_PANELS) * len(snapshots)
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "http" not in page.replace("http://www.w3.org", "")
+
+
+def test_every_text_from_the_log_is_escaped():
+    snapshot = {"step": 1, "doc": "<script>alert(1)</script>"}
+    images = {name: b"png" for name in STEP_PANELS}
+    steps = [{"step": 1, "loss": 2.5, "lr": 0.01}]
+    page = report_html(b"png", [(snapshot, images)], steps, {"data": 'a"b&<c>'})
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "a&quot;b&amp;&lt;c&gt;" in page
+
+
+def test_a_log_without_snapshots_says_how_to_get_them():
+    page = report_html(b"png", [], [{"step": 1, "loss": 2.5, "lr": 0.01}], {})
+    assert "--snapshot-every" in page and 'type="range"' not in page
+
+
+def test_nothing_to_draw_and_bad_folder(tmp_path):
+    with pytest.raises(RenderError, match="no step records"):
+        write_report(tmp_path, [], [], ["a", "BOS"])
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    steps = [{"step": 1, "loss": 2.5, "lr": 0.01}]
+    with pytest.raises(RenderError, match=f"output folder {str(blocker)!r} is a file"):
+        write_report(blocker, steps, [], ["a", "BOS"])
+
+
+def visible_steps(page):
+    return page.eval_on_selector_all(".snapshot", "s => s.filter(e => !e.hidden)"
+                                     ".map(e => e.dataset.step)")
+
+
+@pytest.mark.browser
+def test_slider_switches_the_step_shown(report, page):
+    out, _, snapshots = report
+    page.goto((out / "report.html").as_uri())
+    first, last = str(snapshots[0]["step"]), str(snapshots[-1]["step"])
+    assert visible_steps(page) == [last]  # opens at the end of training
+    assert page.inner_text("#step-label").startswith(f"step {last} · document")
+    page.fill("#step", "0")
+    assert visible_steps(page) == [first]
+    assert page.inner_text("#step-label").startswith(f"step {first} · document")
+    page.focus("#step")
+    page.keyboard.press("ArrowRight")
+    assert visible_steps(page) == [str(snapshots[1]["step"])]
+    images = page.eval_on_selector_all(".snapshot:not([hidden]) img",
+                                       "imgs => imgs.map(i => i.naturalWidth > 100)")
+    assert images == [True] * len(STEP_PANELS)
+    assert page.errors == []
