@@ -18,6 +18,7 @@ simple graph, the `arg` attribute or 0) with tuple graph attributes restored.
 import io
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -81,7 +82,7 @@ def write_graph(G: nx.MultiDiGraph, path, fmt: str = None) -> None:
 
     Args:
         G: a traced graph (or any view from tracer.queries).
-        path: the output file.
+        path: the output file, or "-" for stdout (then fmt is required).
         fmt: "graphml", "gexf" or "json" [default: from the extension of path].
 
     Raises:
@@ -100,6 +101,10 @@ def write_graph(G: nx.MultiDiGraph, path, fmt: str = None) -> None:
         data = encode(G, fmt)
     except (nx.NetworkXError, TypeError, ValueError) as e:
         raise ExportError(f"cannot write this graph as {fmt}: {e}") from None
+    if str(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

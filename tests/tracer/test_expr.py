@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tracer.exceptions import EvaluationError, ExpressionError
-from tracer.expr import (DEFAULT_VALUES, MAX_DEPTH, BinOp, Call, Neg, Num, Var, evaluate,
-                         node_table, parse, parse_assignments, to_text, trace_expression,
-                         variables)
+from tracer.expr import (DEFAULT_VALUES, evaluate, node_table, parse_assignments,
+                         trace_expression)
+from tracer.expr_parse import MAX_DEPTH, BinOp, Call, Neg, Num, Var, parse, to_text, variables
 
 
 def grads(root):

@@ -11,7 +11,7 @@ from tracer.exceptions import SelectionError
 from tracer.expr import trace_expression
 from tracer.queries import ancestors_of, auto_depth, collapse, head_view, select_scope
 
-from .tiny_models import TOKENIZER, snapshot, tiny_graph, tiny_model
+from .tiny_models import snapshot, tiny_graph, tiny_model
 
 ENGINES = ["fused", "atomic"]
 
