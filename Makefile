@@ -31,16 +31,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# The main job on the embedded defaults: the worked example, one attention head and
+# the whole model of data/checkpoint.json on "anna", and a few samples.
 demo: setup
 	@mkdir -p out
+	$(BIN)/microgpt-trace expr "a*b+a" --edge-labels -o out/expr.svg
+	$(BIN)/microgpt-trace head --text anna --pos 3 --head 2 --backward -o out/head.svg
+	$(BIN)/microgpt-trace model --text anna --depth 2 -o out/model.svg > /dev/null
 	$(BIN)/microgpt-trace sample -n 5
-	@echo "outputs: samples above, from data/checkpoint.json"
+	@echo
+	@echo "outputs in $(CURDIR)/out/:"
+	@echo "  expr.svg   a*b+a with data, grads and what flowed along each edge"
+	@echo "  head.svg   layer 0, head 2 at position 3 of 'anna', gradients from the whole loss"
+	@echo "  model.svg  the whole model on 'anna', collapsed into blocks"
 
 test: setup
 	$(BIN)/python -m pytest -q
 
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_trace.py
 
 # The default checkpoint: the reference defaults on data/names.txt (about 20 s).
 checkpoint: setup

@@ -14,6 +14,10 @@ __all__ = ["cli", "COMMANDS"]
 
 # command name -> (module under microgpt_trace.commands, one-line help)
 COMMANDS = {
+    "expr": ("expr", "Trace an expression, print its nodes, draw it."),
+    "head": ("head", "Draw one attention head at one position."),
+    "model": ("model", "Draw the whole model on a text, collapsed into blocks."),
+    "export": ("export", "Write a traced graph as GraphML, GEXF or JSON."),
     "train": ("train", "Train the scalar GPT and write a checkpoint."),
     "sample": ("sample", "Generate names from a checkpoint."),
     "step": ("step", "Step through backward one node at a time in the terminal."),

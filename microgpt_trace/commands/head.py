@@ -1,0 +1,54 @@
+import click
+
+from ..options import diagram_options, load_traced_text, model_options, write_output
+
+
+@click.command()
+@model_options
+@click.option("--pos", type=click.IntRange(min=0),
+              help="Query position (0 reads BOS) [default: the last].")
+@click.option("--layer", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--head", "head_index", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--backward", is_flag=True,
+              help="Show gradients, from the loss of the whole text.")
+@click.option("--granularity", type=click.Choice(["atomic", "fused"]), default="atomic",
+              show_default=True, help="atomic: the reference's own * and + ops; fused: "
+              "one node per dot product.")
+@diagram_options
+def head(checkpoint, text, pos, layer, head_index, backward, granularity, output, fmt,
+         rankdir, edge_labels, theme, max_nodes):
+    """Draw one attention head at one position: q, k, v, scores, softmax, output.
+
+    Prints the head's attention weights over the positions it sees.
+
+    \b
+      microgpt-trace head --text anna --pos 3 --head 2 -o head.svg
+    """
+    from tracer.queries import head_view
+
+    graph, config = load_traced_text(checkpoint, text, granularity)
+    pos = len(text) if pos is None else pos
+    view = head_view(graph, pos, layer, head_index)
+    if output != "-":
+        click.echo(format_weights(view))
+    if output:
+        write_output(view, output, fmt, max_nodes, rankdir=rankdir, edge_labels=edge_labels,
+                     backward=backward, theme=theme)
+        if output != "-":
+            click.echo(f"wrote {output}", err=True)
+
+
+def format_weights(view):
+    """One line per key position: token, score and softmax weight."""
+    tokens = view.graph["tokens"]
+    rows = {}
+    for _, d in view.nodes(data=True):
+        if d.get("role") in ("score", "weight"):
+            rows.setdefault(d["label"].split("[t=")[1].rstrip("]"), {})[d["role"]] = d["data"]
+    lines = [f"layer {view.graph['layer']}, head {view.graph['head']}, query position "
+             f"{view.graph['pos']} ({tokens[view.graph['pos']]!r})",
+             "   t  token       score  weight"]
+    for t in sorted(rows, key=int):
+        lines.append(f"{int(t):4d}  {tokens[int(t)]!r:8}  {rows[t]['score']:9.4f}  "
+                     f"{rows[t]['weight']:6.4f}")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Option bundles shared by the diagram commands, and where their output goes."""
+
+from pathlib import Path
+
+import click
+
+from renderers.render import DEFAULT_MAX_NODES
+from renderers.themes import THEMES
+
+__all__ = ["diagram_options", "model_options", "write_output", "load_traced_text",
+           "GRAPH_FORMATS", "DIAGRAM_FORMATS"]
+
+DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
+GRAPH_FORMATS = ("json", "graphml", "gexf")
+
+
+def diagram_options(command):
+    """-o, --format, --rankdir, --edge-labels, --theme, --max-nodes."""
+    options = [
+        click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+                     help="Write the diagram: .svg .png .pdf .dot, or the graph as .json "
+                     "(node-link); '-' for stdout (with --format)."),
+        click.option("--format", "fmt", type=click.Choice(DIAGRAM_FORMATS + ("json",)),
+                     help="Output format [default: from the -o extension]."),
+        click.option("--rankdir", type=click.Choice(["LR", "TB"]), default="LR",
+                     show_default=True, help="Left to right or top to bottom."),
+        click.option("--edge-labels", is_flag=True,
+                     help="Label each edge with its local gradient and what flowed back."),
+        click.option("--theme", type=click.Choice(list(THEMES)), default="default",
+                     show_default=True, help="Colours; colorblind is the Okabe-Ito palette."),
+        click.option("--max-nodes", type=click.IntRange(min=1), default=DEFAULT_MAX_NODES,
+                     show_default=True, help="Refuse to lay out larger graphs (dot gets slow)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def model_options(command):
+    """--checkpoint, --text, --engine for commands that trace the model."""
+    options = [
+        click.option("--checkpoint", type=click.Path(dir_okay=False),
+                     help="Model to trace [default: data/checkpoint.json]."),
+        click.option("--text", required=True, help="The document to run, e.g. anna."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def write_output(graph, output, fmt, max_nodes, **style):
+    """Graph formats go to tracer.export, diagrams to renderers.render."""
+    suffix = Path(output).suffix.lstrip(".").lower() if output != "-" else ""
+    if (fmt or suffix) in GRAPH_FORMATS:
+        from tracer.export import write_graph
+
+        write_graph(graph, output, fmt)
+    else:
+        from renderers.render import write_diagram
+
+        write_diagram(graph, output, fmt, max_nodes, **style)
+
+
+def load_traced_text(checkpoint, text, engine):
+    """(graph, model config) for the whole document loss of `text`, after backward."""
+    from microgpt.checkpoint import DEFAULT_CHECKPOINT, load_model
+    from tracer.model_trace import trace_text
+
+    model, tokenizer, _ = load_model(checkpoint, engine)
+    name = checkpoint or f"data/{DEFAULT_CHECKPOINT.name}"
+    graph = trace_text(model, tokenizer, text, source=f"{name}, text {text!r}")
+    return graph, model.config

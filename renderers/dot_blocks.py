@@ -1,0 +1,110 @@
+"""The blocks view: a model collapsed by scope, one box per block, a cluster per position.
+
+Readable at 50-150 blocks: the numbers a reader compares (node count, gradient norm)
+are in each box, op counts in smaller text under them, the weights are cylinders in
+their own column, and edge width says how much gradient crossed between two blocks.
+"""
+
+import networkx as nx
+
+from .dot_values import (Html, Style, edge_stmt, fmt, node_names, node_stmt, sort_key,
+                         sorted_edges, subgraph, tag, token_text)
+from .quoting import escape_html
+from .themes import text_on
+
+__all__ = ["blocks_lines", "blocks_title"]
+
+
+def position_title(G: nx.Graph, t: int) -> str:
+    tokens = G.graph.get("tokens", ())
+    return f"pos {t} {token_text(tokens[t])}" if 0 <= t < len(tokens) else f"pos {t}"
+
+
+def block_node(name: str, d: dict, style: Style, max_norm: float, root: bool) -> str:
+    """Label, the scope it stands for, node count, gradient norm, then op counts."""
+    t = style.theme
+    muted = {"color": t.muted, "point_size": "9"}
+    scope = d.get("scope", "")
+    where = scope.split("/", 1)[1] if scope.startswith("pos") and "/" in scope else scope
+    rows = tag("tr", tag("td", tag("b", escape_html(d.get("label", ""))), colspan="2"))
+    if where and where != d.get("label"):
+        rows += tag("tr", tag("td", tag("font", escape_html(where), **muted), colspan="2"))
+    size, number = ("grad norm", d.get("grad_norm", 0.0)) if style.backward else (
+        "data norm", d.get("data_norm", 0.0))
+    fill = t.magnitude_fill(number, max_norm) if style.backward else "#ffffff"
+    rows += tag("tr", tag("td", escape_html(f"{d.get('n_nodes', 0)} nodes"), align="left")
+                + tag("td", tag("font", escape_html(f"{size} {fmt(number)}"), color=text_on(fill)),
+                      bgcolor=fill, border="1", align="right"))
+    if d.get("op_counts"):
+        rows += tag("tr", tag("td", tag("font", escape_html(d["op_counts"]), **muted),
+                              colspan="2", align="left"))
+    table = tag("table", rows, border="0", cellborder="0", cellspacing="1", cellpadding="2",
+                color=t.text)
+    param = d.get("kind") == "param"
+    return node_stmt(name, shape="cylinder" if param else "box",
+                     style="filled" if param else "filled,rounded",
+                     fillcolor=t.param if param else t.op, label=Html(table), margin="0.05",
+                     penwidth="3" if root else "1")
+
+
+def block_edge(tail: str, head: str, e: dict, style: Style, max_width: float) -> str:
+    """Width by the gradient that crossed (backward) or by how many edges (forward)."""
+    measure = e.get("contribution_norm", 0.0) if style.backward else e.get("count", 0)
+    extra = {"penwidth": f"{1 + 4 * measure / max_width:.2f}"} if max_width else {}
+    if style.edge_labels:
+        count = e.get("count", 0)
+        text = f"{count} edge" + ("" if count == 1 else "s")
+        if style.backward:
+            text += f" \u00b7 flow norm {fmt(e.get('contribution_norm', 0.0))}"
+        # xlabel: dot 2.43's cluster ranking fails ("trouble in init_rank") on some
+        # block graphs whose edges carry ordinary labels.
+        extra["xlabel"] = text
+    return edge_stmt(tail, head, **extra)
+
+
+def blocks_lines(G: nx.DiGraph, style: Style) -> str:
+    """Blocks in a cluster per position; weights in one column; the rest at top level."""
+    names = node_names(G)
+    roots = set(G.graph.get("roots", ()))
+    max_norm = max((d.get("grad_norm", 0.0) if style.backward else d.get("data_norm", 0.0)
+                    for _, d in G.nodes(data=True)), default=0.0)
+    by_position = {}
+    for node in names:
+        by_position.setdefault(G.nodes[node].get("position", -1), []).append(
+            block_node(names[node], G.nodes[node], style, max_norm, node in roots))
+    body = "".join(by_position.pop(-1, ()))
+    for t in sorted(by_position):
+        body += subgraph(f"cluster_pos{t}", "".join(by_position[t]),
+                         label=position_title(G, t), style="rounded,filled",
+                         fillcolor=style.theme.cluster, color=style.theme.cluster_border,
+                         fontcolor=style.theme.muted)
+    params = [names[n] for n in sorted(G.nodes, key=sort_key) if G.nodes[n].get("kind") == "param"]
+    if params:
+        body += subgraph("params", "".join(f"\t{p}\n" for p in params), rank="min")
+    key = "contribution_norm" if style.backward else "count"
+    max_width = max((e.get(key, 0) for *_, e in G.edges(data=True)), default=0)
+    for u, v, e in sorted_edges(G):
+        body += block_edge(names[u], names[v], e, style, max_width)
+    return body
+
+
+def blocks_title(G: nx.Graph, style: Style) -> str:
+    """What was collapsed, to which depth, the text, and a key."""
+    t = style.theme
+    tokens = " ".join(token_text(x) for x in G.graph.get("tokens", ()))
+    title = " \u00b7 ".join(part for part in (
+        G.graph.get("source", ""), f"blocks at depth {G.graph.get('depth', '?')}",
+        f"text: {tokens}" if tokens else "") if part)
+    cells = tag("td", tag("font", tag("b", escape_html(title)), point_size="16", color=t.text),
+                align="left")
+    cells += tag("td", "parameter", bgcolor=t.param, border="1")
+    cells += tag("td", "block", bgcolor=t.op, border="1")
+    if style.backward:
+        full = t.magnitude_fill(1, 1)
+        cells += tag("td", tag("font", "large grad norm", color=text_on(full)),
+                     bgcolor=full, border="1")
+        cells += tag("td", "edge width: gradient that crossed")
+    else:
+        cells += tag("td", "edge width: number of edges")
+    return tag("font", tag("table", tag("tr", cells), border="0", cellspacing="4",
+                           cellpadding="3"), point_size="10", color=t.muted)

@@ -1,0 +1,170 @@
+"""The head view: one attention head at one query position, in labelled clusters.
+
+Named values (q, k, v, scores, weights, outputs) are rows of tables with data and grad;
+the many unnamed inner ops are small circles holding only the op symbol, coloured
+by their gradient, with the numbers in the tooltip. That keeps 100-200 nodes of the
+atomic engine (each dot product a chain of `*` and `+`) readable on one slide.
+"""
+
+import networkx as nx
+
+from .dot_values import (Html, Style, compact_node, edge_stmt, fmt, key_label, node_names,
+                         node_stmt, op_node, op_symbol, scales, sort_key, sorted_edges,
+                         subgraph, tag, token_text, value_edge)
+from .quoting import escape_html
+from .themes import text_on
+
+__all__ = ["head_lines", "head_title"]
+
+# Named values sit in tables, one per group, a row per element; the groups after
+# the q/k/v inputs are clusters that also hold the inner ops computing them.
+ROLE_GROUPS = {"q": "q", "k": "k", "v": "v", "score": "scores", "weight": "softmax",
+               "out": "out"}
+CLUSTERS = ("scores", "softmax", "out")
+CLUSTER_TITLES = {"scores": "scores  q\u00b7k / \u221ad", "softmax": "softmax",
+                  "out": "weighted sum of v"}
+# left to right the way attention reads: q and keys, scores, softmax, values, sum
+GROUP_ORDER = ("q", "k", "scores", "softmax", "v", "out", "")
+
+
+def token_at(G: nx.Graph, t: int) -> str:
+    tokens = G.graph.get("tokens", ())
+    return token_text(tokens[t]) if 0 <= t < len(tokens) else ""
+
+
+def is_named(d: dict) -> bool:
+    return d.get("role", "internal") != "internal"
+
+
+def group_of(d: dict) -> tuple:
+    """(group, position): k and v get a table per position; inner ops go by scope."""
+    role = d.get("role", "internal")
+    if role in ("k", "v"):
+        return (role, d.get("position", 0))
+    if role in ROLE_GROUPS:
+        return (ROLE_GROUPS[role], 0)
+    last = d.get("scope", "").rsplit("/", 1)[-1]
+    return (last, 0) if last in CLUSTERS else ("", 0)
+
+
+def table_title(G: nx.Graph, group: tuple) -> str:
+    kind, t = group
+    if kind == "q":
+        pos = G.graph.get("pos", 0)
+        return f"q \u00b7 pos {pos} {token_at(G, pos)}"
+    return f"{kind} \u00b7 t={t} {token_at(G, t)}" if kind in ("k", "v") else ""
+
+
+def vector_node(name: str, members: list, title: str, style: Style, max_grad: float) -> str:
+    """Named values as one table, a row each, so they keep their order on the page.
+
+    Each row has two ports: `in<node>` on its label (edges arrive) and `<node>` on
+    its last number (edges leave).
+    """
+    t = style.theme
+    muted = {"color": t.muted, "point_size": "9"}
+    rows = tag("tr", tag("td", tag("b", escape_html(title)), colspan="3",
+                         bgcolor=t.cluster)) if title else ""
+    rows += tag("tr", "<td></td>" + tag("td", tag("font", "data", **muted))
+                + (tag("td", tag("font", "grad", **muted)) if style.backward else ""))
+    for port, d in members:
+        data = {} if style.backward else {"port": port}
+        cells = tag("td", escape_html(d.get("label", "")), align="left", port="in" + port,
+                    bgcolor=t.kind_fill(d.get("kind", "op")))
+        cells += tag("td", escape_html(fmt(d["data"])), align="right", **data)
+        if style.backward:
+            fill = t.signed_fill(d["grad"], max_grad)
+            cells += tag("td", tag("font", escape_html(fmt(d["grad"])), color=text_on(fill)),
+                         align="right", bgcolor=fill, port=port)
+        rows += tag("tr", cells)
+    table = tag("table", rows, border="0", cellborder="1", cellspacing="0", cellpadding="3",
+                color=t.text)
+    return node_stmt(name, shape="plain", label=Html(table))
+
+
+def inner_node(G, node, name, style, max_grad) -> str:
+    """An unnamed value: a constant as its small grey number, an op as a circle."""
+    d = G.nodes[node]
+    if not d["op"]:
+        return node_stmt(name, shape="plain", label=fmt(d["data"]), fontsize="9",
+                         fontcolor=style.theme.muted)
+    return compact_node(name, op_symbol(G, node, d), d, style, max_grad)
+
+
+def endpoints(G: nx.Graph, names: dict, rankdir: str) -> tuple:
+    """Where edges leave and arrive: a table row's port, an op node, or the node.
+
+    Left to right, edges leave a row on its right side and arrive on its left, so
+    they never cross the row's numbers.
+    """
+    east, west = (":e", ":w") if rankdir == "LR" else ("", "")
+    tails, heads = {}, {}
+    for node, name in names.items():
+        d = G.nodes[node]
+        if not is_named(d):
+            tails[node] = heads[node] = name
+            continue
+        table = "{}{}".format(*group_of(d))
+        tails[node] = f"{table}:{name}{east}"
+        heads[node] = ("op" + name if d["op"] and G.in_degree(node)
+                       else f"{table}:in{name}{west}")
+    return tails, heads
+
+
+def group_body(G, group, nodes, names, style, max_grad) -> str:
+    """A group's table of named values, their op nodes, and its inner nodes."""
+    table = "{}{}".format(*group)
+    named = sorted((n for n in nodes if is_named(G.nodes[n])),
+                   key=lambda n: (G.nodes[n].get("position", 0), sort_key(n)))
+    body = ""
+    if named:
+        members = [(names[n], G.nodes[n]) for n in named]
+        body += vector_node(table, members, table_title(G, group), style, max_grad)
+    for n in named:
+        if G.nodes[n]["op"] and G.in_degree(n):
+            body += op_node("op" + names[n], op_symbol(G, n, G.nodes[n]), style)
+            body += edge_stmt("op" + names[n], f"{table}:in{names[n]}"
+                              + (":w" if style.rankdir == "LR" else ""))
+    inner = (n for n in nodes if not is_named(G.nodes[n]))
+    return body + "".join(inner_node(G, n, names[n], style, max_grad) for n in inner)
+
+
+def stacked(names: list, name: str) -> str:
+    """Nodes in one column (one rank), top to bottom in this order."""
+    if len(names) < 2:
+        return ""
+    chain = "".join(edge_stmt(a, b, style="invis") for a, b in zip(names, names[1:]))
+    return subgraph(name, chain, rank="same")
+
+
+def head_lines(G: nx.MultiDiGraph, style: Style) -> str:
+    """q, k and v tables, then scores, softmax and the weighted sum as clusters."""
+    names = node_names(G)
+    max_grad, max_flow = scales(G)
+    groups = {}
+    for node in names:
+        groups.setdefault(group_of(G.nodes[node]), []).append(node)
+    order = sorted(groups, key=lambda g: (GROUP_ORDER.index(g[0]), g[1]))
+    body = ""
+    for group in order:
+        inner = group_body(G, group, groups[group], names, style, max_grad)
+        if group[0] in CLUSTERS:
+            inner = subgraph(f"cluster_{group[0]}", inner, label=CLUSTER_TITLES[group[0]],
+                             style="rounded,filled", fillcolor=style.theme.cluster,
+                             color=style.theme.cluster_border, fontcolor=style.theme.muted)
+        body += inner
+    body += stacked(["{}{}".format(*g) for g in order if g[0] in ("q", "k")], "column_qk")
+    body += stacked(["{}{}".format(*g) for g in order if g[0] == "v"], "column_v")
+    tails, heads = endpoints(G, names, style.rankdir)
+    for u, v, e in sorted_edges(G):
+        body += value_edge(tails[u], heads[v], e, style, max_flow)
+    return body
+
+
+def head_title(G: nx.Graph, style: Style) -> str:
+    """"layer 0 · head 2 · query position 3 'n'", the text so far, and the key."""
+    pos = G.graph.get("pos", 0)
+    tokens = " ".join(token_text(t) for t in G.graph.get("tokens", ()))
+    title = (f"layer {G.graph.get('layer', 0)} \u00b7 head {G.graph.get('head', 0)} \u00b7 "
+             f"query position {pos} {token_at(G, pos)} \u00b7 text: {tokens}")
+    return key_label(title, style, flows=G.number_of_edges() > 0)

@@ -1,0 +1,287 @@
+"""DOT building blocks, and the value-graph views: expressions and whole models.
+
+Every piece of DOT is a tiny function returning a string, as in the graphviz
+package's dot.py. Attribute values always go through `quoting.quote` and label text
+through `quoting.escape_html`, so no user text is ever pasted into DOT unescaped.
+Nodes and edges are emitted sorted by id, and numbers with a fixed format, so the
+same graph always gives the same bytes.
+"""
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from .quoting import escape_html, quote
+from .themes import Theme, text_on
+
+__all__ = ["Style", "Html", "fmt", "attrs", "tag", "node_stmt", "edge_stmt", "subgraph",
+           "digraph", "node_names", "sort_key", "sorted_edges", "scales", "op_symbol",
+           "value_node", "op_node", "compact_node", "value_edge", "key_label", "value_lines",
+           "token_text"]
+
+# What each op looks like in its small node (x*y is shown as a multiplication sign).
+OP_SYMBOLS = {"+": "+", "*": "\u00d7", "**": "^", "exp": "exp", "log": "log",
+              "relu": "relu", "tanh": "tanh", "dot": "dot"}
+
+
+@dataclass(frozen=True)
+class Style:
+    """The drawing options of dot_source, shared by every view."""
+
+    rankdir: str
+    edge_labels: bool
+    backward: bool
+    theme: Theme
+
+
+class Html(str):
+    """An HTML-like label whose text parts are already escaped; attrs() wraps it in <>."""
+
+
+def fmt(x: float) -> str:
+    """Four significant digits; 0 and -0 both print as 0."""
+    return "0" if x == 0 else f"{x:.4g}"
+
+
+def attrs(**pairs) -> str:
+    """A DOT attribute list; Html values become <...>, everything else is quoted."""
+    if not pairs:
+        return ""
+    items = (f"{k}=<{v}>" if isinstance(v, Html) else f"{k}={quote(v)}" for k, v in pairs.items())
+    return " [" + ", ".join(items) + "]"
+
+
+def tag(name: str, content: str = "", **attributes) -> str:
+    """One HTML-like element; `point_size` becomes point-size, values are escaped."""
+    attr = "".join(f' {k.replace("_", "-")}="{escape_html(v)}"' for k, v in attributes.items())
+    return f"<{name}{attr}>{content}</{name}>"
+
+
+def node_stmt(name: str, **pairs) -> str:
+    return f"\t{name}{attrs(**pairs)}\n"
+
+
+def edge_stmt(tail: str, head: str, **pairs) -> str:
+    return f"\t{tail} -> {head}{attrs(**pairs)}\n"
+
+
+def subgraph(name: str, body: str, **pairs) -> str:
+    """A subgraph (a cluster if name starts with "cluster"), its body indented once."""
+    inner = "".join("\t" + line + "\n" for line in body.splitlines())
+    head = f"\tgraph{attrs(**pairs)}\n" if pairs else ""
+    return f"\tsubgraph {quote(name)} {{\n\t{head}{inner}\t}}\n"
+
+
+def digraph(body: str, style: Style, label: str = "", **graph) -> str:
+    """The whole DOT document: defaults for graph, nodes and edges, then the body."""
+    t = style.theme
+    title = {"label": Html(label), "labelloc": "t", "labeljust": "l"} if label else {}
+    graph_attrs = attrs(rankdir=style.rankdir, bgcolor="#ffffff", fontname=t.fontname,
+                        fontcolor=t.text, nodesep="0.2", ranksep="0.35", **title, **graph)
+    node_attrs = attrs(fontname=t.fontname, fontsize="12", fontcolor=t.text, color=t.edge)
+    edge_attrs = attrs(fontname=t.fontname, fontsize="10", fontcolor=t.muted, color=t.edge,
+                       arrowsize="0.6")
+    return f"digraph {{\n\tgraph{graph_attrs}\n\tnode{node_attrs}\n\tedge{edge_attrs}\n{body}}}\n"
+
+
+def sort_key(node):
+    return (0, node, "") if isinstance(node, int) else (1, 0, str(node))
+
+
+def node_names(G: nx.Graph) -> dict:
+    """DOT names by sorted node id ("n0", "n1", ...), whatever the ids' type."""
+    return {node: f"n{i}" for i, node in enumerate(sorted(G.nodes, key=sort_key))}
+
+
+def sorted_edges(G: nx.Graph) -> list:
+    """(u, v, data) by (u, v, key): one entry per argument in a multigraph."""
+    if G.is_multigraph():
+        edges = sorted(G.edges(keys=True, data=True),
+                       key=lambda e: (sort_key(e[0]), sort_key(e[1]), e[2]))
+        return [(u, v, d) for u, v, _, d in edges]
+    return sorted(G.edges(data=True), key=lambda e: (sort_key(e[0]), sort_key(e[1])))
+
+
+def scales(G: nx.Graph) -> tuple:
+    """The largest |grad| over nodes and |contribution| over edges (0 if none)."""
+    grad = max((abs(d.get("grad", 0.0)) for _, d in G.nodes(data=True)), default=0.0)
+    flow = max((abs(d.get("contribution", 0.0)) for *_, d in G.edges(data=True)), default=0.0)
+    return grad, flow
+
+
+def token_text(token: str) -> str:
+    """A single character in quotes ('a'); a special token such as BOS as it is."""
+    return repr(token) if len(token) == 1 else token
+
+
+def power_symbol(G, node, d) -> str:
+    """`**k` with k read back from the numbers (a**k has local grad k*a**(k-1))."""
+    preds = list(G.in_edges(node, data=True))
+    if len(preds) == 1 and d["data"]:
+        child, _, e = preds[0]
+        k = e["local_grad"] * G.nodes[child]["data"] / d["data"]
+        if k:
+            return "**" + fmt(k)
+    return OP_SYMBOLS["**"]
+
+
+def op_symbol(G, node, d) -> str:
+    if d["op"] == "**":
+        return power_symbol(G, node, d)
+    return OP_SYMBOLS.get(d["op"], d["op"])
+
+
+def number_rows(d: dict, style: Style, max_grad: float, with_data: bool = True,
+                name_fill: str = "#ffffff") -> str:
+    """The data row, and the grad row coloured by sign and size when drawing backward."""
+    t = style.theme
+
+    def row(name, value, fill="#ffffff"):
+        name_cell = tag("td", tag("font", name, color=t.muted, point_size="9"),
+                        align="left", bgcolor=name_fill)
+        number = tag("font", escape_html(fmt(value)), color=text_on(fill))
+        return tag("tr", name_cell + tag("td", number, align="right", bgcolor=fill))
+
+    rows = row("data", d["data"]) if with_data else ""
+    if style.backward:
+        rows += row("grad", d["grad"], t.signed_fill(d["grad"], max_grad))
+    return rows
+
+
+def value_node(name: str, d: dict, style: Style, max_grad: float, root: bool = False) -> str:
+    """A value as a table: its label on the kind's colour, then data and grad.
+
+    A constant (an unnamed leaf) is headed by its number, so it reads as the number
+    it is; an unnamed op has no header and its kind colour tints the row names.
+    A root gets a thick border: it is where backward starts.
+    """
+    fill = style.theme.kind_fill(d.get("kind", "op"))
+    header = d.get("label") or ("" if d["op"] else fmt(d["data"]))
+    if header:
+        rows = tag("tr", tag("td", tag("b", escape_html(header)), colspan="2", bgcolor=fill))
+        rows += number_rows(d, style, max_grad, with_data=bool(d.get("label") or d["op"]))
+    else:
+        rows = number_rows(d, style, max_grad, name_fill=fill)
+    table = tag("table", rows, border="2" if root else "0", cellborder="1",
+                cellspacing="0", cellpadding="3", color=style.theme.text)
+    return node_stmt(name, shape="plain", label=Html(table))
+
+
+def op_node(name: str, symbol: str, style: Style) -> str:
+    """The small node holding an op's symbol, between its operands and its value."""
+    return node_stmt(name, shape="circle" if len(symbol) == 1 else "ellipse",
+                     label=symbol, style="filled", fillcolor=style.theme.op_symbol,
+                     width="0.3", height="0.3", margin="0.02", fontsize="13")
+
+
+def compact_node(name: str, symbol: str, d: dict, style: Style, max_grad: float) -> str:
+    """A tiny unnamed value (an inner op or a constant), coloured by its grad.
+
+    The numbers go into the tooltip: shown on every inner node they would drown the
+    labelled values a reader came for.
+    """
+    t = style.theme
+    fill = t.signed_fill(d["grad"], max_grad) if style.backward else t.kind_fill(d["kind"])
+    tip = f"data {fmt(d['data'])}" + (f", grad {fmt(d['grad'])}" if style.backward else "")
+    return node_stmt(name, shape="circle" if len(symbol) == 1 else "ellipse", label=symbol,
+                     style="filled", fillcolor=fill, fontcolor=text_on(fill), width="0.28",
+                     height="0.28", margin="0.01", fontsize="9",
+                     tooltip=f"{symbol}: {tip} ({d.get('scope', '')})")
+
+
+def value_edge(tail: str, head: str, e: dict, style: Style, max_flow: float) -> str:
+    """An argument edge: width by how much gradient flowed back along it."""
+    extra = {}
+    if style.backward and max_flow:
+        extra["penwidth"] = f"{1 + 3 * abs(e['contribution']) / max_flow:.2f}"
+    if style.edge_labels:
+        text = f"\u2202 {fmt(e['local_grad'])}"
+        if style.backward:
+            text += f" \u00b7 flows {fmt(e['contribution'])}"
+        extra["label"] = text
+    return edge_stmt(tail, head, **extra)
+
+
+KIND_NAMES = {"param": "parameter", "input": "input", "const": "constant", "op": "computed"}
+
+
+def key_label(title: str, style: Style, kinds=(), flows: bool = False) -> str:
+    """The title, then a key: kind colours, gradient signs, what edges mean.
+
+    One row: a key on a second row would be stretched to the title's width.
+    """
+    t = style.theme
+    cells = [tag("td", tag("font", tag("b", escape_html(title)), point_size="16",
+                           color=t.text), align="left")] if title else []
+    cells += [tag("td", escape_html(KIND_NAMES.get(k, k)), bgcolor=t.kind_fill(k), border="1")
+              for k in kinds]
+    if style.backward:
+        for sign, value in (("grad < 0", -1), ("grad > 0", 1)):
+            colour = t.signed_fill(value, 1)
+            cells.append(tag("td", tag("font", escape_html(sign), color=text_on(colour)),
+                             bgcolor=colour, border="1"))
+        if flows:
+            cells.append(tag("td", "edge width: |gradient flowing back|"))
+    if style.edge_labels and flows:
+        text = "\u2202 local gradient" + (" \u00b7 flows = \u2202 \u00d7 grad of the op's result"
+                                           if style.backward else "")
+        cells.append(tag("td", escape_html(text)))
+    row = tag("tr", "".join(cells))
+    return tag("font", tag("table", row, border="0", cellspacing="4", cellpadding="3"),
+               point_size="10", color=t.muted)
+
+
+def value_box_and_op(G, node, names, style, max_grad, roots) -> str:
+    """A value's box, plus its op node when its operands are in the graph."""
+    d, name = G.nodes[node], names[node]
+    stmts = value_node(name, d, style, max_grad, node in roots)
+    if d["op"] and G.in_degree(node):
+        stmts += op_node("op" + name, op_symbol(G, node, d), style)
+        stmts += edge_stmt("op" + name, name)
+    return stmts
+
+
+def child_scopes(scopes, prefix: str) -> list:
+    """The scopes one level below prefix, in order of first appearance."""
+    children = {}
+    for scope in scopes:
+        if scope != prefix and (not prefix or scope.startswith(prefix + "/")):
+            children.setdefault(scope[len(prefix):].lstrip("/").split("/")[0], None)
+    return [f"{prefix}/{child}" if prefix else child for child in children]
+
+
+def scope_clusters(by_scope: dict, style: Style, prefix: str = "") -> str:
+    """Nested clusters from "a/b/c" scopes, children in order of first appearance.
+
+    A scope with no nodes of its own and a single child is merged into it (one
+    cluster "layer0/attn", not two nested ones).
+    """
+    body = "".join(by_scope.get(prefix, ()))
+    for full in child_scopes(by_scope, prefix):
+        while full not in by_scope and len(child_scopes(by_scope, full)) == 1:
+            full = child_scopes(by_scope, full)[0]
+        body += subgraph("cluster_" + full, scope_clusters(by_scope, style, full),
+                         label=full[len(prefix):].lstrip("/"), style="rounded",
+                         color=style.theme.cluster_border, fontcolor=style.theme.muted)
+    return body
+
+
+def value_lines(G: nx.MultiDiGraph, style: Style, clustered: bool = False) -> str:
+    """Expression style: a box per value, a small node per op, an edge per argument.
+
+    Edges run from each operand's box to the op node of the value using it, so `a*a`
+    shows two edges. With `clustered`, values are grouped in nested scope clusters.
+    """
+    names = node_names(G)
+    max_grad, max_flow = scales(G)
+    roots = set(G.graph.get("roots", ()))
+    by_scope = {}
+    for node in names:
+        scope = G.nodes[node].get("scope", "") if clustered else ""
+        by_scope.setdefault(scope, []).append(
+            value_box_and_op(G, node, names, style, max_grad, roots))
+    body = scope_clusters(by_scope, style)
+    for u, v, e in sorted_edges(G):
+        head = "op" + names[v] if G.nodes[v]["op"] else names[v]
+        body += value_edge(names[u], head, e, style, max_flow)
+    return body

@@ -1,0 +1,159 @@
+"""`expr`, `head`, `model`, `export`: wiring, output files, one-line errors."""
+
+import networkx as nx
+import pytest
+from click.testing import CliRunner
+
+from microgpt import checkpoint
+from microgpt.train import TrainConfig, docs_digest, start, train_steps
+from microgpt_trace.cli import cli
+from tracer.export import read_graph
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[0].startswith("Error:"), result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ck")
+    docs = ["anna", "bob", "nab", "abba", "ban"]
+    state = start(docs, TrainConfig(steps=2), n_embd=8, n_head=2, block_size=8)
+    next(train_steps(state))
+    checkpoint.save(state, folder / "ck.json", docs_digest(state.docs))
+    return folder / "ck.json"
+
+
+def test_expr_prints_the_worked_example_table():
+    result = invoke("expr", "a*b+a")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows[0] == ["node", "label", "op", "data", "grad"]
+    assert rows[1:] == [["0", "a", "2", "4"], ["1", "b", "3", "2"], ["2", "a*b", "*", "6", "1"],
+                        ["3", "a*b", "+", "a", "+", "8", "1"]]
+
+
+def test_expr_set_and_no_backward():
+    result = invoke("expr", "a*b", "--set", "a=-1", "--set", "b=0.5", "--no-backward")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].split() == ["node", "label", "op", "data"]
+    assert result.stdout.splitlines()[-1].split() == ["2", "a*b", "*", "-0.5"]
+
+
+@pytest.mark.parametrize("name", ["g.dot", "g.json", "g.graphml", "g.gexf"])
+def test_expr_writes_text_outputs_without_dot(tmp_path, name):
+    result = invoke("expr", "a*a", "-o", tmp_path / name)
+    assert result.exit_code == 0, result.output
+    if name.endswith(".dot"):
+        text = (tmp_path / name).read_text()
+        assert text.startswith("digraph {") and text.count("->") >= 2
+    else:
+        graph = read_graph(tmp_path / name)
+        assert sorted(graph.edges(keys=True)) == [(0, 1, 0), (0, 1, 1)]
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG"),
+                                           (".pdf", b"%PDF")])
+def test_expr_renders_with_dot(tmp_path, suffix, magic):
+    out = tmp_path / f"graph{suffix}"
+    result = invoke("expr", "tanh(a*b + c)", "-o", out, "--edge-labels", "--theme", "colorblind")
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(magic)
+
+
+def test_expr_to_stdout_needs_a_format_and_skips_the_table():
+    result = invoke("expr", "a+b", "-o", "-", "--format", "dot")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("digraph {")
+    assert_one_line_error(invoke("expr", "a+b", "-o", "-"), "needs a format")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["a*(b"], "never closed"),
+    (["__import__('os')"], "unknown function"),
+    (["log(a-a)"], "log of 0"),
+    (["a/0"], "0"),
+    (["exp(1000)"], "exp"),
+    (["a+b", "--set", "a"], "a"),
+    (["a+b", "--set", "c=1"], "c"),
+    (["a+b", "-o", "x.txt"], "unsupported"),
+])
+def test_expr_bad_input(tmp_path, args, fragment):
+    result = invoke("expr", *args)
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_expr_over_the_cap_leaves_no_file(tmp_path):
+    out = tmp_path / "big.svg"
+    result = invoke("expr", "+".join(f"x{i}" for i in range(30)), "-o", out, "--max-nodes", "10")
+    assert_one_line_error(result, "over the layout cap of 10", "--max-nodes")
+    assert not out.exists()
+
+
+def test_head_prints_weights_and_writes_dot(tiny_checkpoint, tmp_path):
+    out = tmp_path / "head.dot"
+    result = invoke("head", "--checkpoint", tiny_checkpoint, "--text", "anna", "--pos", "3",
+                    "--head", "1", "-o", out, "--backward")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "layer 0, head 1, query position 3 ('n')"
+    weights = [float(line.split()[-1]) for line in lines[2:]]
+    assert len(weights) == 4 and sum(weights) == pytest.approx(1.0, abs=1e-3)
+    assert "L0.h1.score" in out.read_text()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--text", "anna", "--head", "7"], "head"),
+    (["--text", "anna", "--layer", "3"], "layer"),
+    (["--text", "anna", "--pos", "9"], "pos"),
+    (["--text", "an<x"], "vocabulary"),
+    (["--text", "a" * 20], "block_size"),
+])
+def test_head_bad_input(tiny_checkpoint, args, fragment):
+    assert_one_line_error(invoke("head", "--checkpoint", tiny_checkpoint, *args), fragment)
+
+
+def test_model_blocks_at_each_depth(tiny_checkpoint, tmp_path):
+    counts = []
+    for depth in ("1", "2", "3"):
+        out = tmp_path / f"m{depth}.json"
+        result = invoke("model", "--checkpoint", tiny_checkpoint, "--text", "ab",
+                        "--depth", depth, "-o", out)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(f"{len(read_graph(out))} blocks at depth {depth}")
+        counts.append(len(read_graph(out)))
+    assert counts == sorted(counts) and counts[0] < counts[2]
+
+
+def test_model_auto_depth_respects_the_cap(tiny_checkpoint):
+    result = invoke("model", "--checkpoint", tiny_checkpoint, "--text", "ab", "--max-nodes", "40")
+    assert result.exit_code == 0, result.output
+    assert int(result.stdout.split()[0]) <= 40 or "depth 1" in result.stdout.splitlines()[0]
+
+
+def test_export_text_round_trips(tiny_checkpoint, tmp_path):
+    out = tmp_path / "anna.graphml"
+    result = invoke("export", "--text", "ab", "--checkpoint", tiny_checkpoint, "-o", out)
+    assert result.exit_code == 0, result.output
+    graph = read_graph(out)
+    loaded = nx.read_graphml(out, force_multigraph=True)
+    assert len(graph) == len(loaded) > 100
+    assert graph.graph["view"] == "model" and "loss" in {d["label"] for _, d in graph.nodes(data=True)}
+
+
+def test_export_needs_exactly_one_source(tmp_path):
+    assert_one_line_error(invoke("export", "-o", tmp_path / "g.json"), "EXPRESSION or --text")
+    assert_one_line_error(invoke("export", "a", "--text", "ab", "-o", tmp_path / "g.json"),
+                          "EXPRESSION or --text")
+    assert not (tmp_path / "g.json").exists()

@@ -1,0 +1,165 @@
+"""render and write_diagram: formats, the cap, a missing `dot`, no partial files."""
+
+import re
+import struct
+import xml.etree.ElementTree as ET
+
+import networkx as nx
+import pytest
+
+from renderers.dot import dot_source
+from renderers.exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
+from renderers.render import INSTALL_HINT, render, write_diagram
+
+from . import diagram_graphs as graphs
+
+MAGIC = {"svg": b"<?xml", "png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-"}
+
+
+def chain(n):
+    """x0 + x1 + ... as a traced graph of about 3n nodes."""
+    from microgpt.engine import Value
+
+    total = Value(0.0, label="x0")
+    for i in range(1, n):
+        total = total + Value(float(i), label=f"x{i}")
+    return graphs.expression(total, f"sum of {n}")
+
+
+@pytest.fixture
+def no_dot(tmp_path, monkeypatch):
+    """A PATH on which there is no `dot`."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def files_in(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("fmt", ["svg", "png", "pdf"])
+def test_formats(tmp_path, fmt):
+    write_diagram(graphs.ten_ops(), tmp_path / f"g.{fmt}")
+    assert (tmp_path / f"g.{fmt}").read_bytes().startswith(MAGIC[fmt])
+    assert files_in(tmp_path) == [f"g.{fmt}"]
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "png"])
+def test_same_graph_same_file(fmt):
+    first = render(dot_source(graphs.tiny_head()), fmt)
+    assert render(dot_source(graphs.tiny_head()), fmt) == first
+
+
+@pytest.mark.exe
+def test_png_is_twice_the_svg_size():
+    """144 dpi: every SVG point becomes two pixels."""
+    text = dot_source(graphs.a_times_b_plus_a())
+    svg_width = int(re.search(rb'<svg width="(\d+)pt"', render(text, "svg")).group(1))
+    png_width = struct.unpack(">I", render(text, "png")[16:20])[0]
+    assert abs(png_width - 2 * svg_width) <= 2
+
+
+@pytest.mark.exe
+def test_svg_shows_hostile_labels_as_text():
+    G = nx.MultiDiGraph(source="<b>&", view="model")
+    labels = ['<script>alert("x")</script>', "a&b", "it's", "line\nbreak", "名前"]
+    for i, label in enumerate(labels):
+        G.add_node(i, op="", data=1.0, grad=0.5, label=label, scope=label, kind="input")
+    root = ET.fromstring(render(dot_source(G), "svg"))  # well-formed XML
+    texts = {el.text for el in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert {'<script>alert("x")</script>', "a&b", "it's", "line\\nbreak", "名前", "<b>&"} <= texts
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("build", [graphs.ten_ops, graphs.tiny_head, graphs.tiny_blocks,
+                                   graphs.tiny_model])
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+@pytest.mark.parametrize("edge_labels", [False, True])
+@pytest.mark.parametrize("backward", [True, False])
+def test_every_view_and_style_renders(build, rankdir, edge_labels, backward):
+    text = dot_source(build(), rankdir=rankdir, edge_labels=edge_labels, backward=backward)
+    assert render(text, "svg").startswith(b"<?xml")
+
+
+@pytest.mark.exe
+def test_dot_syntax_error_is_a_render_error():
+    with pytest.raises(RenderError, match="dot failed: .*syntax error"):
+        render("digraph {", "svg")
+
+
+def test_missing_dot_gives_the_install_hint(no_dot, tmp_path):
+    with pytest.raises(DotNotFoundError) as error:
+        write_diagram(graphs.a_times_a(), tmp_path / "g.svg")
+    assert str(error.value) == INSTALL_HINT == (
+        "Graphviz's dot is not installed: sudo apt-get install graphviz "
+        "(.dot and .json outputs work without it)")
+    assert files_in(tmp_path) == ["empty-bin"]
+    write_diagram(graphs.a_times_a(), tmp_path / "g.dot")
+    assert (tmp_path / "g.dot").read_text() == dot_source(graphs.a_times_a())
+
+
+def test_over_the_cap_runs_no_dot_and_writes_nothing(no_dot, tmp_path):
+    G = chain(30)
+    out = tmp_path / "big.svg"
+    out.write_bytes(b"old")
+    with pytest.raises(GraphTooLargeError) as error:
+        write_diagram(G, out, max_nodes=50)
+    assert str(error.value) == (
+        f"graph has {G.number_of_nodes()} nodes, over the layout cap of 50: collapse it "
+        "(--depth), select a scope, or raise --max-nodes")
+    assert out.read_bytes() == b"old"
+    write_diagram(G, tmp_path / "big.dot", max_nodes=50)  # text is cheap: no cap
+    assert (tmp_path / "big.dot").read_text().startswith("digraph {")
+
+
+@pytest.mark.exe
+def test_a_failed_render_leaves_the_old_file(tmp_path, monkeypatch):
+    import renderers.render as module
+
+    out = tmp_path / "g.svg"
+    out.write_bytes(b"old")
+    monkeypatch.setattr(module, "dot_source", lambda G, **style: "digraph {")
+    with pytest.raises(RenderError):
+        write_diagram(graphs.a_times_a(), out)
+    assert out.read_bytes() == b"old" and files_in(tmp_path) == ["g.svg"]
+
+
+@pytest.mark.parametrize("path, fmt, message", [
+    ("g.gif", None, "unsupported output extension '.gif' in 'g.gif': use .svg, .png, .pdf or .dot"),
+    ("g", None, "no extension in 'g': use .svg, .png, .pdf or .dot"),
+    ("g.svg", "jpeg", "unsupported format 'jpeg': use one of svg, png, pdf, dot"),
+    ("-", None, "writing to stdout ('-') needs a format: svg, png, pdf, dot"),
+])
+def test_bad_formats(tmp_path, monkeypatch, path, fmt, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FormatError, match=re.escape(message)):
+        write_diagram(graphs.a_times_a(), path, fmt)
+    assert files_in(tmp_path) == []
+
+
+def test_render_refuses_text_formats():
+    with pytest.raises(FormatError, match="unsupported format 'dot': dot renders svg, png or pdf"):
+        render("digraph {}", "dot")
+
+
+def test_format_from_argument_and_upper_case_extension(tmp_path):
+    write_diagram(graphs.a_times_a(), tmp_path / "g.txt", "dot")
+    write_diagram(graphs.a_times_a(), tmp_path / "G.DOT")
+    assert (tmp_path / "g.txt").read_text() == (tmp_path / "G.DOT").read_text()
+
+
+def test_stdout(capsysbinary):
+    write_diagram(graphs.a_times_a(), "-", "dot", edge_labels=True)
+    assert capsysbinary.readouterr().out == dot_source(graphs.a_times_a(),
+                                                       edge_labels=True).encode()
+
+
+def test_unwritable_path_is_a_render_error(tmp_path):
+    with pytest.raises(RenderError, match="cannot write .*missing.*No such file or directory"):
+        write_diagram(graphs.a_times_a(), tmp_path / "missing" / "g.dot")
+    with pytest.raises(RenderError, match="cannot write"):
+        write_diagram(graphs.a_times_a(), tmp_path, "dot")  # a directory
+    assert files_in(tmp_path) == []

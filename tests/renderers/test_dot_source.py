@@ -1,0 +1,183 @@
+"""dot_source: golden files, structure, escaping, determinism. No `dot` needed."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from renderers.dot import dot_source, to_dot
+from renderers.exceptions import RenderError
+
+from . import diagram_graphs as graphs
+
+GOLDEN = Path(__file__).parent / "golden"
+
+CASES = {
+    "expr_default": (graphs.a_times_b_plus_a, {}),
+    "expr_square_edge_labels": (graphs.a_times_a, {"edge_labels": True}),
+    "expr_forward_tb": (graphs.a_times_b_plus_a, {"backward": False, "rankdir": "TB"}),
+    "expr_ten_ops_colorblind": (graphs.ten_ops, {"theme": "colorblind"}),
+    "head_tiny": (graphs.tiny_head, {}),
+    "blocks_tiny": (graphs.tiny_blocks, {}),
+    "model_tiny": (graphs.tiny_model, {}),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden(name):
+    """UPDATE_GOLDEN=1 rewrites the files; look at them rendered before committing."""
+    build, style = CASES[name]
+    text = dot_source(build(), **style)
+    path = GOLDEN / f"{name}.dot"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def edges(text):
+    return re.findall(r"^\t+(\S+) -> (\S+)", text, flags=re.M)
+
+
+def test_square_has_one_edge_per_argument():
+    text = dot_source(graphs.a_times_a(), edge_labels=True)
+    assert edges(text) == [("opn1", "n1"), ("n0", "opn1"), ("n0", "opn1")]
+    assert text.count('label="∂ 3 · flows 3"') == 2
+
+
+def test_expression_boxes_ops_and_root():
+    text = dot_source(graphs.a_times_b_plus_a())
+    assert re.findall(r'^\t(\w+) \[shape="(\w+)"', text, flags=re.M) == [
+        ("n0", "plain"), ("n1", "plain"), ("n2", "plain"), ("opn2", "circle"),
+        ("n3", "plain"), ("opn3", "circle")]
+    assert 'label="×"' in text and 'label="+"' in text
+    assert text.count('border="2"') == 1  # the root, where backward starts
+    assert "<b>a*b + a</b>" in text and ">grad<" in text
+
+
+def test_gradient_colours_follow_sign_and_size():
+    # a*b+a at a=2, b=3: grads a=4, b=2, a*b=1, root=1 -> a is the deepest red
+    text = dot_source(graphs.a_times_b_plus_a())
+    fills = re.findall(r'>grad</font></td><td align="right" bgcolor="(#\w+)"', text)
+    assert fills == ["#be3b4b", "#d88c95", "#e6b4ba", "#e6b4ba"]
+    widths = re.findall(r'penwidth="([\d.]+)"', text)
+    assert widths == ["4.00", "2.00", "3.00", "2.00"]  # contributions 3, 1, 2, 1
+
+
+def test_forward_only_has_no_gradients():
+    text = dot_source(graphs.a_times_b_plus_a(), backward=False, edge_labels=True)
+    assert ">grad<" not in text and "grad &lt;" not in text
+    assert "penwidth" not in text and "flows" not in text
+    assert 'label="∂ 3"' in text  # local gradients are part of the forward pass
+    assert 'rankdir="LR"' in text
+
+
+def test_power_shows_its_exponent_and_constants_their_number():
+    text = dot_source(graphs.ten_ops())
+    assert 'label="**-1"' in text and 'label="tanh"' in text and 'label="exp"' in text
+    assert "<b>-1</b>" in text and "<b>2</b>" in text  # the constants of -a and b + 2
+
+
+def test_themes_change_the_colours():
+    default = dot_source(graphs.a_times_b_plus_a())
+    colorblind = dot_source(graphs.a_times_b_plus_a(), theme="colorblind")
+    assert '"#d4ecd0"' in default and '"#d4ecd0"' not in colorblind  # input fill
+    assert '"#b3e2d5"' in colorblind  # Okabe-Ito bluish green tint
+    assert '"#eaad26"' in colorblind  # the largest positive grad, in orange
+
+
+@pytest.mark.parametrize("label, html, quoted", [
+    ('<script>alert("x")</script>', "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;",
+     '<script>alert(\\"x\\")</script>'),
+    ("a&b", "a&amp;b", "a&b"),
+    ("it's", "it&#39;s", "it's"),
+    ('a"b\\N', "a&quot;b\\N", 'a\\"b\\\\N'),
+])
+def test_labels_are_escaped(label, html, quoted):
+    """HTML-like labels get entities; quoted strings (cluster ids and labels) escapes."""
+    G = nx.MultiDiGraph(source=label, view="model")
+    G.add_node(0, op="", data=1.0, grad=0.0, label=label, scope=label, kind="input")
+    text = dot_source(G)
+    assert f"<b>{html}</b></font>" in text  # the title
+    assert f"<b>{html}</b></td>" in text  # the value box
+    assert f'subgraph "cluster_{quoted}" {{\n\t\tgraph [label="{quoted}"' in text
+    assert label == quoted or label not in text  # never pasted raw
+
+
+def test_head_view_tables_clusters_and_title():
+    text = dot_source(graphs.tiny_head())
+    for title in ("q · pos 1 &#39;a&#39;", "k · t=0 BOS", "v · t=1 &#39;a&#39;"):
+        assert f"<b>{title}</b>" in text
+    for cluster in ("scores  q·k / √d", "softmax", "weighted sum of v"):
+        assert f'label="{cluster}"' in text
+    assert "layer 0 · head 1 · query position 1 &#39;a&#39;" in text
+    rows = re.findall(r'port="inn\d+" bgcolor="#\w+">(L0\.h1\.\w+\[t=\d\])', text)
+    assert rows == ["L0.h1.score[t=0]", "L0.h1.score[t=1]", "L0.h1.w[t=0]", "L0.h1.w[t=1]"]
+
+
+def test_blocks_view_positions_params_and_widths():
+    text = dot_source(graphs.tiny_blocks())
+    assert 'label="pos 0 BOS"' in text and "label=\"pos 1 'a'\"" in text
+    assert 'shape="cylinder"' in text and text.count('shape="box"') == 5
+    assert re.search(r'subgraph "params" \{\n\t\tgraph \[rank="min"\]\n\t\tn0\n', text)
+    assert "grad norm 4.5" in text and "dot:166 *:42 +:42" in text
+    assert re.findall(r'n1 -> n2 \[penwidth="([\d.]+)"\]', text) == ["5.00"]
+
+
+def test_blocks_forward_sizes_by_count():
+    text = dot_source(graphs.tiny_blocks(), backward=False, edge_labels=True)
+    assert "grad" not in text and "data norm 2.25" in text
+    assert 'n2 -> n4 [penwidth="5.00", xlabel="32 edges"]' in text
+    assert 'n2 -> n5 [penwidth="1.12", xlabel="1 edge"]' in text
+
+
+def test_same_graph_same_bytes():
+    assert dot_source(graphs.ten_ops()) == dot_source(graphs.ten_ops())
+    assert dot_source(graphs.tiny_head()) == dot_source(graphs.tiny_head())
+
+
+def test_same_bytes_across_processes_and_hash_seeds():
+    code = ("from tests.renderers import diagram_graphs as g; from renderers.dot import "
+            "dot_source; import sys; sys.stdout.write(dot_source(g.tiny_head()) + "
+            "dot_source(g.tiny_blocks()) + dot_source(g.tiny_model()))")
+    root = Path(__file__).resolve().parents[2]
+    outputs = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                              check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")}
+    assert len(outputs) == 1
+
+
+def test_node_ids_of_any_type_are_sorted():
+    G = nx.DiGraph(view="blocks")
+    for node in ("b", 10, "a", 2):
+        G.add_node(node, label=str(node), position=-1, kind="block")
+    G.add_edge("a", 2)
+    text = dot_source(G)
+    assert re.findall(r"<b>(\w+)</b>", text) == ["2", "10", "a", "b"]
+    assert edges(text) == [("n2", "n0")]
+
+
+def test_empty_graph_and_to_dot():
+    assert dot_source(nx.MultiDiGraph()).startswith("digraph {\n")
+    source = to_dot(graphs.a_times_a(), rankdir="TB")
+    assert source.source == dot_source(graphs.a_times_a(), rankdir="TB")
+
+
+@pytest.mark.parametrize("style, message", [
+    ({"rankdir": "RL"}, "unknown rankdir 'RL': use LR or TB"),
+    ({"theme": "dark"}, "unknown theme 'dark': use one of default, colorblind"),
+])
+def test_bad_style(style, message):
+    with pytest.raises(RenderError, match=re.escape(message)):
+        dot_source(graphs.a_times_a(), **style)
+
+
+def test_unknown_view():
+    G = graphs.a_times_a()
+    G.graph["view"] = "3d"
+    with pytest.raises(RenderError, match="unknown view '3d': use one of expression, model"):
+        dot_source(G)
