@@ -7,7 +7,7 @@ import click
 from renderers.render import DEFAULT_MAX_NODES
 from renderers.themes import THEMES
 
-__all__ = ["diagram_options", "model_options", "write_output", "load_traced_text",
+__all__ = ["diagram_options", "model_options", "write_output", "emit", "load_traced_text",
            "GRAPH_FORMATS", "DIAGRAM_FORMATS"]
 
 DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
@@ -59,6 +59,17 @@ def write_output(graph, output, fmt, max_nodes, **style):
         from renderers.render import write_diagram
 
         write_diagram(graph, output, fmt, max_nodes, **style)
+
+
+def emit(graph, summary, output, fmt, max_nodes, **style):
+    """Print the text summary (unless the diagram itself goes to stdout), then write
+    the diagram or graph file when -o is given."""
+    if output != "-":
+        click.echo(summary)
+    if output:
+        write_output(graph, output, fmt, max_nodes, **style)
+        if output != "-":
+            click.echo(f"wrote {output}", err=True)
 
 
 def load_traced_text(checkpoint, text, engine):

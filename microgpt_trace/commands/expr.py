@@ -1,6 +1,6 @@
 import click
 
-from ..options import diagram_options, write_output
+from ..options import diagram_options, emit
 
 
 @click.command()
@@ -25,13 +25,9 @@ def expr(expression, assignments, no_backward, output, fmt, rankdir, edge_labels
 
     graph = trace_expression(expression, parse_assignments(assignments),
                              backward=not no_backward)
-    if output != "-":
-        click.echo(format_table(node_table(graph), grads=not no_backward))
-    if output:
-        write_output(graph, output, fmt, max_nodes, rankdir=rankdir, edge_labels=edge_labels,
-                     backward=not no_backward, theme=theme)
-        if output != "-":
-            click.echo(f"wrote {output}", err=True)
+    emit(graph, format_table(node_table(graph), grads=not no_backward), output, fmt,
+         max_nodes, rankdir=rankdir, edge_labels=edge_labels, backward=not no_backward,
+         theme=theme)
 
 
 def format_table(rows, grads=True):

@@ -1,6 +1,6 @@
 import click
 
-from ..options import diagram_options, load_traced_text, model_options, write_output
+from ..options import diagram_options, emit, load_traced_text, model_options
 
 
 @click.command()
@@ -29,13 +29,8 @@ def head(checkpoint, text, pos, layer, head_index, backward, granularity, output
     graph, config = load_traced_text(checkpoint, text, granularity)
     pos = len(text) if pos is None else pos
     view = head_view(graph, pos, layer, head_index)
-    if output != "-":
-        click.echo(format_weights(view))
-    if output:
-        write_output(view, output, fmt, max_nodes, rankdir=rankdir, edge_labels=edge_labels,
-                     backward=backward, theme=theme)
-        if output != "-":
-            click.echo(f"wrote {output}", err=True)
+    emit(view, format_weights(view), output, fmt, max_nodes, rankdir=rankdir,
+         edge_labels=edge_labels, backward=backward, theme=theme)
 
 
 def format_weights(view):

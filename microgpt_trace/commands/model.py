@@ -1,6 +1,6 @@
 import click
 
-from ..options import diagram_options, load_traced_text, model_options, write_output
+from ..options import diagram_options, emit, load_traced_text, model_options
 
 
 @click.command()
@@ -26,13 +26,8 @@ def model(checkpoint, text, depth, engine, output, fmt, rankdir, edge_labels, th
     graph, _ = load_traced_text(checkpoint, text, engine)
     depth = auto_depth(graph, max_nodes) if depth == "auto" else int(depth)
     blocks = collapse(graph, depth)
-    if output != "-":
-        click.echo(format_blocks(blocks))
-    if output:
-        write_output(blocks, output, fmt, max_nodes, rankdir=rankdir, edge_labels=edge_labels,
-                     backward=True, theme=theme)
-        if output != "-":
-            click.echo(f"wrote {output}", err=True)
+    emit(blocks, format_blocks(blocks), output, fmt, max_nodes, rankdir=rankdir,
+         edge_labels=edge_labels, backward=True, theme=theme)
 
 
 def format_blocks(blocks):

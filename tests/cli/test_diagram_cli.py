@@ -2,16 +2,12 @@
 
 import networkx as nx
 import pytest
-from click.testing import CliRunner
 
 from microgpt import checkpoint
 from microgpt.train import TrainConfig, docs_digest, start, train_steps
-from microgpt_trace.cli import cli
 from tracer.export import read_graph
 
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
+from .runner import invoke
 
 
 def assert_one_line_error(result, *fragments):

@@ -1,29 +1,16 @@
 """`microgpt-trace train --snapshot-every` and `microgpt-trace report`: wiring and errors."""
 
 import json
-import signal
 
 import pytest
-from click.testing import CliRunner
 
 from microgpt.metrics import read_log
-from microgpt_trace.cli import cli
 from renderers.report_html import STEP_PANELS
+
+from .runner import invoke
 
 TINY_FLAGS = ["--embd", "8", "--heads", "2", "--block-size", "6"]
 DOCS = "anna\nbob\ncarla\ndave\neve\nfrank\n"
-
-
-@pytest.fixture(autouse=True)
-def keep_sigint_handler():
-    """`train` installs a SIGINT handler in this process; keep pytest interruptible."""
-    before = signal.getsignal(signal.SIGINT)
-    yield
-    signal.signal(signal.SIGINT, before)
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def train_log(tmp_path, *flags, steps=6):

@@ -10,12 +10,12 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
 
 from microgpt import checkpoint
 from microgpt.model import document_loss
 from microgpt.train import TrainConfig, docs_digest, start, train, train_steps
-from microgpt_trace.cli import cli
+
+from .runner import invoke
 
 TINY = dict(n_embd=8, n_head=2, block_size=8)  # a model small enough for CLI tests
 TINY_FLAGS = ["--embd", "8", "--heads", "2", "--block-size", "8"]
@@ -49,22 +49,6 @@ def make_inputs(folder):
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     return make_inputs(tmp_path_factory.mktemp("inputs"))
-
-
-@pytest.fixture(autouse=True)
-def keep_sigint_handler():
-    """`train` installs a SIGINT handler in this process; keep pytest interruptible."""
-    before = signal.getsignal(signal.SIGINT)
-    yield
-    signal.signal(signal.SIGINT, before)
-
-
-def invoke(*args):
-    try:
-        runner = CliRunner(mix_stderr=False)  # click < 8.2
-    except TypeError:
-        runner = CliRunner()  # click >= 8.2: stderr is always separate
-    return runner.invoke(cli, [str(a) for a in args])
 
 
 def assert_one_line_error(result, expected, *absent):
