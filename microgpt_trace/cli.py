@@ -22,6 +22,7 @@ COMMANDS = {
     "sample": ("sample", "Generate names from a checkpoint."),
     "step": ("step", "Step through backward one node at a time in the terminal."),
     "report": ("report", "Draw the training panels and an HTML report from a metrics log."),
+    "docs": ("docs", "Regenerate the diagrams in docs/img, or --check they are current."),
 }
 
 

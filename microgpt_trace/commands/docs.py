@@ -1,0 +1,31 @@
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent.parent  # the source checkout holding docs/
+
+
+@click.command()
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 naming the diagrams that are missing or stale.")
+def docs(check):
+    """Regenerate the diagrams in docs/img (DOT and SVG), or --check they are current.
+
+    The check compares DOT text, so it needs no Graphviz; regenerating does.
+
+    \b
+      microgpt-trace docs --check
+      microgpt-trace docs
+    """
+    from ..docs_build import build_docs
+
+    if not (ROOT / "docs").is_dir():
+        raise click.ClickException(f"no docs/ folder in {str(ROOT)!r}: run from a source checkout")
+    listed = build_docs(ROOT, check)
+    if check and listed:
+        raise click.ClickException(f"out of date: {', '.join(listed)}; "
+                                   "regenerate with: microgpt-trace docs")
+    if check:
+        click.echo("docs/img is current")
+    else:
+        click.echo(f"wrote {len(listed)} files in docs/img", err=True)
