@@ -38,12 +38,16 @@ demo: setup
 	$(BIN)/microgpt-trace expr "a*b+a" --edge-labels -o out/expr.svg
 	$(BIN)/microgpt-trace head --text anna --pos 3 --head 2 --backward -o out/head.svg
 	$(BIN)/microgpt-trace model --text anna --depth 2 -o out/model.svg > /dev/null
+	$(BIN)/microgpt-trace backward "a*b+a" -o out/backward.html
+	$(BIN)/microgpt-trace backward --text anna --pos 3 --head 2 -o out/head-backward.gif
 	$(BIN)/microgpt-trace sample -n 5
 	@echo
 	@echo "outputs in $(CURDIR)/out/:"
 	@echo "  expr.svg   a*b+a with data, grads and what flowed along each edge"
 	@echo "  head.svg   layer 0, head 2 at position 3 of 'anna', gradients from the whole loss"
 	@echo "  model.svg  the whole model on 'anna', collapsed into blocks"
+	@echo "  backward.html      step through backward on a*b+a (open in a browser)"
+	@echo "  head-backward.gif  the gradient flowing back through that head"
 
 test: setup
 	$(BIN)/python -m pytest -q

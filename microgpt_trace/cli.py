@@ -21,6 +21,7 @@ COMMANDS = {
     "train": ("train", "Train the scalar GPT and write a checkpoint."),
     "sample": ("sample", "Generate names from a checkpoint."),
     "step": ("step", "Step through backward one node at a time in the terminal."),
+    "backward": ("backward", "Animate backward: SVG frames, a GIF or an HTML stepper."),
     "report": ("report", "Draw the training panels and an HTML report from a metrics log."),
     "docs": ("docs", "Regenerate the diagrams in docs/img, or --check they are current."),
 }

@@ -5,6 +5,8 @@ clustered by scope), "head" (one attention head) or "blocks" (a collapsed model)
 Running `dot` on the text is renderers.render's job alone.
 """
 
+from typing import TYPE_CHECKING
+
 import networkx as nx
 
 from .dot_blocks import blocks_lines, blocks_title
@@ -12,6 +14,9 @@ from .dot_head import head_lines, head_title
 from .dot_values import Style, digraph, key_label, value_lines
 from .exceptions import RenderError
 from .themes import get_theme
+
+if TYPE_CHECKING:
+    import graphviz
 
 __all__ = ["dot_source", "to_dot", "VIEWS", "RANKDIRS"]
 

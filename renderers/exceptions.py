@@ -1,6 +1,7 @@
 """Errors a user can cause in rendering; the CLI prints each as one line."""
 
-__all__ = ["RenderError", "GraphTooLargeError", "DotNotFoundError", "FormatError"]
+__all__ = ["RenderError", "GraphTooLargeError", "DotNotFoundError", "FormatError",
+           "TooManyFramesError"]
 
 
 class RenderError(Exception):
@@ -17,3 +18,7 @@ class DotNotFoundError(RenderError, OSError):
 
 class FormatError(RenderError, ValueError):
     """An output format or file extension that is not supported."""
+
+
+class TooManyFramesError(RenderError, ValueError):
+    """More frames than an animated format allows; the message says how to get fewer."""

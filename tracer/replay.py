@@ -6,6 +6,10 @@ computes every gradient as exactly that running sum; a granularity only groups t
 processing steps into frames. Partial sums are always taken in that canonical order
 over the contributions shown so far, so no float depends on the granularity and the
 last frame's grads equal Value.backward's bit for bit at every granularity.
+
+Backward normally starts from the first root with grad 1. A selection such as one
+attention head starts instead from `seeds`: the grads its outputs received from the
+rest of the model, so its inner nodes end with exactly the grads the model gave them.
 """
 
 import bisect
@@ -18,7 +22,7 @@ import networkx as nx
 
 from .exceptions import SelectionError
 
-__all__ = ["Flow", "Frame", "GRANULARITIES", "backward_frames", "grads_after"]
+__all__ = ["Flow", "Frame", "GRANULARITIES", "backward_frames", "grouped_frames", "grads_after"]
 
 GRANULARITIES = ("node", "scope", "level")
 CAPTION_EDGES = 6  # edges a caption spells out before "… and N more"
@@ -78,23 +82,26 @@ class RunningSum:
         return self.current
 
 
-def backward_frames(G, granularity="node", scope_key=None):
-    """Replay backward from the first root of `G` as a list of frames.
+def backward_frames(G, granularity="node", scope_key=None, seeds=None):
+    """Replay backward from the first root of `G` (or from `seeds`) as a list of frames.
 
     Args:
         G: a graph following the schema of tracer.graph.
         granularity: "node" (one frame per op node, in Value.backward's order),
             "scope" (one frame per run of consecutive nodes with the same scope key)
-            or "level" (one frame per longest-path distance from the root).
+            or "level" (one frame per longest-path distance from the seeds).
         scope_key: maps a node's `scope` to its group for "scope" frames, e.g. to
             collapse to a depth; default: the scope itself.
+        seeds: {node: grad} to start from, e.g. the grads a head's outputs receive
+            from the rest of the model; default {first root: 1.0}, as Value.backward.
 
     Returns:
-        Frames; frame 0 seeds the root's grad with 1.0 (all others 0.0), the last
-        frame leaves every grad as Value.backward computes it.
+        Frames; frame 0 sets the seeds (all other grads 0.0), the last frame leaves
+        every grad as Value.backward computes it.
 
     Raises:
-        SelectionError: an unknown granularity, or a graph without roots.
+        SelectionError: an unknown granularity, a graph without roots, or a seed
+            that is not a node of G.
 
     >>> from microgpt.engine import Value
     >>> from tracer.graph import trace
@@ -110,14 +117,51 @@ def backward_frames(G, granularity="node", scope_key=None):
     if granularity not in GRANULARITIES:
         raise SelectionError(f"granularity must be one of {', '.join(GRANULARITIES)}, "
                              f"got {granularity!r}")
-    root = root_of(G)
-    order = sorted(nx.ancestors(G, root) | {root}, reverse=True)  # processing order
-    sends, sums = chain_rule(G, root, order)
-    groups = group_nodes(G, [n for n in order if sends[n]], granularity, scope_key)
-    remaining = {n: len(s.values) for n, s in sums.items()}
-    seed_final = [root] + sorted(set(G) - set(order))
-    frames = [Frame(0, (), (), ((root, 1.0),), tuple(seed_final),
-                    f"seed: {grad_of(G, root)} = 1")]
+    seeds = checked_seeds(G, seeds)
+    order = processing_order(G, seeds)
+    ops = [n for n in order if G.in_degree(n)]
+    return replay(G, seeds, order, group_nodes(G, ops, granularity, scope_key))
+
+
+def grouped_frames(G, groups, seeds=None):
+    """Frames for a grouping of the op nodes chosen by the caller (one frame per group).
+
+    Contributions are summed in Value.backward's order whatever the grouping, so the
+    last frame is exact; tracer.block_frames uses this for whole blocks of a model.
+
+    Args:
+        G: a graph following the schema of tracer.graph.
+        groups: (heading, nodes) pairs; together they hold every op node the seeds
+            depend on, once, each after all of its parents.
+        seeds: as for backward_frames.
+
+    Returns:
+        Frames as from backward_frames; each caption starts with its heading.
+
+    Raises:
+        SelectionError: a graph without roots or a seed not in G.
+        ValueError: the groups miss a node, repeat one, or process one too early.
+
+    >>> from tracer.expr import trace_expression
+    >>> G = trace_expression("(a*b)*b")  # nodes a, b, a*b, (a*b)*b
+    >>> [f.nodes for f in grouped_frames(G, [("all", [3, 2])])]
+    [(), (3, 2)]
+    """
+    seeds = checked_seeds(G, seeds)
+    order = processing_order(G, seeds)
+    check_groups(G, order, [nodes for _, nodes in groups])
+    return replay(G, seeds, order, [(heading, list(nodes)) for heading, nodes in groups])
+
+
+def replay(G, seeds, order, groups):
+    """The frames: the seed, then one per group of processed nodes."""
+    sends, sums = chain_rule(G, seeds, order)
+    remaining = {n: len(s.values) - s.done for n, s in sums.items()}
+    needed = set(order)
+    seed_final = ([n for n in seeds if not remaining[n]]
+                  + sorted(n for n in G if n not in needed))
+    frames = [Frame(0, (), (), tuple(seeds.items()), tuple(seed_final),
+                    seed_caption(G, seeds))]
     for heading, group in groups:
         flows, grads, final = [], {}, []
         for parent in group:
@@ -135,6 +179,39 @@ def backward_frames(G, granularity="node", scope_key=None):
     return frames
 
 
+def checked_seeds(G, seeds):
+    """{node: float grad} in node order; default: the first root at 1.0."""
+    if seeds is None:
+        return {root_of(G): 1.0}
+    missing = [n for n in seeds if n not in G]
+    if missing or not seeds:
+        raise SelectionError(f"seeds must be nodes of the graph, got {sorted(seeds)!r}")
+    return {n: float(seeds[n]) for n in sorted(seeds)}
+
+
+def processing_order(G, seeds):
+    """The seeds and everything they depend on, in descending node id."""
+    needed = set(seeds)
+    for seed in seeds:
+        needed |= nx.ancestors(G, seed)
+    return sorted(needed, reverse=True)
+
+
+def check_groups(G, order, groups):
+    """Each op node once, and never before a parent that sends it a grad."""
+    needed = set(order)
+    listed = [n for nodes in groups for n in nodes]
+    ops = [n for n in order if G.in_degree(n)]
+    if sorted(listed) != sorted(ops):
+        raise ValueError(f"groups must hold each of the {len(ops)} op nodes once, got "
+                         f"{len(listed)} entries for {len(set(listed))} nodes")
+    done = set()
+    for node in listed:
+        if any(p in needed and p not in done for p in G.successors(node)):
+            raise ValueError(f"node {node!r} is processed before one of its parents")
+        done.add(node)
+
+
 def root_of(G):
     roots = G.graph.get("roots") or ()
     if not roots or roots[0] not in G:
@@ -142,15 +219,20 @@ def root_of(G):
     return roots[0]
 
 
-def chain_rule(G, root, order):
+def chain_rule(G, seeds, order):
     """Every edge's contribution, computed exactly as Value.backward does.
 
     Returns per node the edges it sends (child, arg, local_grad, upstream,
     contribution, position in the child's canonical sum), and per child its
-    RunningSum holding the contributions in canonical order.
+    RunningSum holding the contributions in canonical order; a seed's own grad
+    comes first in its sum and is already included.
     """
-    grad = {root: 1.0}
+    grad = dict(seeds)
     sends, sums = {}, {}
+    for node, g in seeds.items():
+        sums[node] = RunningSum()
+        sums[node].values.append(g)
+        sums[node].include(0)
     for node in order:
         g = grad.get(node, 0.0)
         edges = sorted(G.in_edges(node, data=True), key=lambda e: e[2]["arg"])
@@ -207,6 +289,18 @@ def described(G, node):
 
 def num(x):
     return f"{x:.4g}"
+
+
+def seed_caption(G, seeds):
+    """`d.grad = 1`, or one line per seed when backward starts from several."""
+    if len(seeds) == 1:
+        (node, g), = seeds.items()
+        return f"seed: {grad_of(G, node)} = {num(g)}"
+    lines = [f"seed: {len(seeds)} grads flowing in from the rest of the graph:"]
+    lines += [f"  {grad_of(G, n)} = {num(g)}" for n, g in list(seeds.items())[:CAPTION_EDGES]]
+    if len(seeds) > CAPTION_EDGES:
+        lines.append(f"  … and {len(seeds) - CAPTION_EDGES} more")
+    return "\n".join(lines)
 
 
 def caption(G, heading, group, flows):

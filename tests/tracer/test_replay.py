@@ -269,3 +269,64 @@ def test_a_whole_training_step(tiny_docs, engine):
         check_replay(G, granularity, first3)
     params = state.model.parameters()
     assert any(p.grad for p in params)
+
+
+def test_seeds_replay_a_head_to_the_models_own_grads():
+    from tracer.queries import head_view
+
+    from .tiny_models import tiny_graph
+
+    G = tiny_graph("atomic", "abca")
+    pos = len(G.graph["tokens"]) - 2  # the last position: nothing later reads its k, v
+    H = head_view(G, pos, 0, 1)
+    seeds = {r: H.nodes[r]["grad"] for r in H.graph["roots"]}
+    for granularity in GRANULARITIES:
+        frames = backward_frames(H, granularity, seeds=seeds)
+        assert frames[0].grads == tuple(sorted(seeds.items()))
+        grads = last_grads(H, frames)
+        for n, d in H.nodes(data=True):
+            if d["role"] in ("k", "v") and d["position"] < pos:
+                continue  # later positions' heads read them too
+            assert grads[n] == d["grad"], (n, d["label"])
+    shares = [n for n, d in H.nodes(data=True) if d["role"] in ("k", "v") and d["position"] < pos]
+    assert any(grads[n] != H.nodes[n]["grad"] for n in shares)
+    flows_in = {}
+    for frame in frames:
+        for f in frame.flows:
+            flows_in.setdefault(f.child, []).append(f.contribution)
+    for n in shares:  # only this position's share: the sum of what the head sent it
+        assert grads[n] == pytest.approx(sum(flows_in[n]), rel=1e-12, abs=1e-15)
+
+
+def test_several_seeds_are_listed_in_the_seed_caption(worked):
+    frames = backward_frames(worked, seeds={3: 0.5, 2: -2.0})
+    assert frames[0].caption.splitlines() == [
+        "seed: 2 grads flowing in from the rest of the graph:",
+        "  c.grad = -2", "  d.grad = 0.5"]
+    assert frames[0].final == (3,)  # c still receives from d
+    assert last_grads(worked, frames)[2] == -2.0 + 0.5
+    assert backward_frames(worked, seeds={3: 2.0})[0].caption == "seed: d.grad = 2"
+
+
+def test_seeds_must_be_nodes(worked):
+    with pytest.raises(SelectionError, match=r"seeds must be nodes of the graph, got \[9\]"):
+        backward_frames(worked, seeds={9: 1.0})
+
+
+def test_grouped_frames_take_any_order_parents_first_and_stay_exact():
+    from tracer.replay import grouped_frames
+
+    a = Value(1.0, label="a")
+    x = a * 1.0
+    z, w = a * -1e16, a * 1e16
+    G = traced(x + (z + w))
+    ops = [n for n in sorted(G, reverse=True) if G.in_degree(n)]
+    assert ops == [8, 7, 6, 4, 2]  # root, z + w, w, z, x
+    frames = grouped_frames(G, [("top", [8]), ("rest", [2, 7, 4, 6])])  # x first
+    assert frames[2].caption.startswith("rest: backward through 4 nodes")
+    assert [fl.after for fl in frames[2].flows if fl.child == 0] == [1.0, -1e16, 1.0]
+    assert last_grads(G, frames) == backward_grads(G)
+    with pytest.raises(ValueError, match="each of the 5 op nodes once"):
+        grouped_frames(G, [("top", [8])])
+    with pytest.raises(ValueError, match="node 2 is processed before one of its parents"):
+        grouped_frames(G, [("all", sorted(ops))])

@@ -1,0 +1,108 @@
+import click
+
+from renderers.render import DEFAULT_MAX_NODES
+from renderers.themes import THEMES
+
+from ..options import load_traced_text
+
+
+@click.command()
+@click.argument("expression", required=False)
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="A variable's value (with EXPRESSION); repeatable.")
+@click.option("--text", help="Animate the model on this text instead: one attention head, "
+              "or with --model the whole model in blocks.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False),
+              help="Model for --text [default: data/checkpoint.json].")
+@click.option("--pos", type=click.IntRange(min=0),
+              help="Query position of the head (0 reads BOS) [default: the last].")
+@click.option("--layer", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Layer of the head.")
+@click.option("--head", "head_index", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which attention head.")
+@click.option("--engine", type=click.Choice(["atomic", "fused"]),
+              help="atomic: the reference's own * and + ops; fused: one node per dot "
+              "product [default: atomic for a head, fused for --model].")
+@click.option("--model", "whole_model", is_flag=True,
+              help="With --text: the whole model, one frame per block of --depth.")
+@click.option("--depth", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --model: 1 layers, 2 attention/MLP, 3 heads and sublayers.")
+@click.option("--granularity", type=click.Choice(["node", "scope", "level"]),
+              help="One frame per node, per scope (as soon as it can send), or per "
+              "distance from the output [default: node]; --model steps by block.")
+@click.option("-o", "--output", required=True, type=click.Path(allow_dash=False),
+              help="out.html (a stepper), out.gif, or a folder ending in / for SVG frames.")
+@click.option("--rankdir", type=click.Choice(["LR", "TB"]), default="LR", show_default=True,
+              help="Left to right or top to bottom.")
+@click.option("--theme", type=click.Choice(list(THEMES)), default="default", show_default=True,
+              help="Colours; colorblind is the Okabe-Ito palette.")
+@click.option("--max-nodes", type=click.IntRange(min=1), default=DEFAULT_MAX_NODES,
+              show_default=True, help="Refuse to lay out larger graphs (dot gets slow).")
+def backward(expression, assignments, text, checkpoint, pos, layer, head_index, engine,
+             whole_model, depth, granularity, output, rankdir, theme, max_nodes):
+    """Animate backward: an HTML stepper, a GIF, or a folder of SVG frames.
+
+    Each frame shows the node sending its grad, what flows along each of its edges
+    (local grad × grad) and each grad as it adds up; the caption spells out the
+    chain-rule arithmetic.
+
+    \b
+      microgpt-trace backward "a*b + a" -o backward.html
+      microgpt-trace backward --text anna --pos 3 --head 2 -o head.gif
+      microgpt-trace backward --text anna --model --depth 1 -o frames/
+    """
+    from renderers.animate import animation_kind, write_animation
+
+    check_options(expression, assignments, text, whole_model, granularity)
+    animation_kind(output)  # a bad -o fails before any tracing
+    graph, frames = replay(expression, assignments, text, checkpoint, pos, layer, head_index,
+                           engine, whole_model, depth, granularity or "node")
+    kind = write_animation(graph, frames, output, rankdir=rankdir, theme=theme,
+                           max_nodes=max_nodes)
+    what = "SVG frames" if kind == "frames" else "frames"
+    click.echo(f"wrote {output} ({len(frames)} {what})", err=True)
+
+
+def check_options(expression, assignments, text, whole_model, granularity):
+    if (expression is None) == (text is None):
+        raise click.UsageError("give either an EXPRESSION or --text, not both")
+    if assignments and text is not None:
+        raise click.UsageError("--set goes with an EXPRESSION, not --text")
+    if whole_model and text is None:
+        raise click.UsageError("--model needs --text")
+    if whole_model and granularity:
+        raise click.UsageError("--model steps one block per frame; --granularity is for "
+                               "expressions and heads (use --depth for bigger blocks)")
+
+
+def replay(expression, assignments, text, checkpoint, pos, layer, head_index, engine,
+           whole_model, depth, granularity):
+    """(graph to draw, frames) for an expression, one head, or the whole model."""
+    if text is None:
+        from tracer.expr import parse_assignments, trace_expression
+
+        graph = trace_expression(expression, parse_assignments(assignments))
+        return graph, frames_of(graph, granularity, None)
+    if whole_model:
+        from tracer.block_frames import block_frames
+
+        graph, _ = load_traced_text(checkpoint, text, engine or "fused")
+        return block_frames(graph, depth)
+    from tracer.queries import head_view
+
+    graph, _ = load_traced_text(checkpoint, text, engine or "atomic")
+    view = head_view(graph, len(text) if pos is None else pos, layer, head_index)
+    return view, frames_of(view, granularity, {r: view.nodes[r]["grad"]
+                                               for r in view.graph["roots"]})
+
+
+def frames_of(graph, granularity, seeds):
+    """Scope frames wait until a whole scope is ready: runs of one scope would
+    alternate, since a depth-first order interleaves a head's softmax and sum."""
+    if granularity == "scope":
+        from tracer.block_frames import ready_frames
+
+        return ready_frames(graph, lambda n: graph.nodes[n]["scope"], seeds)
+    from tracer.replay import backward_frames
+
+    return backward_frames(graph, granularity, seeds=seeds)

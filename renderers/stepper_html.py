@@ -1,0 +1,207 @@
+"""A self-contained HTML stepper for a backward animation: one file, works offline.
+
+The page holds the laid-out SVG once, as frame 0 shows it, and per frame only what
+changes (slot values), the marks and the caption, as JSON that a small script applies:
+previous, next, play/pause, a slider, and the arrow, Home, End and space keys. Text
+from users (labels, the expression) reaches the page escaped, and captions are set
+with textContent, never as markup.
+"""
+
+import html
+import json
+
+from .animate import Animation, mark_scale
+from .quoting import escape_html
+
+__all__ = ["stepper_html"]
+
+CSS = """
+body { font: 15px/1.4 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
+       margin: 0; color: #111; background: #fafafa; }
+header { padding: 10px 16px 4px; }
+h1 { font-size: 18px; margin: 0 0 2px; }
+.legend { color: #555; font-size: 13px; margin: 0; }
+.controls { position: sticky; top: 0; z-index: 1; display: flex; gap: 6px;
+            align-items: center; padding: 8px 16px; background: #fafafa;
+            border-bottom: 1px solid #ddd; }
+.controls button { font: inherit; min-width: 2.4em; padding: 3px 8px; cursor: pointer; }
+#slider { flex: 1; min-width: 120px; }
+#counter { font-variant-numeric: tabular-nums; min-width: 7em; text-align: right; }
+#caption { margin: 0; padding: 8px 16px; min-height: 8.5em; white-space: pre-wrap;
+           font: 14px/1.45 ui-monospace, "DejaVu Sans Mono", monospace; background: #fff;
+           border-bottom: 1px solid #ddd; }
+#figure { padding: 8px; overflow: auto; background: #fff; }
+#figure.fit svg { max-width: 100%; height: auto; }
+"""
+
+SCRIPT = r"""
+(function () {
+  "use strict";
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var data = JSON.parse(document.getElementById("frames").textContent);
+  var els = data.slots.map(function (s) { return document.getElementById(s[0]); });
+  var marks = document.getElementById("marks");
+  var slider = document.getElementById("slider");
+  var caption = document.getElementById("caption");
+  var counter = document.getElementById("counter");
+  var play = document.getElementById("play");
+  var last = data.frames.length - 1, shown = 0, timer = null;
+
+  function set(i, value) {
+    if (data.slots[i][1] === "#text") { els[i].textContent = value; }
+    else { els[i].setAttribute(data.slots[i][1], value); }
+  }
+  function make(tag, attrs) {
+    var el = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs).forEach(function (k) { el.setAttribute(k, attrs[k]); });
+    return el;
+  }
+  function drawMarks(list) {
+    var s = data.scale;
+    while (marks.firstChild) { marks.removeChild(marks.firstChild); }
+    list.forEach(function (m) {
+      if (m[0] === "box") {
+        marks.appendChild(make("rect", {x: m[1], y: m[2], width: m[3] - m[1],
+                                        height: m[4] - m[2], rx: 3}));
+      } else if (m[0] === "ring") {
+        marks.appendChild(make("ellipse", {cx: m[1], cy: m[2], rx: m[3], ry: m[4]}));
+      } else {
+        var t = make("text", {x: m[1], y: m[2] - 3 * s, "text-anchor": "middle",
+          "font-family": "DejaVu Sans,sans-serif", "font-size": 10 * s,
+          "font-weight": "bold", fill: data.accent, stroke: "#ffffff",
+          "stroke-width": 3 * s, "paint-order": "stroke"});
+        t.textContent = m[3];
+        marks.appendChild(t);
+      }
+    });
+  }
+  function show(k) {
+    k = Math.max(0, Math.min(last, k));
+    if (k < shown) {
+      data.initial.forEach(function (v, i) { set(i, v); });
+      shown = 0;
+    }
+    for (var j = shown + 1; j <= k; j++) {
+      data.frames[j].changes.forEach(function (c) { set(c[0], c[1]); });
+    }
+    shown = k;
+    var frame = data.frames[k];
+    drawMarks(frame.marks);
+    marks.setAttribute("data-nodes", frame.nodes.join(" "));
+    caption.textContent = frame.caption;
+    counter.textContent = "frame " + k + " / " + last;
+    slider.value = k;
+    if (k === last) { stop(); }
+  }
+  function stop() {
+    if (timer !== null) { clearInterval(timer); timer = null; }
+    play.textContent = "\u25B6 play";
+  }
+  function toggle() {
+    if (timer !== null) { stop(); return; }
+    if (shown === last) { show(0); }
+    play.textContent = "\u2016 pause";
+    timer = setInterval(function () { show(shown + 1); }, data.interval);
+  }
+  document.getElementById("first").onclick = function () { stop(); show(0); };
+  document.getElementById("prev").onclick = function () { stop(); show(shown - 1); };
+  document.getElementById("next").onclick = function () { stop(); show(shown + 1); };
+  document.getElementById("last").onclick = function () { stop(); show(last); };
+  document.getElementById("fit").onchange = function (e) {
+    document.getElementById("figure").classList.toggle("fit", e.target.checked);
+  };
+  play.onclick = toggle;
+  slider.oninput = function () { stop(); show(parseInt(slider.value, 10)); };
+  document.addEventListener("keydown", function (e) {
+    var keys = {ArrowRight: 1, ArrowLeft: -1};
+    var tag = e.target.tagName;
+    if ((tag === "INPUT" && e.target.type === "range" && e.key in keys) ||
+        ((tag === "BUTTON" || tag === "INPUT") && (e.key === " " || e.key === "Enter"))) {
+      return;  // the slider moves itself; a focused control takes its own keys
+    }
+    if (e.key in keys) { stop(); show(shown + keys[e.key]); }
+    else if (e.key === "Home") { stop(); show(0); }
+    else if (e.key === "End") { stop(); show(last); }
+    else if (e.key === " ") { toggle(); }
+    else { return; }
+    e.preventDefault();
+  });
+  show(0);
+})();
+"""
+
+
+def stepper_html(anim: Animation, interval_ms: int = 800) -> str:
+    """The stepper page for an animation: one HTML file with no external resource.
+
+    Args:
+        anim: from renderers.animate.animate.
+        interval_ms: time per frame while playing.
+
+    Returns:
+        The HTML document.
+
+    >>> from tracer.expr import trace_expression
+    >>> from tracer.replay import backward_frames
+    >>> from renderers.animate import animate
+    >>> G = trace_expression("a*a", {"a": 3.0})
+    >>> page = stepper_html(animate(G, backward_frames(G)))
+    >>> page.startswith("<!DOCTYPE html>"), "http" in page.replace(
+    ...     "http://www.w3.org/", "")
+    (True, False)
+    """
+    width, height = anim.size
+    body = "".join(p if isinstance(p, str) else escape_html(anim.values[0][p])
+                   for p in anim.parts)
+    svg = (f'<svg width="{width:.2f}pt" height="{height:.2f}pt" viewBox="0 0 {width:.2f} '
+           f'{height:.2f}"{anim.svg_attrs}>\n{body}<g id="marks" fill="none" '
+           f'stroke="{anim.accent}" stroke-width="{2.5 * mark_scale(anim):.2f}"></g>\n</svg>')
+    last = len(anim.values) - 1
+    title = html.escape(f"backward · {anim.title}" if anim.title else "backward")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header><h1>{title}</h1><p class="legend">{html.escape(anim.legend)}</p></header>
+<div class="controls">
+<button id="first" title="first frame (Home)">|&#x25C0;</button>
+<button id="prev" title="previous frame (&#x2190;)">&#x25C0;</button>
+<button id="play" title="play or pause (space)">&#x25B6; play</button>
+<button id="next" title="next frame (&#x2192;)">&#x25B6;</button>
+<button id="last" title="last frame (End)">&#x25B6;|</button>
+<input id="slider" type="range" min="0" max="{last}" value="0" aria-label="frame">
+<span id="counter">frame 0 / {last}</span>
+<label><input id="fit" type="checkbox" checked> fit width</label>
+</div>
+<pre id="caption">{html.escape(anim.captions[0])}</pre>
+<div id="figure" class="fit">
+{svg}
+</div>
+<script id="frames" type="application/json">{frames_json(anim, interval_ms)}</script>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+def frames_json(anim: Animation, interval_ms: int) -> str:
+    """Per frame, the slots that change from the frame before, its marks and caption.
+
+    Every "<" is written as \\u003c, so no text can close the <script> element.
+    """
+    frames, before = [], anim.values[0]
+    for k, values in enumerate(anim.values):
+        changes = [[i, v] for i, (v, old) in enumerate(zip(values, before)) if v != old]
+        marks = [[x if isinstance(x, str) else round(x, 2) for x in m] for m in anim.marks[k]]
+        frames.append({"changes": changes, "marks": marks, "caption": anim.captions[k],
+                       "nodes": [str(n) for n in anim.active[k]]})
+        before = values
+    data = {"slots": anim.slots, "initial": anim.values[0], "frames": frames,
+            "accent": anim.accent, "scale": round(mark_scale(anim), 3),
+            "interval": interval_ms}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")

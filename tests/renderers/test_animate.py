@@ -1,0 +1,193 @@
+"""Animations: one layout for every frame, what each frame shows, escaping, outputs."""
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from microgpt.engine import Value
+from renderers import animate as animate_module
+from renderers.animate import (animate, animation_kind, frame_svgs, write_animation,
+                               write_svg_frames)
+from renderers.dot_values import fmt, node_names
+from renderers.exceptions import FormatError, GraphTooLargeError, RenderError
+from tracer.block_frames import block_frames
+from tracer.expr import trace_expression
+from tracer.graph import trace
+from tracer.replay import backward_frames
+
+from ..tracer.tiny_models import tiny_graph
+from .diagram_graphs import tiny_head
+
+pytestmark = pytest.mark.exe
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def head_replay():
+    H = tiny_head()
+    return H, backward_frames(H, seeds={r: H.nodes[r]["grad"] for r in H.graph["roots"]})
+
+
+def cases():
+    G = trace_expression("tanh(a*b + c) * a", {"a": 0.5, "b": -1.5, "c": 0.25})
+    yield "expression", G, backward_frames(G)
+    yield "head", *head_replay()
+    yield "blocks", *block_frames(tiny_graph("fused", "ab"), 2)
+
+
+@pytest.fixture(scope="module", params=["expression", "head", "blocks"])
+def case(request):
+    name, G, frames = next(c for c in cases() if c[0] == request.param)
+    anim = animate(G, frames)
+    return G, frames, anim, [ET.fromstring(svg.encode()) for svg in frame_svgs(anim)]
+
+
+def node_geometry(root):
+    """Per node group: the coordinates of its shapes, which must never move."""
+    out = {}
+    for g in root.iter(SVG + "g"):
+        if g.get("class") == "node":
+            shapes = [(e.tag, e.get("points") or e.get("d") or (e.get("cx"), e.get("cy")))
+                      for e in g.iter() if e.tag in (SVG + "polygon", SVG + "ellipse",
+                                                     SVG + "path")]
+            out[g.findtext(SVG + "title")] = shapes
+    return out
+
+
+def test_every_node_sits_in_the_same_place_in_every_frame(case):
+    G, frames, anim, roots = case
+    geometry = [node_geometry(root) for root in roots]
+    assert sum(bool(shapes) for shapes in geometry[0].values()) >= len(G) // 3
+    assert all(g == geometry[0] for g in geometry[1:])
+    sizes = {(root.get("width"), root.get("height"), root.get("viewBox")) for root in roots}
+    assert len(sizes) == 1 and len(roots) == len(frames)
+
+
+def text_of(root, ident):
+    element = root.find(f".//*[@id='{ident}']")
+    return None if element is None else "".join(element.itertext())
+
+
+def test_the_last_frame_shows_every_final_grad(case):
+    G, frames, anim, roots = case
+    names = node_names(G)
+    final = {}
+    for frame in frames:
+        final.update(frame.grads)
+    expected = ({n: f"grad norm {fmt(d['grad_norm'])}" for n, d in G.nodes(data=True)}
+                if G.graph.get("view") == "blocks" else
+                {n: fmt(final.get(n, 0.0)) for n in G})
+    shown = {n: text_of(roots[-1], f"gt_{names[n]}") for n in anim.cells}
+    assert shown and shown == {n: expected[n] for n in anim.cells}
+    ticks = [roots[-1].find(f".//*[@id='gk_{names[n]}']").get("visibility") for n in anim.cells]
+    assert set(ticks) == {"visible"}
+
+
+def test_grads_are_blank_until_reached_and_grey_until_final():
+    G = trace_expression("a*b + a")  # a: 1 from the sum, then 3 from a*b
+    anim = animate(G, backward_frames(G))
+    roots = [ET.fromstring(svg.encode()) for svg in frame_svgs(anim)]
+    a = roots[1].find(".//*[@id='gt_n0']")
+    assert [text_of(r, "gt_n0") for r in roots] == ["", "1", "4"]
+    assert a.get("font-style") == "italic" and a.get("fill") == animate_module.PARTIAL_TEXT
+    assert roots[2].find(".//*[@id='gt_n0']").get("font-style") == "normal"
+    assert [text_of(r, "gt_n3") for r in roots] == ["1", "1", "1"]  # the seed
+
+
+def test_marks_outline_the_sending_nodes_and_label_their_flows(case):
+    G, frames, anim, roots = case
+    names = node_names(G)
+    for k, frame in enumerate(frames):
+        sending = frame.nodes or tuple(n for n, _ in frame.grads)
+        assert anim.active[k] == tuple(sending)
+        boxes = [m for m in anim.marks[k] if m[0] != "label"]
+        assert boxes == [m for n in sending for m in anim.outlines[n]]
+        flows = [f for f in frame.flows if f"e_{names[f.child]}_{names[f.parent]}_"
+                 f"{getattr(f, 'arg', 0)}" in anim.edges]
+        labels = [m[3] for m in anim.marks[k] if m[0] == "label"]
+        leaving = [f for f in flows if f.child not in sending]
+        assert labels == [fmt(f.contribution) for f in leaving][:animate_module.MAX_LABELS]
+        strokes = {g.get("id"): g.get("stroke") for g in roots[k].iter(SVG + "g")
+                   if (g.get("id") or "").startswith("e_")}
+        hot = {i for i, colour in strokes.items() if colour == anim.accent}
+        assert hot == set(anim.flowing[k])
+
+
+def test_every_processed_node_has_an_outline(case):
+    G, frames, anim, _ = case
+    for frame in frames[1:]:
+        assert all(anim.outlines.get(n) for n in frame.nodes)
+
+
+def test_labels_are_text_never_markup():
+    hostile = ['<script>alert("x")</script>', "a&b", "it's \"quoted\"", "</svg>"]
+    values = [Value(1.5 + i, label=label) for i, label in enumerate(hostile)]
+    root = values[0] * values[1] + values[2] * values[3]
+    root.label = "<b>root</b>"
+    root.backward()
+    G = trace(root, source="<i>source</i>")
+    anim = animate(G, backward_frames(G))
+    for svg in frame_svgs(anim):
+        tree = ET.fromstring(svg.encode())
+        assert {e.tag for e in tree.iter()} <= {SVG + t for t in (
+            "svg", "g", "title", "polygon", "path", "ellipse", "text", "tspan", "rect", "line")}
+        texts = "".join(tree.itertext())
+        assert '<script>alert("x")</script>' in texts and "<b>root</b>" in texts
+    assert anim.captions[1].startswith("backward through <b>root</b> (+)")
+
+
+def test_write_svg_frames_all_or_nothing(tmp_path, monkeypatch):
+    G = trace_expression("a*b + a")
+    anim = animate(G, backward_frames(G))
+    out = tmp_path / "frames"
+    paths = write_svg_frames(anim, out)
+    assert [p.name for p in paths] == ["frame-0000.svg", "frame-0001.svg", "frame-0002.svg"]
+    assert write_svg_frames(anim, str(out) + "/") == paths  # frames are replaced
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(RenderError, match="is not a folder of frames"):
+        write_svg_frames(anim, other)
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
+
+    calls = []
+
+    def failing_write(self, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return original(self, *args, **kwargs)
+
+    original = type(out).write_text
+    monkeypatch.setattr(type(out), "write_text", failing_write)
+    with pytest.raises(RenderError, match="No space left"):
+        write_svg_frames(anim, tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames", "other"]
+
+
+@pytest.mark.parametrize("path, kind", [("a.html", "html"), ("a.HTM", "html"),
+                                        ("x/a.gif", "gif"), ("out/", "frames")])
+def test_animation_kind(path, kind):
+    assert animation_kind(path) == kind
+
+
+def test_animation_kind_of_an_existing_folder(tmp_path):
+    assert animation_kind(tmp_path) == "frames"
+    for bad in ("a.svg", "frames", "a.png"):
+        with pytest.raises(FormatError, match=re.escape(repr(bad))):
+            animation_kind(bad)
+
+
+def test_too_large_to_lay_out():
+    G = trace_expression("a*b + a")
+    with pytest.raises(GraphTooLargeError, match="4 nodes, over the layout cap of 3"):
+        animate(G, backward_frames(G), max_nodes=3)
+
+
+def test_write_animation_html_and_gif(tmp_path):
+    G = trace_expression("a*a")
+    frames = backward_frames(G)
+    assert write_animation(G, frames, tmp_path / "a.html") == "html"
+    assert (tmp_path / "a.html").read_text().startswith("<!DOCTYPE html>")
+    assert write_animation(G, frames, tmp_path / "a.gif", theme="colorblind") == "gif"
+    assert (tmp_path / "a.gif").read_bytes()[:6] == b"GIF89a"
