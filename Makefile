@@ -55,6 +55,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_trace.py
+	$(BIN)/python benchmarks/bench_frames.py
 
 # The default checkpoint: the reference defaults on data/names.txt (about 20 s).
 checkpoint: setup

@@ -94,7 +94,7 @@ def blocks_title(G: nx.Graph, style: Style) -> str:
     tokens = " ".join(token_text(x) for x in G.graph.get("tokens", ()))
     title = " \u00b7 ".join(part for part in (
         G.graph.get("source", ""), f"blocks at depth {G.graph.get('depth', '?')}",
-        f"text: {tokens}" if tokens else "") if part)
+        f"tokens: {tokens}" if tokens else "") if part)
     cells = tag("td", tag("font", tag("b", escape_html(title)), point_size="16", color=t.text),
                 align="left")
     cells += tag("td", "parameter", bgcolor=t.param, border="1")

@@ -198,7 +198,7 @@ def value_edge(tail: str, head: str, e: dict, style: Style, max_flow: float) -> 
         text = f"\u2202 {fmt(e['local_grad'])}"
         if style.backward:
             text += f" \u00b7 flows {fmt(e['contribution'])}"
-        extra["label"] = text
+        extra.update(label=text, decorate="true")
     return edge_stmt(tail, head, **extra)
 
 
