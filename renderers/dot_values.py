@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from tracer.names import power_exponent
+
 from .quoting import escape_html, quote
 from .themes import Theme, text_on
 
@@ -114,20 +116,14 @@ def token_text(token: str) -> str:
     return repr(token) if len(token) == 1 else token
 
 
-def power_symbol(G, node, d) -> str:
-    """`**k` with k read back from the numbers (a**k has local grad k*a**(k-1))."""
-    preds = list(G.in_edges(node, data=True))
-    if len(preds) == 1 and d["data"]:
-        child, _, e = preds[0]
-        k = e["local_grad"] * G.nodes[child]["data"] / d["data"]
-        if k:
-            return "**" + fmt(k)
-    return OP_SYMBOLS["**"]
+def power_symbol(G, node) -> str:
+    k = power_exponent(G, node)
+    return OP_SYMBOLS["**"] if k is None else "**" + fmt(k)
 
 
 def op_symbol(G, node, d) -> str:
     if d["op"] == "**":
-        return power_symbol(G, node, d)
+        return power_symbol(G, node)
     return OP_SYMBOLS.get(d["op"], d["op"])
 
 

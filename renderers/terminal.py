@@ -9,6 +9,8 @@ holds no escape sequence at all.
 import unicodedata
 from typing import Callable, Iterable
 
+from tracer.names import node_name
+
 __all__ = ["frame_text", "frames_text", "step_through", "printable"]
 
 NAME_WIDTH = 32  # longer node names are cut with "…"
@@ -69,11 +71,6 @@ def num(x):
     return f"{x:.4g}"
 
 
-def name_of(G, node):
-    attrs = G.nodes[node]
-    return printable(attrs["label"] or f"#{node}")
-
-
 def rows(G, frame):
     """(mark, node, grad text) for the nodes a frame processes, then those it changes."""
     before, upstream = {}, {}
@@ -97,7 +94,7 @@ def table(G, frame, paint):
     """The nodes a frame touches: name, op, data, grad (before → after)."""
     every = rows(G, frame)
     shown = every[:MAX_ROWS]
-    names = [name_of(G, node) for _, node, _ in shown]
+    names = [printable(node_name(G, node)) for _, node, _ in shown]
     ops = [printable(G.nodes[node]["op"] or G.nodes[node]["kind"]) for _, node, _ in shown]
     data = [num(G.nodes[node]["data"]) for _, node, _ in shown]
     columns = (min(NAME_WIDTH, max(map(width, names + ["node"]))),

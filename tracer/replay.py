@@ -14,20 +14,19 @@ rest of the model, so its inner nodes end with exactly the grads the model gave 
 
 import bisect
 import re
-import unicodedata
 from dataclasses import dataclass
 from itertools import groupby
 
 import networkx as nx
 
 from .exceptions import SelectionError
+from .names import node_name
 
 __all__ = ["Flow", "Frame", "GRANULARITIES", "backward_frames", "grouped_frames", "grads_after"]
 
 GRANULARITIES = ("node", "scope", "level")
 CAPTION_EDGES = 6  # edges a caption spells out before "… and N more"
-INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # control, format, surrogate, line breaks
-SIMPLE_NAME = re.compile(r"[\w.\[\]=]+")  # a, x1, wte[3][5], L0.h2.w[t=0]
+SIMPLE_NAME = re.compile(r"[^\W\d][\w.\[\]=]*")  # a, x1, wte[3][5], L0.h2.w[t=0]
 
 
 @dataclass(frozen=True)
@@ -264,18 +263,6 @@ def group_nodes(G, ops, granularity, scope_key):
     return [(f"level {d}", list(run)) for d, run in levels]
 
 
-def node_name(G, node):
-    """The node's label, else `#<id> <op>` (or its kind for an unnamed leaf).
-
-    Control characters in a label are shown escaped (`a\\nb`), so a caption's lines
-    stay one per edge whatever the labels hold.
-    """
-    attrs = G.nodes[node]
-    name = attrs["label"] or f"#{node} {attrs['op'] or attrs['kind']}"
-    return "".join(c.encode("unicode_escape").decode("ascii")
-                   if unicodedata.category(c) in INVISIBLE else c for c in name)
-
-
 def grad_of(G, node):
     """`name.grad`, bracketing a name like `a*b + a` so the `.grad` binds to all of it."""
     name = node_name(G, node)
@@ -284,7 +271,8 @@ def grad_of(G, node):
 
 def described(G, node):
     attrs = G.nodes[node]
-    return f"{attrs['label']} ({attrs['op']})" if attrs["label"] else node_name(G, node)
+    name = node_name(G, node)
+    return f"{name} ({attrs['op']})" if attrs["label"] else name
 
 
 def num(x):

@@ -102,7 +102,7 @@ def test_same_child_twice_gets_two_flows_that_add_up():
         (0, 3.0, 0.0, 3.0), (1, 3.0, 3.0, 6.0)]
     assert frames[1].grads == ((0, 6.0),) and frames[1].final == (0,)
     assert frames[1].caption.splitlines() == [
-        "backward through #1 *, grad 1:", "  a.grad += 3 × 1 → 3", "  a.grad += 3 × 1 → 6"]
+        "backward through a*a, grad 1:", "  a.grad += 3 × 1 → 3", "  a.grad += 3 × 1 → 6"]
 
 
 def test_reused_intermediate_is_final_only_after_its_last_parent():
@@ -119,12 +119,12 @@ def test_reused_intermediate_is_final_only_after_its_last_parent():
     assert last_grads(G, frames)[c_id] == -11.0
 
 
-def test_unlabelled_nodes_are_named_by_id_and_op_or_kind():
+def test_unlabelled_nodes_are_spelled_from_their_operands():
     x = Value(2.0) * 3.0
     frames = check_replay(traced(x), "node")
-    assert frames[1].caption == ("backward through #2 *, grad 1:\n"
-                                 "  (#0 const).grad += 3 × 1 → 3\n"
-                                 "  (#1 const).grad += 2 × 1 → 2")
+    assert frames[1].caption == ("backward through 2*3, grad 1:\n"
+                                 "  (2).grad += 3 × 1 → 3\n"
+                                 "  (3).grad += 2 × 1 → 2")
 
 
 def test_names_that_are_expressions_are_bracketed():

@@ -1,0 +1,42 @@
+"""node_name: labels as they are, unnamed nodes spelled from their operands."""
+
+from microgpt.engine import Value, dot
+from tracer.graph import trace
+from tracer.names import MAX_LENGTH, node_name
+
+
+def test_brackets_follow_precedence():
+    a, b, c = Value(2.0, label="a"), Value(3.0, label="b"), Value(5.0, label="c")
+    assert node_name(*last((a + b) * c)) == "(a + b)*c"
+    assert node_name(*last(a * b + c)) == "a*b + c"
+    assert node_name(*last((a + b) ** 2)) == "(a + b)**2"
+    assert node_name(*last((a * b) ** -1)) == "(a*b)**-1"
+
+
+def test_functions_and_fused_dot():
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    assert node_name(*last((a * b).exp().log())) == "log(exp(a*b))"
+    ws = [Value(1.0, label=f"w{i}") for i in range(4)]
+    xs = [Value(1.0, label=f"x{i}") for i in range(4)]
+    assert node_name(*last(dot(ws, xs))) == "dot(w0, x0, w1, …)"
+
+
+def test_deep_names_shrink_to_fit_a_caption_line():
+    xs = [Value(float(i), label=f"input_number_{i}") for i in range(6)]
+    total = xs[0]
+    for x in xs[1:]:
+        total = total * 1.0 + x
+    G, root = last(total)
+    name = node_name(G, root)
+    assert name == "(… + input_number_4)*1 + input_number_5"  # three levels are too long
+    assert all(len(node_name(G, n)) <= MAX_LENGTH for n in G)
+
+
+def test_control_characters_are_escaped():
+    a = Value(1.0, label="a\nb")
+    assert node_name(*last(a * 2.0)) == "a\\nb*2"
+
+
+def last(root):
+    G = trace(root)
+    return G, max(G)

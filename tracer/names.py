@@ -1,0 +1,85 @@
+"""Names for nodes in captions and tables, readable even where the model gave none.
+
+Most op nodes of a model are unnamed partial results (the `*` and `+` inside a dot
+product). A caption that says `#28629 *` tells a reader nothing, so an unnamed node
+is spelled from what it computes: `L0.h2.w[t=3]*L0.v[11]`, as many levels of unnamed
+operands deep (up to three) as fit in a caption line, `…` below that.
+"""
+
+import unicodedata
+
+__all__ = ["node_name", "power_exponent"]
+
+INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # control, format, surrogate, line breaks
+INFIX = {"+": (1, " + "), "*": (2, "*")}  # precedence and separator
+MAX_LENGTH = 40  # a spelled name goes less deep until it fits, or one level deep
+MAX_ARGS = 3  # operands of a function-style op (dot) spelled before "…"
+
+
+def node_name(G, node) -> str:
+    """The node's label; else its value for a constant, its expression for an op.
+
+    Control characters in a label are shown escaped (`a\\nb`), so a caption's lines
+    stay one per edge whatever the labels hold.
+
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> for n, (label, op, data) in enumerate([("w", "", 2.0), ("x", "", 3.0),
+    ...         ("", "*", 6.0), ("", "", 1.0), ("", "+", 7.0), ("", "exp", 1e3)]):
+    ...     G.add_node(n, label=label, op=op, data=data)
+    >>> _ = G.add_edges_from([(0, 2, {"arg": 0}), (1, 2, {"arg": 1}), (2, 4, {"arg": 0}),
+    ...                       (3, 4, {"arg": 1}), (4, 5, {"arg": 0})])
+    >>> [node_name(G, n) for n in (2, 3, 4, 5)]
+    ['w*x', '1', 'w*x + 1', 'exp(w*x + 1)']
+    """
+    for depth in (3, 2, 1):
+        name = spelled(G, node, depth)
+        if len(name) <= MAX_LENGTH:
+            break
+    return "".join(c.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(c) in INVISIBLE else c for c in name)
+
+
+def spelled(G, node, depth):
+    attrs = G.nodes[node]
+    if attrs.get("label"):
+        return attrs["label"]
+    if not attrs["op"]:
+        return f"{attrs['data']:.4g}"
+    if depth == 0:
+        return "…"
+    op, args = attrs["op"], operands(G, node)
+    parts = [spelled(G, child, depth - 1) for child in args]
+    if op in INFIX:
+        precedence, separator = INFIX[op]
+        return separator.join(bracketed(G, child, part, precedence)
+                              for child, part in zip(args, parts))
+    if op == "**":
+        k = power_exponent(G, node)
+        return f"{bracketed(G, args[0], parts[0], 3)}**{'k' if k is None else f'{k:.4g}'}"
+    more = ", …" if len(parts) > MAX_ARGS else ""
+    return f"{op}({', '.join(parts[:MAX_ARGS])}{more})"
+
+
+def bracketed(G, child, part, precedence):
+    """A nested infix operand in brackets when it binds less tightly; `…` stays bare."""
+    attrs = G.nodes[child]
+    if attrs.get("label") or not attrs["op"] or part == "…" or attrs["op"] not in INFIX:
+        return part
+    if set(part.replace(" ", "")) <= set("…+*"):
+        return "…"
+    return f"({part})" if INFIX[attrs["op"]][0] < precedence else part
+
+
+def operands(G, node):
+    return [child for child, _, _ in sorted(G.in_edges(node, data="arg"), key=lambda e: e[2])]
+
+
+def power_exponent(G, node):
+    """k of a**k, read back from the numbers (its local grad is k*a**(k-1)); None if 0/0."""
+    preds = list(G.in_edges(node, data="local_grad"))
+    data = G.nodes[node]["data"]
+    if len(preds) != 1 or not data:
+        return None
+    child, _, local_grad = preds[0]
+    return local_grad * G.nodes[child]["data"] / data or None
