@@ -2,34 +2,12 @@
 
 import pytest
 
-from microgpt import checkpoint
-from microgpt.train import TrainConfig, docs_digest, start, train_steps
-
 from . import runner
+from .runner import assert_one_line_error
 
 
 def invoke(*args):
     return runner.invoke("backward", *args)
-
-
-def assert_one_line_error(result, *fragments, code=1):
-    """One line, except that an expression error adds the text with a caret under it."""
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith("Error:") and "Traceback" not in result.stderr, result.stderr
-    assert len(lines) == 1 or lines[-1].strip() == "^", result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ck")
-    docs = ["anna", "bob", "nab", "abba", "ban"]
-    state = start(docs, TrainConfig(steps=2), n_embd=8, n_head=2, block_size=8)
-    next(train_steps(state))
-    checkpoint.save(state, folder / "ck.json", docs_digest(state.docs))
-    return folder / "ck.json"
 
 
 @pytest.mark.exe

@@ -3,30 +3,9 @@
 import networkx as nx
 import pytest
 
-from microgpt import checkpoint
-from microgpt.train import TrainConfig, docs_digest, start, train_steps
 from tracer.export import read_graph
 
-from .runner import invoke
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.exit_code != 0
-    lines = result.stderr.strip().splitlines()
-    assert lines and lines[0].startswith("Error:"), result.stderr
-    assert "Traceback" not in result.output + result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ck")
-    docs = ["anna", "bob", "nab", "abba", "ban"]
-    state = start(docs, TrainConfig(steps=2), n_embd=8, n_head=2, block_size=8)
-    next(train_steps(state))
-    checkpoint.save(state, folder / "ck.json", docs_digest(state.docs))
-    return folder / "ck.json"
+from .runner import assert_one_line_error, invoke
 
 
 def test_expr_prints_the_worked_example_table():

@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from PIL import Image
 
 from microgpt.engine import Value
 from renderers.animate import animate
@@ -13,7 +14,6 @@ from tracer.graph import trace
 from tracer.replay import backward_frames
 
 pytestmark = pytest.mark.exe
-Image = pytest.importorskip("PIL.Image")
 
 
 @pytest.fixture(scope="module")

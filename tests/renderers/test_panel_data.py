@@ -1,9 +1,7 @@
-import pytest
+import numpy as np
 
 from renderers.panel_data import (attention_mask, head_matrix, moving_average, pca_2d,
                                   residual_summary, top_k)
-
-np = pytest.importorskip("numpy")
 
 
 def test_moving_average_is_a_trailing_mean():

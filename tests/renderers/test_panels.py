@@ -2,14 +2,13 @@ import io
 import warnings
 import xml.etree.ElementTree as ET
 
+import matplotlib
 import pytest
+from PIL import Image
 
 from microgpt.snapshots import snapshot_record
 from microgpt.train import TrainConfig, start, train_steps
 from renderers import panels
-
-matplotlib = pytest.importorskip("matplotlib")
-Image = pytest.importorskip("PIL.Image")
 
 HIRAGANA = ["あいう", "いえ", "うお", "かき", "あかい", "おか"]
 

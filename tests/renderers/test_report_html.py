@@ -7,8 +7,6 @@ from microgpt.train import TrainConfig, start, train_steps
 from renderers.exceptions import RenderError
 from renderers.report_html import STEP_PANELS, report_html, write_report
 
-pytest.importorskip("matplotlib")
-
 
 def tiny_run(docs, steps=10, every=9):
     """Step and snapshot records of a tiny run: snapshots at steps 1 and 10."""

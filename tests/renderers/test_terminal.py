@@ -2,24 +2,14 @@ import pytest
 
 from microgpt.engine import Value
 from renderers.terminal import frame_text, frames_text, printable, step_through, width
-from tracer.graph import trace
 from tracer.replay import backward_frames
 
-
-def traced(root):
-    root.backward()
-    return trace(root)
+from ..tracer.tiny_models import traced, worked_example
 
 
 @pytest.fixture
 def worked():
-    """a*b+a with a=2, b=3, every node labelled."""
-    a, b = Value(2.0, label="a"), Value(3.0, label="b")
-    c = a * b
-    c.label = "c"
-    d = c + a
-    d.label = "d"
-    G = traced(d)
+    G = worked_example()
     return G, backward_frames(G)
 
 

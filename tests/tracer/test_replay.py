@@ -12,14 +12,11 @@ from tracer.exceptions import SelectionError
 from tracer.graph import trace
 from tracer.replay import GRANULARITIES, Flow, backward_frames, grads_after
 
+from .tiny_models import traced, worked_example
+
 
 def first3(scope_name):
     return "/".join(scope_name.split("/")[:3])
-
-
-def traced(root):
-    root.backward()
-    return trace(root)
 
 
 def last_grads(G, frames):
@@ -60,13 +57,7 @@ def check_replay(G, granularity, scope_key=None):
 
 @pytest.fixture
 def worked():
-    """a*b+a with a=2, b=3: d.grad 1, c.grad 1, a.grad 1+3 = 4, b.grad 2."""
-    a, b = Value(2.0, label="a"), Value(3.0, label="b")
-    c = a * b
-    c.label = "c"
-    d = c + a
-    d.label = "d"
-    return traced(d)
+    return worked_example()
 
 
 def test_worked_example_frames(worked):

@@ -1,14 +1,32 @@
-"""Small deterministic models for the tracer tests (fast with either engine)."""
+"""Small deterministic models and graphs for the tracer and renderer tests."""
 
 import random
 from functools import lru_cache
 
 from microgpt.data import Tokenizer
+from microgpt.engine import Value
 from microgpt.model import GPT, Config
 
+from tracer.graph import trace
 from tracer.model_trace import trace_text
 
 TOKENIZER = Tokenizer("abc")
+
+
+def traced(root):
+    """The graph of `root` after its backward."""
+    root.backward()
+    return trace(root)
+
+
+def worked_example():
+    """a*b+a with a=2, b=3: d.grad 1, c.grad 1, a.grad 1+3 = 4, b.grad 2."""
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    c = a * b
+    c.label = "c"
+    d = c + a
+    d.label = "d"
+    return traced(d)
 
 
 def tiny_model(engine="fused", n_layer=1, block_size=8):
