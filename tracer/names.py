@@ -49,16 +49,16 @@ def spelled(G, node, depth):
     if depth == 0:
         return "…"
     op, args = attrs["op"], operands(G, node)
-    parts = [spelled(G, child, depth - 1) for child in args]
     if op in INFIX:
         precedence, separator = INFIX[op]
-        return separator.join(bracketed(G, child, part, precedence)
-                              for child, part in zip(args, parts))
+        return separator.join(bracketed(G, child, spelled(G, child, depth - 1), precedence)
+                              for child in args)
     if op == "**":
         k = power_exponent(G, node)
-        return f"{bracketed(G, args[0], parts[0], 3)}**{'k' if k is None else f'{k:.4g}'}"
-    more = ", …" if len(parts) > MAX_ARGS else ""
-    return f"{op}({', '.join(parts[:MAX_ARGS])}{more})"
+        base = bracketed(G, args[0], spelled(G, args[0], depth - 1), 3)
+        return f"{base}**{'k' if k is None else f'{k:.4g}'}"
+    parts = [spelled(G, child, depth - 1) for child in args[:MAX_ARGS]]
+    return f"{op}({', '.join(parts)}{', …' if len(args) > MAX_ARGS else ''})"
 
 
 def bracketed(G, child, part, precedence):

@@ -60,5 +60,5 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, monkeypatch, args, f
 def test_bad_head_leaves_no_folder(tiny_checkpoint, tmp_path):
     result = invoke("--text", "ab", "--checkpoint", tiny_checkpoint, "--head", "7",
                     "-o", f"{tmp_path / 'frames'}/")
-    assert_one_line_error(result, "--head 7: the model has heads 0..1")
+    assert_one_line_error(result, "--head 7: the model has heads 0..1", code=1)
     assert list(tmp_path.iterdir()) == []
