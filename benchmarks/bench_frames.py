@@ -4,7 +4,7 @@ One attention head of data/checkpoint.json on a text (atomic engine: each dot pr
 a chain of * and +, about 170 nodes), replayed node by node from its outputs' grads.
 For the first 50 frames and for all of them it times, side by side in one run:
 
-- SVG frames: renderers.animate (dot once, then each frame patches the SVG) against a
+- SVG frames: renderers.animation (dot once, then each frame patches the SVG) against a
   naive renderer that sets each frame's grads on the graph, writes the DOT again and
   runs `dot -Tsvg` on it;
 - the HTML stepper (dot once, per-frame changes as JSON), against the same naive SVGs;
@@ -23,11 +23,12 @@ import io
 import time
 
 from microgpt_trace.options import load_traced_text
-from renderers.animate import animate, frame_svgs
-from renderers.dot import dot_source
-from renderers.gif import FIRST_MS, FRAME_MS, LAST_MS, gif_bytes
-from renderers.render import render
-from renderers.stepper_html import stepper_html
+from renderers.animation.model import animate
+from renderers.animation.svg import frame_svgs
+from renderers.diagrams.source import dot_source
+from renderers.animation.gif import FIRST_MS, FRAME_MS, LAST_MS, gif_bytes
+from renderers.diagrams.render import render
+from renderers.animation.stepper import stepper_html
 from tracer.queries import head_view
 from tracer.replay import backward_frames, grads_after
 

@@ -6,7 +6,7 @@ building the same MultiDiGraph from ready-made node and edge lists. Target: <= 2
 
 Part 2 times Graphviz's `dot` (svg) on real model graphs of growing size (prefixes
 of the traced step in topological order, each closed under "depends on"), drawn by
-renderers.dot.dot_source; it sets renderers.render.DEFAULT_MAX_NODES.
+renderers.diagrams.source.dot_source; it sets renderers.diagrams.render.DEFAULT_MAX_NODES.
 
     .venv/bin/python benchmarks/bench_trace.py [--sizes 100,500,1000,2000]
 """
@@ -21,8 +21,8 @@ import networkx as nx
 from microgpt.data import DEFAULT_DATA, load_docs
 from microgpt.model import document_loss
 from microgpt.train import TrainConfig, start
-from renderers.dot import dot_source
-from renderers.render import DEFAULT_MAX_NODES, render
+from renderers.diagrams.source import dot_source
+from renderers.diagrams.render import DEFAULT_MAX_NODES, render
 from tracer.graph import trace
 
 NAME = "abigail"
@@ -104,7 +104,7 @@ def bench_dot(G, sizes):
             end = time.perf_counter()
             print(f"| {size} | {H.number_of_edges()} | {view} | {middle - start_time:.3f} "
                   f"| {end - middle:.2f} |", flush=True)
-    print(f"\nrenderers.render.DEFAULT_MAX_NODES = {DEFAULT_MAX_NODES}")
+    print(f"\nrenderers.diagrams.render.DEFAULT_MAX_NODES = {DEFAULT_MAX_NODES}")
 
 
 def main():

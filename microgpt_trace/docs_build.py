@@ -15,9 +15,9 @@ from typing import Callable
 
 import networkx as nx
 
-from renderers.dot import dot_source
-from renderers.render import write_diagram
-from tracer.expr import trace_expression
+from renderers.diagrams.source import dot_source
+from renderers.diagrams.render import write_diagram
+from tracer.expression.evaluate import trace_expression
 from tracer.queries import collapse, head_view
 
 from .options import load_traced_text

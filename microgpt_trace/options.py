@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from renderers.render import DEFAULT_MAX_NODES
+from renderers.diagrams.render import DEFAULT_MAX_NODES
 from renderers.themes import THEMES
 
 __all__ = ["diagram_options", "model_options", "write_output", "emit", "load_traced_text",
@@ -49,14 +49,14 @@ def model_options(command):
 
 
 def write_output(graph, output, fmt, max_nodes, **style):
-    """Graph formats go to tracer.export, diagrams to renderers.render."""
+    """Graph formats go to tracer.export, diagrams to renderers.diagrams.render."""
     suffix = Path(output).suffix.lstrip(".").lower() if output != "-" else ""
     if (fmt or suffix) in GRAPH_FORMATS:
         from tracer.export import write_graph
 
         write_graph(graph, output, fmt)
     else:
-        from renderers.render import write_diagram
+        from renderers.diagrams.render import write_diagram
 
         write_diagram(graph, output, fmt, max_nodes, **style)
 

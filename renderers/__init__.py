@@ -1,12 +1,12 @@
-"""networkx graphs and frame data -> DOT, SVG, PNG, PDF, GIF, HTML, text and charts."""
+"""networkx graphs and frame data -> DOT, SVG, PNG, PDF, GIF, HTML, text and charts.
 
-from .animate import frame_svgs, write_animation, write_svg_frames
-from .dot import dot_source, to_dot
-from .gif import gif_bytes
-from .render import DEFAULT_MAX_NODES, write_diagram
-from .stepper_html import stepper_html
-from .themes import THEMES
+One room per output family; import from the module you need (importing this package
+imports nothing else):
 
-__all__ = ["dot_source", "to_dot", "write_diagram", "DEFAULT_MAX_NODES", "THEMES",
-           "frame_svgs", "write_svg_frames", "write_animation", "gif_bytes",
-           "stepper_html"]
+    diagrams/   DOT source for values, one head, blocks; rendering through `dot`
+    animation/  the frame model, SVG frames, the GIF, the HTML stepper, writing them
+    panels/     panel data, matplotlib charts, the HTML report
+    terminal    the text stepper
+
+Shared by all rooms: quoting (escaping), themes (colours), exceptions.
+"""

@@ -1,20 +1,13 @@
-"""Value graphs as networkx graphs: tracing, queries, replay and expressions."""
+"""Value graphs as networkx graphs: tracing, queries, replay and export.
 
-from .block_frames import BlockFlow, BlockFrame, block_frames, ready_frames
-from .export import read_graph, write_graph
-from .expr import DEFAULT_VALUES, evaluate, node_table, parse, parse_assignments, \
-    trace_expression, variables
-from .graph import KINDS, trace
-from .model_trace import trace_text
-from .queries import ancestors_of, auto_depth, collapse, head_view, select_scope
-from .replay import GRANULARITIES, Flow, Frame, backward_frames, grads_after, grouped_frames
+Import from the module you need (importing this package imports nothing else):
 
-__all__ = [
-    "trace", "KINDS",
-    "parse", "variables", "parse_assignments", "evaluate", "trace_expression", "node_table",
-    "DEFAULT_VALUES", "trace_text",
-    "select_scope", "ancestors_of", "head_view", "collapse", "auto_depth",
-    "write_graph", "read_graph",
-    "backward_frames", "grouped_frames", "grads_after", "Frame", "Flow", "GRANULARITIES",
-    "block_frames", "ready_frames", "BlockFrame", "BlockFlow",
-]
+    graph         trace(*roots): the Value graph as a networkx MultiDiGraph (the schema)
+    model_trace   trace the model's loss on a text
+    queries       select a scope, one head, ancestors; collapse scopes into blocks
+    replay        backward_frames: backward replayed as plain frame data
+    block_frames  the same, block by block on a collapsed graph
+    names         readable names for unnamed nodes
+    export        GraphML, GEXF and node-link JSON
+    expression/   the expression language: parse (grammar) and evaluate (to Values)
+"""

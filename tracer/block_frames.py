@@ -59,7 +59,7 @@ def block_frames(G: nx.MultiDiGraph, depth: int) -> tuple:
     Raises:
         SelectionError: depth is not an integer >= 1, or G has no root.
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> B, frames = block_frames(trace_expression("a*b + a"), 1)
     >>> len(frames), frames[-1].grads == ((0, B.nodes[0]["grad_norm"]),)
     (2, True)
@@ -89,7 +89,7 @@ def ready_frames(G: nx.MultiDiGraph, key, seeds: dict = None,
     Raises:
         SelectionError: as for backward_frames.
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> G = trace_expression("x*exp(a) + y*exp(b)")  # backward order: + * exp * exp
     >>> [f.nodes for f in ready_frames(G, lambda n: G.nodes[n]["op"])]
     [(), (8,), (7, 3), (6, 2)]

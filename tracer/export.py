@@ -90,7 +90,7 @@ def write_graph(G: nx.MultiDiGraph, path, fmt: str = None) -> None:
             file cannot be written.
 
     >>> import os, tempfile
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     write_graph(trace_expression("a*a"), os.path.join(folder, "g.gexf"))
     ...     read_graph(os.path.join(folder, "g.gexf")).graph

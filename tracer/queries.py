@@ -73,7 +73,7 @@ def select_scope(G: nx.MultiDiGraph, prefix: str) -> nx.MultiDiGraph:
     Raises:
         SelectionError: no node is in that scope; the message lists nearby scopes.
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> select_scope(trace_expression("a*b"), "x")
     Traceback (most recent call last):
     ...
@@ -99,7 +99,7 @@ def ancestors_of(G: nx.MultiDiGraph, node: int) -> nx.MultiDiGraph:
     Raises:
         SelectionError: the node is not in G.
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> G = trace_expression("a*b + c")
     >>> sorted(ancestors_of(G, 2).nodes(data="label"))
     [(0, 'a'), (1, 'b'), (2, 'a*b')]
@@ -134,7 +134,7 @@ def head_view(G: nx.MultiDiGraph, pos: int, layer: int, head: int) -> nx.MultiDi
     Raises:
         SelectionError: G is not a model graph, or pos/layer/head is out of range.
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> head_view(trace_expression("a"), 0, 0, 0)
     Traceback (most recent call last):
     ...
@@ -223,7 +223,7 @@ def collapse(G: nx.MultiDiGraph, depth: int) -> nx.DiGraph:
     Raises:
         SelectionError: depth is not an integer >= 1.
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> B = collapse(trace_expression("a*b + a"), 1)
     >>> b = B.nodes[0]; b["n_nodes"], b["op_counts"], round(b["grad_norm"] ** 2, 9)
     (4, '*:1 +:1', 22.0)
@@ -279,7 +279,7 @@ def auto_depth(G: nx.MultiDiGraph, max_nodes: int) -> int:
     Returns:
         3, 2 or 1 (1 when even depth 1 has more blocks).
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> auto_depth(trace_expression("a*b"), 10)
     3
     """

@@ -141,7 +141,7 @@ def grouped_frames(G, groups, seeds=None):
         SelectionError: a graph without roots or a seed not in G.
         ValueError: the groups miss a node, repeat one, or process one too early.
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> G = trace_expression("(a*b)*b")  # nodes a, b, a*b, (a*b)*b
     >>> [f.nodes for f in grouped_frames(G, [("all", [3, 2])])]
     [(), (3, 2)]

@@ -1,6 +1,6 @@
 import click
 
-from renderers.render import DEFAULT_MAX_NODES
+from renderers.diagrams.render import DEFAULT_MAX_NODES
 from renderers.themes import THEMES
 
 from ..options import load_traced_text
@@ -51,7 +51,7 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
       microgpt-trace backward --text anna --pos 3 --head 2 -o head.gif
       microgpt-trace backward --text anna --model --depth 1 -o frames/
     """
-    from renderers.animate import animation_kind, write_animation
+    from renderers.animation.write import animation_kind, write_animation
 
     check_options(expression, assignments, text, whole_model, granularity)
     animation_kind(output)  # a bad -o fails before any tracing
@@ -79,7 +79,7 @@ def replay(expression, assignments, text, checkpoint, pos, layer, head_index, en
            whole_model, depth, granularity):
     """(graph to draw, frames) for an expression, one head, or the whole model."""
     if text is None:
-        from tracer.expr import parse_assignments, trace_expression
+        from tracer.expression.evaluate import parse_assignments, trace_expression
 
         graph = trace_expression(expression, parse_assignments(assignments))
         return graph, frames_of(graph, granularity, None)

@@ -30,7 +30,7 @@ def export(expression, assignments, text, checkpoint, engine, output, fmt):
 
         graph, _ = load_traced_text(checkpoint, text, engine)
     else:
-        from tracer.expr import parse_assignments, trace_expression
+        from tracer.expression.evaluate import parse_assignments, trace_expression
 
         graph = trace_expression(expression, parse_assignments(assignments))
     write_graph(graph, output, fmt)

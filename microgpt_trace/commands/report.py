@@ -1,7 +1,7 @@
 import click
 
 from microgpt.metrics import read_log
-from renderers.report_html import write_report
+from renderers.panels.report import write_report
 
 
 @click.command()

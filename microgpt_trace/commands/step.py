@@ -3,7 +3,7 @@ import sys
 import click
 
 from renderers.terminal import frames_text, step_through
-from tracer.expr import parse_assignments, trace_expression
+from tracer.expression.evaluate import parse_assignments, trace_expression
 from tracer.replay import backward_frames
 
 

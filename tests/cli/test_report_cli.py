@@ -5,7 +5,7 @@ import json
 import pytest
 
 from microgpt.metrics import read_log
-from renderers.report_html import STEP_PANELS
+from renderers.panels.report import STEP_PANELS
 
 from .runner import invoke
 

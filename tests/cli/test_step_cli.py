@@ -3,7 +3,7 @@ from click.testing import CliRunner
 from microgpt_trace.cli import cli
 from microgpt_trace.commands import step as step_command
 from renderers.terminal import frames_text
-from tracer.expr import trace_expression
+from tracer.expression.evaluate import trace_expression
 from tracer.replay import backward_frames
 
 

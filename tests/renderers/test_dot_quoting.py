@@ -2,7 +2,9 @@ import doctest
 
 import pytest
 
-from renderers import dot, quoting, render, themes
+from renderers import quoting, themes
+from renderers.diagrams import render
+from renderers.diagrams import source as dot
 from renderers.exceptions import RenderError
 from renderers.quoting import escape_html, quote
 from renderers.themes import THEMES, get_theme, text_on

@@ -6,7 +6,7 @@ import pytest
 
 from tracer.exceptions import ExportError
 from tracer.export import FORMATS, read_graph, write_graph
-from tracer.expr import trace_expression
+from tracer.expression.evaluate import trace_expression
 from tracer.queries import collapse, head_view
 
 from .tiny_models import tiny_graph

@@ -8,7 +8,7 @@ import pytest
 
 from microgpt.model import document_loss
 from tracer.exceptions import SelectionError
-from tracer.expr import trace_expression
+from tracer.expression.evaluate import trace_expression
 from tracer.queries import ancestors_of, auto_depth, collapse, head_view, select_scope
 
 from .tiny_models import snapshot, tiny_graph, tiny_model

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from .dot import dot_source
-from .exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
+from .source import dot_source
+from ..exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
 
 __all__ = ["render", "write_diagram", "FORMATS", "DEFAULT_MAX_NODES"]
 
@@ -36,7 +36,7 @@ def render(dot_text: str, fmt: str) -> bytes:
     """Lay out and draw DOT text with Graphviz's `dot`.
 
     Args:
-        dot_text: a DOT document, e.g. from renderers.dot.dot_source.
+        dot_text: a DOT document, e.g. from renderers.diagrams.source.dot_source.
         fmt: "svg", "png" (at 144 dpi) or "pdf".
 
     Returns:
@@ -103,7 +103,7 @@ def write_diagram(G: nx.Graph, path, fmt: str = None, max_nodes: int = DEFAULT_M
     """Draw G into a file (or stdout for "-"), never leaving a partial file.
 
     Args:
-        G: a graph for renderers.dot.dot_source.
+        G: a graph for renderers.diagrams.source.dot_source.
         path: the output file, or "-" for stdout.
         fmt: "svg", "png", "pdf" or "dot"; None picks it from path's extension.
         max_nodes: refuse to lay out graphs with more nodes than this (".dot" output,

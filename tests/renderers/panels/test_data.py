@@ -1,6 +1,6 @@
 import numpy as np
 
-from renderers.panel_data import (attention_mask, head_matrix, moving_average, pca_2d,
+from renderers.panels.data import (attention_mask, head_matrix, moving_average, pca_2d,
                                   residual_summary, top_k)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from renderers.dot import dot_source, to_dot
+from renderers.diagrams.source import dot_source, to_dot
 from renderers.exceptions import RenderError
 
 from . import diagram_graphs as graphs
@@ -141,10 +141,10 @@ def test_same_graph_same_bytes():
 
 
 def test_same_bytes_across_processes_and_hash_seeds():
-    code = ("from tests.renderers import diagram_graphs as g; from renderers.dot import "
+    code = ("from tests.renderers.diagrams import diagram_graphs as g; from renderers.diagrams.source import "
             "dot_source; import sys; sys.stdout.write(dot_source(g.tiny_head()) + "
             "dot_source(g.tiny_blocks()) + dot_source(g.tiny_model()))")
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     outputs = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                               check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
                for seed in ("1", "2")}

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 import networkx as nx
 import pytest
 
-from renderers.dot import dot_source
+from renderers.diagrams.source import dot_source
 from renderers.exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
-from renderers.render import INSTALL_HINT, render, write_diagram
+from renderers.diagrams.render import INSTALL_HINT, render, write_diagram
 
 from . import diagram_graphs as graphs
 
@@ -117,7 +117,7 @@ def test_over_the_cap_runs_no_dot_and_writes_nothing(no_dot, tmp_path):
 
 @pytest.mark.exe
 def test_a_failed_render_leaves_the_old_file(tmp_path, monkeypatch):
-    import renderers.render as module
+    import renderers.diagrams.render as module
 
     out = tmp_path / "g.svg"
     out.write_bytes(b"old")

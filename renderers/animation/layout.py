@@ -1,10 +1,10 @@
 """The template every frame fills: dot runs once, its SVG becomes text with slots.
 
-renderers.dot's diagram is rewritten (animation_dot) so the parts a frame changes
+renderers.diagrams.source's diagram is rewritten (animation_dot) so the parts a frame changes
 have ids: grad cells, small op circles, argument edges. dot lays that out once;
 parse_svg then turns the SVG into strings with numbered slots between them (a fill,
 a text, a stroke), plus the geometry behind each slot (Cell, Circle, Edge) and the
-outline of each node, for encoders that draw rather than patch text. renderers.animate
+outline of each node, for encoders that draw rather than patch text. renderers.animation.model
 fills the slots frame by frame.
 """
 
@@ -57,7 +57,7 @@ def text_width(text: str, size: float = 12.0) -> float:
                       0.33 if c in "-()[]rtf" else 0.56 for c in text)
 
 
-# DOT lines as renderers.dot_values writes them: one statement per line.
+# DOT lines as renderers.diagrams.values writes them: one statement per line.
 NODE_STMT = re.compile(r"^\t+(\w+) \[")
 EDGE_STMT = re.compile(r"^(\t+)(\S+) -> (\S+?)(?: \[(.*)\])?$")
 ROW_GRAD = re.compile(r'(<td[^>]*) port="(n\d+)"')  # a head table's grad cell
@@ -147,7 +147,7 @@ class Template:
 def parse_svg(svg: str, by_name: dict, anim) -> list:
     """dot's SVG -> the template and geometry, written into anim; the initial slot values.
 
-    anim is a fresh renderers.animate.Animation, passed in so this module needs no
+    anim is a fresh renderers.animation.model.Animation, passed in so this module needs no
     import of it: its size, svg_attrs, parts and slots are set, cells, circles, edges
     and outlines filled, and its check colour drawn on ticks.
     """

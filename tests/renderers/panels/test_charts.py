@@ -8,7 +8,7 @@ from PIL import Image
 
 from microgpt.snapshots import snapshot_record
 from microgpt.train import TrainConfig, start, train_steps
-from renderers import panels
+from renderers.panels import charts as panels
 
 HIRAGANA = ["あいう", "いえ", "うお", "かき", "あかい", "おか"]
 

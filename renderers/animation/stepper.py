@@ -10,8 +10,8 @@ with textContent, never as markup.
 import html
 import json
 
-from .animate import Animation, mark_scale
-from .quoting import escape_html
+from .model import Animation, mark_scale
+from ..quoting import escape_html
 
 __all__ = ["stepper_html"]
 
@@ -135,15 +135,15 @@ def stepper_html(anim: Animation, interval_ms: int = 800) -> str:
     """The stepper page for an animation: one HTML file with no external resource.
 
     Args:
-        anim: from renderers.animate.animate.
+        anim: from renderers.animation.model.animate.
         interval_ms: time per frame while playing.
 
     Returns:
         The HTML document.
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> from tracer.replay import backward_frames
-    >>> from renderers.animate import animate
+    >>> from renderers.animation.model import animate
     >>> G = trace_expression("a*a", {"a": 3.0})
     >>> page = stepper_html(animate(G, backward_frames(G)))
     >>> page.startswith("<!DOCTYPE html>"), "http" in page.replace(

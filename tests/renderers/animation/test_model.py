@@ -6,18 +6,19 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from microgpt.engine import Value
-from renderers import animate as animate_module
-from renderers.animate import (animate, animation_kind, frame_svgs, write_animation,
-                               write_svg_frames)
-from renderers.dot_values import fmt, node_names
+from renderers.animation import model as animate_module
+from renderers.animation.model import animate
+from renderers.animation.svg import frame_svgs, write_svg_frames
+from renderers.animation.write import animation_kind, write_animation
+from renderers.diagrams.values import fmt, node_names
 from renderers.exceptions import FormatError, GraphTooLargeError, RenderError
 from tracer.block_frames import block_frames
-from tracer.expr import trace_expression
+from tracer.expression.evaluate import trace_expression
 from tracer.graph import trace
 from tracer.replay import backward_frames
 
-from ..tracer.tiny_models import tiny_graph
-from .diagram_graphs import tiny_head
+from ...tracer.tiny_models import tiny_graph
+from ..diagrams.diagram_graphs import tiny_head
 
 pytestmark = pytest.mark.exe
 SVG = "{http://www.w3.org/2000/svg}"

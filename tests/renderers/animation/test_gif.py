@@ -6,10 +6,10 @@ import pytest
 from PIL import Image
 
 from microgpt.engine import Value
-from renderers.animate import animate
+from renderers.animation.model import animate
 from renderers.exceptions import TooManyFramesError
-from renderers.gif import MAX_FRAMES, Painter, gif_bytes
-from tracer.expr import trace_expression
+from renderers.animation.gif import MAX_FRAMES, Painter, gif_bytes
+from tracer.expression.evaluate import trace_expression
 from tracer.graph import trace
 from tracer.replay import backward_frames
 

@@ -8,11 +8,11 @@ atomic engine (each dot product a chain of `*` and `+`) readable on one slide.
 
 import networkx as nx
 
-from .dot_values import (Html, Style, compact_node, edge_stmt, fmt, key_label, node_names,
+from .values import (Html, Style, compact_node, edge_stmt, fmt, key_label, node_names,
                          node_stmt, op_node, op_symbol, scales, sort_key, sorted_edges,
                          subgraph, tag, token_text, value_edge)
-from .quoting import escape_html
-from .themes import text_on
+from ..quoting import escape_html
+from ..themes import text_on
 
 __all__ = ["head_lines", "head_title"]
 

@@ -11,8 +11,8 @@ import base64
 import html
 from pathlib import Path
 
-from .exceptions import RenderError
-from .panels import (attention_figure, embedding_figure, figure_bytes, grad_figure,
+from ..exceptions import RenderError
+from .charts import (attention_figure, embedding_figure, figure_bytes, grad_figure,
                      head_output_figure, loss_figure, mlp_figure, probs_figure, residual_figure)
 
 __all__ = ["write_report", "report_html", "STEP_PANELS"]

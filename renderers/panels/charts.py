@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-from .panel_data import (attention_mask, head_matrix, moving_average, pca_2d, residual_summary,
+from .data import (attention_mask, head_matrix, moving_average, pca_2d, residual_summary,
                          top_k)
 
 __all__ = ["panel_style", "figure_bytes", "loss_figure", "attention_figure", "probs_figure",

@@ -5,7 +5,7 @@ import pytest
 from microgpt.snapshots import snapshot_record
 from microgpt.train import TrainConfig, start, train_steps
 from renderers.exceptions import RenderError
-from renderers.report_html import STEP_PANELS, report_html, write_report
+from renderers.panels.report import STEP_PANELS, report_html, write_report
 
 
 def tiny_run(docs, steps=10, every=9):

@@ -7,10 +7,10 @@ their own column, and edge width says how much gradient crossed between two bloc
 
 import networkx as nx
 
-from .dot_values import (Html, Style, edge_stmt, fmt, node_names, node_stmt, sort_key,
+from .values import (Html, Style, edge_stmt, fmt, node_names, node_stmt, sort_key,
                          sorted_edges, subgraph, tag, token_text)
-from .quoting import escape_html
-from .themes import text_on
+from ..quoting import escape_html
+from ..themes import text_on
 
 __all__ = ["blocks_lines", "blocks_title"]
 

@@ -1,6 +1,6 @@
 """Small graphs for the diagram tests, built from Values so their numbers are real.
 
-Labels are set by hand (as tracer.expr would set them) so these graphs, and the
+Labels are set by hand (as tracer.expression.evaluate would set them) so these graphs, and the
 golden DOT files drawn from them, depend only on the engine and tracer.graph.trace.
 """
 

@@ -6,14 +6,14 @@ import re
 import pytest
 
 from microgpt.engine import Value
-from renderers.animate import animate
-from renderers.dot_values import fmt, node_names
-from renderers.stepper_html import stepper_html
-from tracer.expr import trace_expression
+from renderers.animation.model import animate
+from renderers.diagrams.values import fmt, node_names
+from renderers.animation.stepper import stepper_html
+from tracer.expression.evaluate import trace_expression
 from tracer.graph import trace
 from tracer.replay import backward_frames
 
-from .diagram_graphs import tiny_head
+from ..diagrams.diagram_graphs import tiny_head
 
 pytestmark = pytest.mark.exe
 HOSTILE = '</script><script>window.pwned = 1</script><!--'

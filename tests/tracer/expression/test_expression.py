@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tracer.exceptions import EvaluationError, ExpressionError
-from tracer.expr import (DEFAULT_VALUES, evaluate, node_table, parse_assignments,
+from tracer.expression.evaluate import (DEFAULT_VALUES, evaluate, node_table, parse_assignments,
                          trace_expression)
-from tracer.expr_parse import MAX_DEPTH, BinOp, Call, Neg, Num, Var, parse, to_text, variables
+from tracer.expression.parse import MAX_DEPTH, BinOp, Call, Neg, Num, Var, parse, to_text, variables
 
 
 def grads(root):

@@ -1,6 +1,6 @@
 """Small arithmetic expressions -> Value graphs, parsed by hand and never executed.
 
-The grammar lives in expr_parse. The graph is built with microgpt's own operators,
+The grammar lives in .parse. The graph is built with microgpt's own operators,
 so `a/b` is `a * b**-1` and `a-b` is `a + (-b)` exactly as in the model; every op
 node is labelled with its sub-expression in canonical spacing (`a*b + a`), every
 variable leaf with its name. The exponent of `**` must be a constant, because the
@@ -15,10 +15,10 @@ import networkx as nx
 
 from microgpt.engine import Value, topological_order
 
-from .exceptions import EvaluationError, ExpressionError
-from .expr_parse import (ATOM, FUNCTIONS, UNARY, Num, Var, fold, op_of, parse, render,
+from ..exceptions import EvaluationError, ExpressionError
+from .parse import (ATOM, FUNCTIONS, UNARY, Num, Var, fold, op_of, parse, render,
                          variables)
-from .graph import trace
+from ..graph import trace
 
 __all__ = ["DEFAULT_VALUES", "parse", "variables", "parse_assignments", "evaluate",
            "trace_expression", "node_table"]

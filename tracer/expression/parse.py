@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Union
 
-from .exceptions import ExpressionError
+from ..exceptions import ExpressionError
 
 __all__ = ["Num", "Var", "Neg", "BinOp", "Call", "Node", "FUNCTIONS", "MAX_DEPTH", "parse",
            "variables", "to_text", "preorder", "fold", "variable_columns", "op_of", "render",

@@ -14,10 +14,11 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
-from .anim_svg import TICK, Cell
-from .animate import Animation, caption_band, mark_scale
-from .exceptions import TooManyFramesError
-from .render import render
+from .layout import TICK, Cell
+from .model import Animation, mark_scale
+from .svg import caption_band
+from ..exceptions import TooManyFramesError
+from ..diagrams.render import render
 
 __all__ = ["gif_bytes", "check_frame_count", "MAX_FRAMES"]
 
@@ -38,7 +39,7 @@ def gif_bytes(anim: Animation, max_frames: int = MAX_FRAMES) -> bytes:
     """The animation as an animated GIF that loops.
 
     Args:
-        anim: from renderers.animate.animate.
+        anim: from renderers.animation.model.animate.
         max_frames: refuse longer animations.
 
     Returns:
@@ -49,9 +50,9 @@ def gif_bytes(anim: Animation, max_frames: int = MAX_FRAMES) -> bytes:
             get fewer.
         RenderError: dot failed.
 
-    >>> from tracer.expr import trace_expression
+    >>> from tracer.expression.evaluate import trace_expression
     >>> from tracer.replay import backward_frames
-    >>> from renderers.animate import animate
+    >>> from renderers.animation.model import animate
     >>> G = trace_expression("a*b + a")
     >>> gif_bytes(animate(G, backward_frames(G)))[:6]
     b'GIF89a'

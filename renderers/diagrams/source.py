@@ -2,18 +2,18 @@
 
 `G.graph["view"]` picks the drawing: "expression" (the default), "model" (the same,
 clustered by scope), "head" (one attention head) or "blocks" (a collapsed model).
-Running `dot` on the text is renderers.render's job alone.
+Running `dot` on the text is renderers.diagrams.render's job alone.
 """
 
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from .dot_blocks import blocks_lines, blocks_title
-from .dot_head import head_lines, head_title
-from .dot_values import Style, digraph, key_label, value_lines
-from .exceptions import RenderError
-from .themes import get_theme
+from .blocks import blocks_lines, blocks_title
+from .head import head_lines, head_title
+from .values import Style, digraph, key_label, value_lines
+from ..exceptions import RenderError
+from ..themes import get_theme
 
 if TYPE_CHECKING:
     import graphviz

@@ -13,8 +13,8 @@ import networkx as nx
 
 from tracer.names import power_exponent
 
-from .quoting import escape_html, quote
-from .themes import Theme, text_on
+from ..quoting import escape_html, quote
+from ..themes import Theme, text_on
 
 __all__ = ["Style", "Html", "fmt", "attrs", "tag", "node_stmt", "edge_stmt", "subgraph",
            "digraph", "node_names", "sort_key", "sorted_edges", "scales", "op_symbol",

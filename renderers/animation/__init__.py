@@ -1,0 +1,1 @@
+"""Backward animations: the frame model, its layout, SVG frames, the GIF, the HTML stepper."""

@@ -1,0 +1,237 @@
+"""The frame model: one layout, and what every frame of a backward replay shows.
+
+The base drawing is the diagram of renderers.diagrams.source, with ids added to what
+a frame changes (grad cells, small op circles, edges). dot lays it out once and
+renderers.animation.layout turns that into a template whose slots (a fill, a text, a
+stroke) each frame fills in, plus marks on top: an outline around the nodes sending
+their grad and the number flowing along each of their edges. SVG frames (.svg), the
+GIF (.gif) and the HTML stepper (.stepper) all draw one Animation, so no node moves.
+
+A grad shows as it builds up: blank until something reaches it, a grey partial sum,
+then the final grad, coloured by sign as in the static diagrams and ticked. Frames are
+duck-typed: tracer.replay's Frame, or tracer.block_frames's BlockFrame on a blocks
+graph (whose "grads" are L2 norms).
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from ..diagrams.render import DEFAULT_MAX_NODES, render
+from ..diagrams.source import dot_source
+from ..diagrams.values import fmt, node_names
+from ..exceptions import GraphTooLargeError, RenderError
+from ..themes import get_theme, text_on
+from .layout import animation_dot, edge_id, parse_svg
+
+__all__ = ["Animation", "animate", "mark_scale"]
+
+# (outline of the nodes sending their grad and of their edges, the tick of a final grad)
+ACCENTS = {"default": ("#e66100", "#1a7f37"), "colorblind": ("#cc79a7", "#009e73")}
+PARTIAL_TEXT = "#8a8a8a"  # a grad that is still a partial sum
+PARTIAL_FILL = "#e4e4e4"  # ... on a small op circle, which shows no number
+MAX_LABELS = 12  # edges labelled with their flow in one frame
+LEGEND = ("outlined: sends its grad now · coloured edges: local grad × grad flowing back"
+          " · grey: sum so far · ✓ final grad")
+LEGENDS = {"head": LEGEND + " · q, k, v: only this position's share of their grad",
+           "blocks": "outlined: the block sending its grads now · coloured edges: L2 norm of "
+                     "what crosses · numbers: L2 norm of the block's grads, grey while some "
+                     "are partial, ✓ once all are final"}
+
+
+@dataclass
+class Animation:
+    """What every frame shows, computed once; encoders only draw it.
+
+    `parts` is the SVG of the graph as strings with slot numbers between them, and
+    `values[k]` fills every slot for frame k. Coordinates are absolute SVG user units
+    (points). `cells`, `circles` and `edges` give the geometry behind the slots for
+    encoders that draw rather than patch text (the GIF).
+    """
+
+    dot: str  # the DOT text laid out
+    svg_attrs: str  # the <svg> tag's attributes other than its size
+    size: tuple  # (width, height) of the graph
+    parts: list
+    slots: list  # (element id, attribute or "#text") per slot
+    cells: dict  # node -> Cell
+    circles: dict  # node -> Circle
+    edges: dict  # edge id -> Edge
+    outlines: dict  # node -> the marks that outline it
+    accent: str
+    check: str
+    legend: str = ""
+    title: str = ""
+    values: list = field(default_factory=list)  # per frame, one str per slot
+    marks: list = field(default_factory=list)  # per frame: see marks_svg
+    active: list = field(default_factory=list)  # per frame: the nodes sending their grad
+    flowing: list = field(default_factory=list)  # per frame: the edges carrying grad
+    done: dict = field(default_factory=dict)  # edge id -> (colour, width) once flowed
+    captions: list = field(default_factory=list)
+
+
+
+def animate(G: nx.Graph, frames: list, *, rankdir: str = "LR", theme: str = "default",
+            max_nodes: int = DEFAULT_MAX_NODES) -> Animation:
+    """Lay G out once and work out what every frame of a backward replay shows.
+
+    Args:
+        G: the graph the frames replay (tracer.graph schema, a head view, or the
+            blocks graph from tracer.block_frames).
+        frames: from tracer.backward_frames, grouped_frames or block_frames.
+        rankdir, theme: as for renderers.diagrams.source.dot_source.
+        max_nodes: refuse to lay out graphs with more nodes than this.
+
+    Returns:
+        An Animation for .svg.frame_svgs, .gif.gif_bytes and .stepper.stepper_html.
+
+    Raises:
+        GraphTooLargeError: G has more than max_nodes nodes.
+        RenderError: no frames, a bad rankdir or theme, or dot failed.
+
+    >>> from tracer.expression.evaluate import trace_expression
+    >>> from tracer.replay import backward_frames
+    >>> G = trace_expression("a*b + a")
+    >>> anim = animate(G, backward_frames(G))
+    >>> len(anim.values), anim.captions[2].splitlines()[1]
+    (3, '  a.grad += 3 × 1 → 4')
+    """
+    if G.number_of_nodes() > max_nodes:
+        raise GraphTooLargeError(
+            f"graph has {G.number_of_nodes()} nodes, over the layout cap of {max_nodes}: "
+            "pick a head or a scope, collapse the model (--model --depth), or raise "
+            "--max-nodes")
+    if not frames:
+        raise RenderError("no frames to animate")
+    palette = get_theme(theme)
+    names = node_names(G)
+    view = G.graph.get("view", "expression")
+    states = node_states(frames)
+    dot = animation_dot(dot_source(G, rankdir=rankdir, backward=True, theme=theme), G,
+                        names, widest(states, view))
+    accent, check = ACCENTS.get(palette.name, ACCENTS["default"])
+    anim = Animation(dot, "", (0.0, 0.0), [], [], {}, {}, {}, {}, accent, check,
+                     legend=LEGENDS.get(view, LEGEND), title=G.graph.get("source", ""))
+    initial = parse_svg(render(dot, "svg").decode("utf-8"),
+                        {v: k for k, v in names.items()}, anim)
+    fill_frames(anim, G, frames, states, initial, palette, view)
+    return anim
+
+
+def node_states(frames):
+    """Per frame, {node: (grad or None, final)} for the nodes whose display changes."""
+    value, out = {}, []
+    for frame in frames:
+        value.update(frame.grads)
+        changes = {n: (v, False) for n, v in frame.grads}
+        changes.update((n, (value.get(n, 0.0), True)) for n in frame.final)
+        out.append(changes)
+    return out
+
+
+def grad_text(view, value):
+    if value is None:
+        return ""
+    return f"grad norm {fmt(value)}" if view == "blocks" else fmt(value)
+
+
+def widest(states, view):
+    """node -> the longest text its grad cell will show."""
+    longest = {}
+    for state in states:
+        for n, (v, _) in state.items():
+            text = grad_text(view, v)
+            longest[n] = max(longest.get(n, ""), text, key=len)
+    return longest
+
+
+def fill_frames(anim, G, frames, states, initial, theme, view):
+    """Slot values, marks and captions of every frame."""
+    names = node_names(G)
+    finals = {n: v for state in states for n, (v, final) in state.items() if final}
+    scale = max((abs(v) for v in finals.values()), default=0.0)
+    totals = {}
+    for frame in frames:
+        for f in frame.flows:
+            key = flow_id(f, names)
+            totals[key] = totals.get(key, 0.0) + f.contribution ** 2
+    top = math.sqrt(max(totals.values(), default=0.0))
+    values = list(initial)
+    for n, c in anim.circles.items():
+        values[c.slots[2]] = circle_tip(G, n, c, None, False)
+    for frame, state in zip(frames, states):
+        for n, (v, final) in state.items():
+            if n in anim.cells:
+                put(values, anim.cells[n].slots, cell_look(view, theme, v, final, scale,
+                                                           anim.check))
+            if n in anim.circles:
+                fill = theme.signed_fill(v or 0.0, scale) if final else PARTIAL_FILL
+                put(values, anim.circles[n].slots, (fill, text_on(fill),
+                                                    circle_tip(G, n, anim.circles[n], v, final)))
+        now = [(flow_id(f, names), f) for f in frame.flows]
+        now = [(key, f) for key, f in now if key in anim.edges]
+        active = frame.nodes or tuple(n for n, _ in frame.grads)
+        marks = [m for n in active for m in anim.outlines.get(n, ())]
+        # the flows leaving the frame's nodes: inside a group of them they would crowd
+        labelled = [(key, f) for key, f in now if f.child not in active][:MAX_LABELS]
+        for key, f in labelled:
+            marks.append(("label", *free_spot(anim.edges[key].label_at, marks, anim),
+                          fmt(f.contribution)))
+        for key, _ in now:
+            width = 1 + 3 * math.sqrt(totals[key]) / top if top else 1.0
+            anim.done[key] = (theme.edge, width)
+            put(values, anim.edges[key].slots, (anim.accent, anim.accent, f"{width + 1.5:.2f}"))
+        anim.values.append(list(values))
+        anim.marks.append(marks)
+        anim.active.append(tuple(active))
+        anim.flowing.append(tuple(key for key, _ in now))
+        anim.captions.append(frame.caption)
+        for key, _ in now:  # from the next frame on, what flowed is drawn done
+            colour, width = anim.done[key]
+            put(values, anim.edges[key].slots, (colour, colour, f"{width:.2f}"))
+
+
+def free_spot(point, marks, anim):
+    """The point, moved down a line while it would cover another label."""
+    x, y = point
+    height = 12 * mark_scale(anim)
+    taken = [(m[1], m[2]) for m in marks if m[0] == "label"]
+    while any(abs(x - a) < 5 * height and abs(y - b) < height for a, b in taken):
+        y += height
+    return x, y
+
+
+def flow_id(flow, names):
+    return edge_id(names[flow.child], names[flow.parent], getattr(flow, "arg", 0))
+
+
+def put(values, slots, looks):
+    for slot, look in zip(slots, looks):
+        values[slot] = look
+
+
+def cell_look(view, theme, value, final, scale, check):
+    """(fill, number, its colour, font style, tick visibility and colour) of a grad
+    cell; the tick is green unless the fill is too dark for it."""
+    text = grad_text(view, value)
+    if not final:
+        return ("#ffffff", text, PARTIAL_TEXT, "italic", "hidden", check)
+    value = value or 0.0
+    fill = (theme.magnitude_fill(value, scale) if view == "blocks"
+            else theme.signed_fill(value, scale))
+    ink = text_on(fill)
+    return (fill, text, ink, "normal", "visible", check if ink == "#000000" else ink)
+
+
+def circle_tip(G, node, circle, value, final):
+    d = G.nodes[node]
+    where = f" ({d['scope']})" if d.get("scope") else ""
+    grad = ("grad not reached yet" if value is None and not final else
+            f"grad {fmt(value or 0.0)}" + ("" if final else " so far"))
+    return f"{circle.symbol}: data {fmt(d.get('data', 0.0))}, {grad}{where}"
+
+
+def mark_scale(anim: Animation) -> float:
+    """How much to thicken marks: a big graph is shown shrunk to a page or a slide."""
+    return max(1.0, (anim.size[0] / 900) ** 0.5)

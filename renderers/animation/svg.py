@@ -1,0 +1,178 @@
+"""SVG frames: each frame of an Animation as a standalone SVG with its caption band.
+
+The same caption band is drawn by the GIF, so its geometry (Band) lives here too.
+"""
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..exceptions import RenderError
+from ..quoting import escape_html
+from .layout import text_width
+from .model import Animation, mark_scale
+
+__all__ = ["frame_svgs", "marks_svg", "caption_band", "Band", "write_svg_frames"]
+
+FRAME_FILE = re.compile(r"frame-\d{4,}\.svg")
+
+
+def frame_svgs(anim: Animation) -> list:
+    """Every frame as a standalone SVG: the graph, its marks, and the caption below.
+
+    Args:
+        anim: from animate().
+
+    Returns:
+        One SVG document (str) per frame, all the same size, nodes in the same places.
+
+    >>> from tracer.expression.evaluate import trace_expression
+    >>> from tracer.replay import backward_frames
+    >>> from renderers.animation.model import animate
+    >>> G = trace_expression("a*a")
+    >>> svgs = frame_svgs(animate(G, backward_frames(G)))
+    >>> len(svgs), "a.grad += 2 × 1 → 4" in svgs[1]
+    (2, True)
+    """
+    band = caption_band(anim)
+    head = (f'<svg width="{band.width:.2f}pt" height="{band.height:.2f}pt" viewBox="0 0 '
+            f'{band.width:.2f} {band.height:.2f}"{anim.svg_attrs}>\n'
+            '<rect width="100%" height="100%" fill="#ffffff"/>\n')
+    escaped = {}  # slot values repeat a lot: colours, styles, the same numbers
+    out = []
+    for k, values in enumerate(anim.values):
+        body = "".join(p if isinstance(p, str) else escaped.get(values[p])
+                       or escaped.setdefault(values[p], escape_html(values[p]))
+                       for p in anim.parts)
+        out.append('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + head + body
+                   + marks_svg(anim.marks[k], anim.accent, mark_scale(anim)) + band.svg(anim, k)
+                   + "</svg>\n")
+    return out
+
+
+def marks_svg(marks, accent: str, scale: float = 1.0) -> str:
+    """The marks of one frame: outlines ("box", "ring") and flow labels ("label").
+
+    Args:
+        marks: ("box", x0, y0, x1, y1), ("ring", cx, cy, rx, ry) or ("label", x, y,
+            text) tuples in absolute SVG units.
+        accent: their colour.
+        scale: line widths and font size grow with it (big graphs are shown shrunk).
+
+    Returns:
+        An SVG <g> element.
+
+    >>> print(marks_svg([("label", 1, 2, "<3")], "#000000"))  # doctest: +NORMALIZE_WHITESPACE
+    <g class="marks" fill="none" stroke="#000000" stroke-width="2.50">
+    <text x="1.00" y="-1.00" text-anchor="middle" font-family="DejaVu Sans,sans-serif"
+    font-size="10.00" font-weight="bold" fill="#000000" stroke="#ffffff" stroke-width="3.00"
+    paint-order="stroke">&lt;3</text>
+    </g>
+    """
+    out = [f'<g class="marks" fill="none" stroke="{accent}" stroke-width="{2.5 * scale:.2f}">']
+    for kind, a, b, c, *d in marks:
+        if kind == "box":
+            out.append(f'<rect x="{a:.2f}" y="{b:.2f}" width="{c - a:.2f}" '
+                       f'height="{d[0] - b:.2f}" rx="3"/>')
+        elif kind == "ring":
+            out.append(f'<ellipse cx="{a:.2f}" cy="{b:.2f}" rx="{c:.2f}" ry="{d[0]:.2f}"/>')
+        else:
+            out.append(f'<text x="{a:.2f}" y="{b - 3 * scale:.2f}" text-anchor="middle" '
+                       f'font-family="DejaVu Sans,sans-serif" font-size="{10 * scale:.2f}" '
+                       f'font-weight="bold" fill="{accent}" stroke="#ffffff" '
+                       f'stroke-width="{3 * scale:.2f}" paint-order="stroke">'
+                       f'{escape_html(c)}</text>')
+    return "\n".join(out) + "\n</g>\n"
+
+
+@dataclass(frozen=True)
+class Band:
+    """The caption area under the graph: frame number, legend, then the caption."""
+
+    width: float
+    height: float
+    top: float  # where it starts, below the graph
+    size: float  # font size
+
+    def lines(self, anim, k):
+        """(indent in characters, text, style: "bold", "muted" or "") per line."""
+        caption = [(len(line) - len(line.lstrip(" ")), line.lstrip(" "), "")
+                   for line in anim.captions[k].split("\n")]
+        return [(0, f"frame {k} / {len(anim.values) - 1}", "bold"),
+                (0, anim.legend, "muted")] + caption
+
+    def svg(self, anim, k):
+        step, x = self.size * 1.35, self.size * 0.8
+        styles = {"bold": ' font-weight="bold"', "muted": ' fill="#666666"', "": ""}
+        out = [f'<g class="caption" font-family="DejaVu Sans,Helvetica,sans-serif" '
+               f'font-size="{self.size:.1f}" fill="#111111">',
+               f'<line x1="0" y1="{self.top:.2f}" x2="{self.width:.2f}" y2="{self.top:.2f}" '
+               'stroke="#bbbbbb"/>']
+        for i, (indent, text, style) in enumerate(self.lines(anim, k)):
+            out.append(f'<text x="{x + indent * self.size * 0.5:.2f}" '
+                       f'y="{self.top + step * (i + 1):.2f}"{styles[style]}>'
+                       f'{escape_html(text)}</text>')
+        return "\n".join(out) + "\n</g>\n"
+
+
+def caption_band(anim: Animation) -> Band:
+    """One size for every frame: wide and tall enough for the longest caption."""
+    width, height = anim.size
+    size = min(20.0, max(11.0, width / 90))
+    rows = max(len(c.split("\n")) for c in anim.captions) + 2
+    longest = max([anim.legend] + [line for c in anim.captions for line in c.split("\n")],
+                  key=len)
+    wide = text_width(longest, size) * 1.15 + 2 * size
+    return Band(max(width, wide), height + size * 1.35 * (rows + 0.7), height, size)
+
+
+def write_svg_frames(anim: Animation, folder) -> list:
+    """Write frame-0000.svg, frame-0001.svg, ... into a folder, all or nothing.
+
+    The frames are written to a new folder beside it that is then renamed, so a
+    failure leaves no partial set; a folder holding only frames is replaced.
+
+    Args:
+        anim: from animate().
+        folder: a new folder, an empty one, or one holding only frame-*.svg files.
+
+    Returns:
+        The paths written.
+
+    Raises:
+        RenderError: the folder holds other files, or cannot be written.
+
+    >>> import tempfile, os
+    >>> from tracer.expression.evaluate import trace_expression
+    >>> from tracer.replay import backward_frames
+    >>> from renderers.animation.model import animate
+    >>> G = trace_expression("a*a")
+    >>> out = os.path.join(tempfile.mkdtemp(), "frames")
+    >>> [p.name for p in write_svg_frames(animate(G, backward_frames(G)), out)]
+    ['frame-0000.svg', 'frame-0001.svg']
+    """
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(
+            not FRAME_FILE.fullmatch(p.name) for p in folder.iterdir())):
+        raise RenderError(f"{str(folder)!r} is not a folder of frames: write them into a "
+                          "new or empty folder")
+    svgs = frame_svgs(anim)
+    tmp = old = None
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.absolute().parent))
+        for k, svg in enumerate(svgs):
+            (tmp / f"frame-{k:04d}.svg").write_text(svg, encoding="utf-8")
+        if folder.exists():
+            old = tmp.with_name(tmp.name + ".old")
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+    except OSError as e:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise RenderError(f"cannot write {str(folder)!r}: {e.strerror or e}") from None
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+    return [folder / f"frame-{k:04d}.svg" for k in range(len(svgs))]

@@ -1,0 +1,1 @@
+"""DOT source for values, one head and blocks; rendering through `dot` (render.py only)."""

@@ -1,0 +1,1 @@
+"""Training panels: panel data (numpy), matplotlib charts, the HTML report."""

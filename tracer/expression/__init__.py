@@ -1,0 +1,1 @@
+"""The expression language: parse (text -> syntax tree) and evaluate (tree -> Values)."""
