@@ -1,17 +1,24 @@
 """The GPT of microgpt.py, one scalar Value at a time.
 
-Shapes in comments: (n_embd,) is a list of n_embd Values, (vocab, n_embd) a list of
-rows. The model names what it builds (labels) and groups it (scopes), so a traced
-graph reads like the code: pos3/layer0/attn/head2/softmax holds L0.h2.w[t=0..3].
+Read `GPT.forward` beside `gpt()` in microgpt.py: the same steps in the same order,
+with the same variable names. Two things are added, both for the pictures:
+- `named(values, "L0.q[{}]")` labels what a line computes (the diagrams' names), and
+  hands it to a recorder when a caller installed one (microgpt.recorder);
+- `with scope("attn"):` groups the nodes a block creates (pos3/layer0/attn/head2),
+  so the tracer can select or collapse a part of the model.
+
+Shapes in comments: (n_embd,) is a list of n_embd Values, (vocab, n_embd) a list
+of rows. One call of forward handles one token at one position; attention sees
+the keys and values of earlier positions through the cache (the KV cache).
 """
 
 from dataclasses import asdict, dataclass
 
 from .engine import Value, dot, scope
 from .exceptions import ConfigError
+from .recorder import record
 
 __all__ = ["Config", "GPT", "ENGINES", "softmax", "rmsnorm", "document_loss"]
-
 ENGINES = ("atomic", "fused")
 
 
@@ -61,14 +68,16 @@ def param_shapes(config):
 
 
 def named(values, fmt):
-    """Label each value with fmt.format(i); returns the list for chaining."""
+    """Label each value fmt.format(i), and record them if someone is recording."""
     for i, v in enumerate(values):
         v.label = fmt.format(i)
+    record(fmt, values)
     return values
 
 
 def softmax(logits):
-    # subtract the max *data* (a float, so no gradient flows through it)
+    """exp(l - max) / sum: probabilities; subtracting the max keeps exp from overflowing."""
+    # the max is taken of the *data*, a plain float: no gradient flows through it
     max_val = max(v.data for v in logits)
     exps = [(v - max_val).exp() for v in logits]
     total = sum(exps)
@@ -76,8 +85,9 @@ def softmax(logits):
 
 
 def rmsnorm(x, dot_product):
-    ms = dot_product(x, x) / len(x)
-    scale = (ms + 1e-5) ** -0.5
+    """x / root-mean-square(x): every vector leaves with the same scale, whatever came in."""
+    ms = dot_product(x, x) / len(x)  # mean of squares, a scalar
+    scale = (ms + 1e-5) ** -0.5  # one scale shared by every element
     return [xi * scale for xi in x]
 
 
@@ -116,91 +126,75 @@ class GPT:
     def linear(self, x, w, label):
         return named([self.dot(row, x) for row in w], label)
 
-    def forward(self, token_id, pos_id, cache, probe=False):
-        """Logits (vocab,) for one token; appends this position's k, v to `cache`.
-
-        With probe=True also returns plain floats of the inner activations: attention
-        weights and head outputs per layer and head, MLP activations, and the residual
-        stream after the embedding, each attention block and each MLP block.
-        """
-        c, p = self.config, self.params
-        probes = {"attn": [], "head_out": [], "mlp": [], "residual": {}} if probe else None
+    def forward(self, token_id, pos_id, cache):
+        """Logits (vocab,) for one token at one position; appends its k, v to `cache`."""
+        sd = self.params
         with scope("embed"):
-            x = named([t + q for t, q in zip(p["wte"][token_id], p["wpe"][pos_id])], "emb[{}]")
+            tok_emb = sd["wte"][token_id]  # token embedding (n_embd,)
+            pos_emb = sd["wpe"][pos_id]  # position embedding (n_embd,)
+            x = named([t + p for t, p in zip(tok_emb, pos_emb)], "emb[{}]")
             x = named(rmsnorm(x, self.dot), "x[{}]")
-        if probe:
-            probes["residual"]["embed"] = [v.data for v in x]
-        for li in range(c.n_layer):
+        for li in range(self.config.n_layer):
             with scope(f"layer{li}"):
-                x = self.attention(x, li, cache, probes)
-                if probe:
-                    probes["residual"][f"L{li}_attn"] = [v.data for v in x]
-                x = self.mlp(x, li, probes)
-                if probe:
-                    probes["residual"][f"L{li}_mlp"] = [v.data for v in x]
+                x = self.attention(x, li, cache)  # 1) multi-head attention block
+                x = self.mlp(x, li)  # 2) MLP block
         with scope("lm_head"):
-            logits = self.linear(x, p["lm_head"], "logit[{}]")
-        return (logits, probes) if probe else logits
+            logits = self.linear(x, sd["lm_head"], "logit[{}]")  # (vocab,)
+        return logits
 
-    def attention(self, x, li, cache, probes):
-        c, p, L = self.config, self.params, f"L{li}"
+    def attention(self, x, li, cache):
+        """x + attention(rmsnorm(x)): each head mixes the values of positions 0..now."""
+        sd, L = self.params, f"L{li}"
         with scope("attn"):
             x_residual = x
             with scope("rmsnorm"):
                 x = named(rmsnorm(x, self.dot), L + ".xn[{}]")
-            with scope("qkv"):
-                q = self.linear(x, p[f"layer{li}.attn_wq"], L + ".q[{}]")
-                k = self.linear(x, p[f"layer{li}.attn_wk"], L + ".k[{}]")
-                v = self.linear(x, p[f"layer{li}.attn_wv"], L + ".v[{}]")
+            with scope("qkv"):  # query, key, value: each (n_embd,)
+                q = self.linear(x, sd[f"layer{li}.attn_wq"], L + ".q[{}]")
+                k = self.linear(x, sd[f"layer{li}.attn_wk"], L + ".k[{}]")
+                v = self.linear(x, sd[f"layer{li}.attn_wv"], L + ".v[{}]")
             keys, values = cache[li]
             keys.append(k)
             values.append(v)
-            x_attn, weights_per_head, out_per_head = [], [], []
-            for h in range(c.n_head):
+            x_attn = []  # the heads' outputs side by side (n_embd,)
+            for h in range(self.config.n_head):
                 with scope(f"head{h}"):
-                    head_out, weights = self.head(q, keys, values, li, h)
-                x_attn.extend(head_out)
-                weights_per_head.append([w.data for w in weights])
-                out_per_head.append([o.data for o in head_out])
+                    x_attn.extend(self.head(q, keys, values, li, h))
             with scope("proj"):
-                x = self.linear(x_attn, p[f"layer{li}.attn_wo"], L + ".attn[{}]")
-        with scope("residual1"):
+                x = self.linear(x_attn, sd[f"layer{li}.attn_wo"], L + ".attn[{}]")
+        with scope("residual1"):  # the residual connection: the gradient's highway
             x = named([a + b for a, b in zip(x, x_residual)], L + ".res1[{}]")
-        if probes is not None:
-            probes["attn"].append(weights_per_head)
-            probes["head_out"].append(out_per_head)
         return x
 
     def head(self, q, keys, values, li, h):
-        """One head: scores over positions 0..t, softmax, weighted sum of values."""
+        """One head: scores q.k over positions 0..t, softmax, weighted sum of values."""
         hd = self.config.head_dim
         hs, tag = h * hd, f"L{li}.h{h}"
-        q_h = q[hs:hs + hd]
-        k_h = [ki[hs:hs + hd] for ki in keys]
-        v_h = [vi[hs:hs + hd] for vi in values]
-        with scope("scores"):
-            scores = named([self.dot(q_h, k_t) / hd**0.5 for k_t in k_h], tag + ".score[t={}]")
+        q_h = q[hs:hs + hd]  # (head_dim,)
+        k_h = [ki[hs:hs + hd] for ki in keys]  # (t+1, head_dim)
+        v_h = [vi[hs:hs + hd] for vi in values]  # (t+1, head_dim)
+        with scope("scores"):  # scaled so the softmax does not saturate as head_dim grows
+            attn_logits = named([self.dot(q_h, k_t) / hd**0.5 for k_t in k_h],
+                                tag + ".score[t={}]")
         with scope("softmax"):
-            weights = named(softmax(scores), tag + ".w[t={}]")
+            attn_weights = named(softmax(attn_logits), tag + ".w[t={}]")  # (t+1,), sums to 1
         with scope("out"):
-            out = [self.dot(weights, [v_t[j] for v_t in v_h]) for j in range(hd)]
-            named(out, tag + ".out[{}]")
-        return out, weights
+            head_out = [self.dot(attn_weights, [v_t[j] for v_t in v_h]) for j in range(hd)]
+            return named(head_out, tag + ".out[{}]")  # (head_dim,)
 
-    def mlp(self, x, li, probes):
-        p, L = self.params, f"L{li}"
+    def mlp(self, x, li):
+        """x + fc2(relu(fc1(rmsnorm(x)))): 4x wider in the middle, ReLU gates each unit."""
+        sd, L = self.params, f"L{li}"
         with scope("mlp"):
             x_residual = x
             with scope("rmsnorm"):
                 x = named(rmsnorm(x, self.dot), L + ".xn2[{}]")
             with scope("fc1"):
-                x = self.linear(x, p[f"layer{li}.mlp_fc1"], L + ".fc1[{}]")
-            with scope("relu"):
+                x = self.linear(x, sd[f"layer{li}.mlp_fc1"], L + ".fc1[{}]")  # (4 n_embd,)
+            with scope("relu"):  # a unit below 0 passes neither data nor gradient
                 x = named([xi.relu() for xi in x], L + ".relu[{}]")
-            if probes is not None:
-                probes["mlp"].append([v.data for v in x])
             with scope("fc2"):
-                x = self.linear(x, p[f"layer{li}.mlp_fc2"], L + ".fc2[{}]")
+                x = self.linear(x, sd[f"layer{li}.mlp_fc2"], L + ".fc2[{}]")  # (n_embd,)
         with scope("residual2"):
             x = named([a + b for a, b in zip(x, x_residual)], L + ".res2[{}]")
         return x
@@ -210,27 +204,26 @@ class GPT:
         return [([], []) for _ in range(self.config.n_layer)]
 
 
-def document_loss(model, tokens, probe=False):
-    """Mean next-token loss over one document's positions (at most block_size).
+def document_loss(model, tokens):
+    """Mean next-token cross-entropy over one document's positions (at most block_size).
 
-    Returns the loss Value, or (loss, probes per position) with probe=True.
+    At position t the model reads tokens[t] and is scored on tokens[t + 1]: the loss
+    is -log of the probability it gave the right next token (cross-entropy against
+    a one-hot target), averaged over the positions.
     """
     n = min(model.config.block_size, len(tokens) - 1)
     cache = model.new_cache()
-    losses, probes = [], []
+    losses = []
     for pos in range(n):
         with scope(f"pos{pos}"):
-            out = model.forward(tokens[pos], pos, cache, probe)
-            logits = out[0] if probe else out
+            logits = model.forward(tokens[pos], pos, cache)
             with scope("softmax"):
                 probs = named(softmax(logits), "p[{}]")
             with scope("loss"):
-                loss_t = -probs[tokens[pos + 1]].log()
+                loss_t = -probs[tokens[pos + 1]].log()  # cross-entropy at this position
                 loss_t.label = f"loss[t={pos}]"
         losses.append(loss_t)
-        if probe:
-            probes.append({**out[1], "probs": [v.data for v in probs]})
     with scope("loss"):
-        loss = (1 / n) * sum(losses)
+        loss = (1 / n) * sum(losses)  # the mean: every position weighs 1/n
         loss.label = "loss"
-    return (loss, probes) if probe else loss
+    return loss

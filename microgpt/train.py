@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from .data import Tokenizer
 from .exceptions import ConfigError
 from .model import GPT, Config, document_loss
+from .recorder import per_position, recording
 
 __all__ = ["TrainConfig", "TrainState", "StepMetrics", "start", "resume", "train_steps",
            "train", "docs_digest"]
@@ -115,13 +116,20 @@ def train_steps(state, probe_every=0):
         doc = state.docs[step % len(state.docs)]
         tokens = [bos] + state.tokenizer.encode(doc) + [bos]
         probe = bool(probe_every) and (step % probe_every == 0 or step == tc.steps - 1)
-        loss, probes = document_loss(model, tokens, probe=True) if probe else (
+        loss, probes = probed_loss(model, tokens) if probe else (
             document_loss(model, tokens), None)
         loss.backward()
         grad_norm = {name: math.sqrt(sum(p.grad * p.grad for p in ps)) for name, ps in groups}
         lr_t = adam_update(params, state, step)
         state.step = step + 1
         yield StepMetrics(step + 1, loss.data, lr_t, grad_norm, probes)
+
+
+def probed_loss(model, tokens):
+    """The document loss, and its activations per position (microgpt.recorder)."""
+    with recording() as records:
+        loss = document_loss(model, tokens)
+    return loss, per_position(records)
 
 
 def adam_update(params, state, step):

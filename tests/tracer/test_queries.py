@@ -7,6 +7,7 @@ import networkx as nx
 import pytest
 
 from microgpt.model import document_loss
+from microgpt.recorder import per_position, recording
 from tracer.exceptions import SelectionError
 from tracer.expression.evaluate import trace_expression
 from tracer.queries import ancestors_of, auto_depth, collapse, head_view, select_scope
@@ -80,7 +81,9 @@ def test_head_view_matches_the_model_probes(engine, pos, layer, head):
     counts = {role: len(nodes) for role, nodes in roles.items() if role != "internal"}
     assert counts == {"q": hd, "k": hd * (pos + 1), "v": hd * (pos + 1),
                       "score": pos + 1, "weight": pos + 1, "out": hd}
-    _, probes = document_loss(tiny_model(engine, n_layer=2), [3, 0, 1, 2, 0, 3], probe=True)
+    with recording() as records:
+        document_loss(tiny_model(engine, n_layer=2), [3, 0, 1, 2, 0, 3])
+    probes = per_position(records)
     data = {H.nodes[n]["label"]: H.nodes[n]["data"] for n in H}
     tag = f"L{layer}.h{head}"
     assert [data[f"{tag}.w[t={t}]"] for t in range(pos + 1)] == probes[pos]["attn"][layer][head]

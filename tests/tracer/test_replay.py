@@ -244,7 +244,7 @@ def test_an_attention_head():
         q = model.linear(x, model.params["layer0.attn_wq"], "q[{}]")
         keys.append(model.linear(x, model.params["layer0.attn_wk"], "k[{}]"))
         values.append(model.linear(x, model.params["layer0.attn_wv"], "v[{}]"))
-    out, _ = model.head(q, keys, values, 0, 1)
+    out = model.head(q, keys, values, 0, 1)
     G = traced(sum(o * (i + 1) for i, o in enumerate(out)))
     for granularity in GRANULARITIES:
         check_replay(G, granularity, first3)
