@@ -6,12 +6,11 @@ leaves a broken checkpoint behind. Never pickle.
 """
 
 import json
-import os
 import random
-import tempfile
 from pathlib import Path
 
 from .data import Tokenizer
+from .files import atomic_write
 from .exceptions import CheckpointError, ConfigError
 from .model import GPT, Config, param_shapes
 from .train import TrainConfig, TrainState
@@ -42,20 +41,9 @@ def to_dict(state, docs_sha256):
 
 
 def save(state, path, docs_sha256):
-    """Write atomically: temp file in the same folder, fsync, rename."""
-    path = Path(path)
+    """Write atomically (microgpt.files): the old checkpoint or the new one, never half."""
     text = json.dumps(to_dict(state, docs_sha256), separators=(",", ":"), ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is ordinary data
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)
 
 
 def read(path):

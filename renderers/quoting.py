@@ -4,15 +4,11 @@ Labels come from users (expression variable names, dataset characters), so a lab
 like `<script>` or `a"b` must reach the diagram as text, never as markup or syntax.
 """
 
+from tracer.text import printable
+
 __all__ = ["escape_html", "quote"]
 
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
-
-
-def _visible(char: str) -> str:
-    # Control characters would make invalid XML in the SVG Graphviz writes, so they
-    # are shown the way Python prints them instead (a newline label reads "\n").
-    return repr(char)[1:-1] if ord(char) < 0x20 or ord(char) == 0x7F else char
 
 
 def escape_html(text: object) -> str:
@@ -27,7 +23,9 @@ def escape_html(text: object) -> str:
     >>> escape_html('<script>a&"b"</script>')
     '&lt;script&gt;a&amp;&quot;b&quot;&lt;/script&gt;'
     """
-    return "".join(_HTML.get(c) or _visible(c) for c in str(text))
+    # control characters would make invalid XML in the SVG Graphviz writes, so they
+    # are shown the way Python prints them instead (a newline label reads "\n")
+    return "".join(_HTML.get(c, c) for c in printable(str(text)))
 
 
 def quote(text: object) -> str:
@@ -45,5 +43,5 @@ def quote(text: object) -> str:
     >>> print(quote('a"b\\N'))
     "a\"b\\N"
     """
-    body = "".join(_visible(c) for c in str(text))
+    body = printable(str(text))
     return '"' + body.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -10,12 +10,12 @@ import unicodedata
 from typing import Callable, Iterable
 
 from tracer.names import node_name
+from tracer.text import number, printable
 
 __all__ = ["frame_text", "frames_text", "step_through", "printable"]
 
 NAME_WIDTH = 32  # longer node names are cut with "…"
 MAX_ROWS = 24  # table rows per frame before "… and N more nodes"
-INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # control, format, surrogate, line breaks
 
 BOLD, DIM, GREEN, YELLOW = "1", "2", "32", "1;33"
 PROCESSED, FINAL = "▶", "✓"
@@ -25,23 +25,6 @@ LEGEND = f"{PROCESSED} sends its grad   {FINAL} grad is final"
 NEXT = ("", "\r", "\n", " ", "n", "\x1b[C")  # the last is the right arrow
 BACK = ("p", "\x1b[D")  # p or the left arrow
 QUIT = ("q", "\x1b")
-
-
-def printable(text: str) -> str:
-    r"""Show control and format characters escaped, so text cannot drive the terminal.
-
-    Args:
-        text: any string, e.g. a node label.
-
-    Returns:
-        The text with each control, format (bidi overrides) or line-break character
-        replaced by its Python escape.
-
-    >>> printable("a\x1b[31mb\n\u202e")
-    'a\\x1b[31mb\\n\\u202e'
-    """
-    return "".join(c.encode("unicode_escape").decode("ascii")
-                   if unicodedata.category(c) in INVISIBLE else c for c in text)
 
 
 def width(text):
@@ -67,10 +50,6 @@ def painter(color):
     return lambda style, text: f"\x1b[{style}m{text}\x1b[0m"
 
 
-def num(x):
-    return f"{x:.4g}"
-
-
 def rows(G, frame):
     """(mark, node, grad text) for the nodes a frame processes, then those it changes."""
     before, upstream = {}, {}
@@ -80,13 +59,13 @@ def rows(G, frame):
     final, changed = set(frame.final), dict(frame.grads)
     out = []
     for node in frame.nodes:
-        grad = (f"{num(before[node])} → {num(changed[node])}" if node in changed
-                else num(upstream[node]))
+        grad = (f"{number(before[node])} → {number(changed[node])}" if node in changed
+                else number(upstream[node]))
         out.append((PROCESSED, node, grad))
     for node, grad in frame.grads:
         if node not in upstream:
             mark = FINAL if node in final else " "
-            out.append((mark, node, f"{num(before.get(node, 0.0))} → {num(grad)}"))
+            out.append((mark, node, f"{number(before.get(node, 0.0))} → {number(grad)}"))
     return out
 
 
@@ -96,7 +75,7 @@ def table(G, frame, paint):
     shown = every[:MAX_ROWS]
     names = [printable(node_name(G, node)) for _, node, _ in shown]
     ops = [printable(G.nodes[node]["op"] or G.nodes[node]["kind"]) for _, node, _ in shown]
-    data = [num(G.nodes[node]["data"]) for _, node, _ in shown]
+    data = [number(G.nodes[node]["data"]) for _, node, _ in shown]
     columns = (min(NAME_WIDTH, max(map(width, names + ["node"]))),
                max(map(width, ops + ["op"])), max(map(len, data + ["data"])))
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import networkx as nx
 
 from .queries import block_keys, collapse, l2
-from .replay import CAPTION_EDGES, checked_seeds, grouped_frames, num, processing_order
+from .text import number
+from .replay import CAPTION_EDGES, checked_seeds, grouped_frames, processing_order
 
 __all__ = ["BlockFlow", "BlockFrame", "block_frames", "ready_frames"]
 
@@ -166,7 +167,7 @@ def block_caption(B, processed, n_ops, flows, inside, norms):
     lines = [f"backward through {name}: {n_ops} ops send their grads"
              + (f" ({inside} edges stay inside)" if inside else "")]
     lines += [f"  → {B.nodes[f.child]['scope']}: {f.count} edge{'s' * (f.count != 1)}, "
-              f"‖flow‖ {num(f.contribution)}, ‖grad‖ now {num(norms[f.child])}"
+              f"‖flow‖ {number(f.contribution)}, ‖grad‖ now {number(norms[f.child])}"
               for f in flows[:CAPTION_EDGES]]
     if len(flows) > CAPTION_EDGES:
         lines.append(f"  … and {len(flows) - CAPTION_EDGES} more blocks")

@@ -17,13 +17,13 @@ simple graph, the `arg` attribute or 0) with tuple graph attributes restored.
 
 import io
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 import networkx as nx
+
+from microgpt.files import atomic_write
 
 from .exceptions import ExportError
 
@@ -105,21 +105,10 @@ def write_graph(G: nx.MultiDiGraph, path, fmt: str = None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        atomic_write(path, data)
     except OSError as e:
-        raise ExportError(f"cannot write {str(path)!r}: {e.strerror}") from None
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; an export is ordinary data
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise ExportError(f"cannot write {str(path)!r}: {e.strerror}") from None
-        raise
+        raise ExportError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
 
 
 def read_graph(path, fmt: str = None) -> nx.MultiDiGraph:

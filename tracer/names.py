@@ -6,11 +6,10 @@ is spelled from what it computes: `L0.h2.w[t=3]*L0.v[11]`, as many levels of unn
 operands deep (up to three) as fit in a caption line, `…` below that.
 """
 
-import unicodedata
+from .text import number, printable
 
 __all__ = ["node_name", "power_exponent"]
 
-INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # control, format, surrogate, line breaks
 INFIX = {"+": (1, " + "), "*": (2, "*")}  # precedence and separator
 MAX_LENGTH = 40  # a spelled name goes less deep until it fits, or one level deep
 MAX_ARGS = 3  # operands of a function-style op (dot) spelled before "…"
@@ -36,8 +35,7 @@ def node_name(G, node) -> str:
         name = spelled(G, node, depth)
         if len(name) <= MAX_LENGTH:
             break
-    return "".join(c.encode("unicode_escape").decode("ascii")
-                   if unicodedata.category(c) in INVISIBLE else c for c in name)
+    return printable(name)
 
 
 def spelled(G, node, depth):
@@ -45,7 +43,7 @@ def spelled(G, node, depth):
     if attrs.get("label"):
         return attrs["label"]
     if not attrs["op"]:
-        return f"{attrs['data']:.4g}"
+        return number(attrs['data'])
     if depth == 0:
         return "…"
     op, args = attrs["op"], operands(G, node)

@@ -21,6 +21,7 @@ import networkx as nx
 
 from .exceptions import SelectionError
 from .names import node_name
+from .text import number
 
 __all__ = ["Flow", "Frame", "GRANULARITIES", "backward_frames", "grouped_frames", "grads_after"]
 
@@ -275,17 +276,13 @@ def described(G, node):
     return f"{name} ({attrs['op']})" if attrs["label"] else name
 
 
-def num(x):
-    return f"{x:.4g}"
-
-
 def seed_caption(G, seeds):
     """`d.grad = 1`, or one line per seed when backward starts from several."""
     if len(seeds) == 1:
         (node, g), = seeds.items()
-        return f"seed: {grad_of(G, node)} = {num(g)}"
+        return f"seed: {grad_of(G, node)} = {number(g)}"
     lines = [f"seed: {len(seeds)} grads flowing in from the rest of the graph:"]
-    lines += [f"  {grad_of(G, n)} = {num(g)}" for n, g in list(seeds.items())[:CAPTION_EDGES]]
+    lines += [f"  {grad_of(G, n)} = {number(g)}" for n, g in list(seeds.items())[:CAPTION_EDGES]]
     if len(seeds) > CAPTION_EDGES:
         lines.append(f"  … and {len(seeds) - CAPTION_EDGES} more")
     return "\n".join(lines)
@@ -295,12 +292,12 @@ def caption(G, heading, group, flows):
     """The chain-rule arithmetic of a frame, one line per edge (the first few)."""
     if len(group) == 1:
         node = group[0]
-        first = f"backward through {described(G, node)}, grad {num(sent_grad(flows, node))}:"
+        first = f"backward through {described(G, node)}, grad {number(sent_grad(flows, node))}:"
     else:
         first = f"backward through {len(group)} nodes, {len(flows)} edges:"
     lines = [f"{heading}: {first}" if heading else first]
-    lines += [f"  {grad_of(G, f.child)} += {num(f.local_grad)} × {num(f.upstream)}"
-              f" → {num(f.after)}" for f in flows[:CAPTION_EDGES]]
+    lines += [f"  {grad_of(G, f.child)} += {number(f.local_grad)} × {number(f.upstream)}"
+              f" → {number(f.after)}" for f in flows[:CAPTION_EDGES]]
     if len(flows) > CAPTION_EDGES:
         lines.append(f"  … and {len(flows) - CAPTION_EDGES} more")
     return "\n".join(lines)

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from tracer.text import number
 from ..diagrams.render import DEFAULT_MAX_NODES, render
 from ..diagrams.source import dot_source
-from ..diagrams.values import fmt, node_names
+from ..diagrams.values import node_names
 from ..exceptions import GraphTooLargeError, RenderError
 from ..themes import get_theme, text_on
 from .layout import animation_dot, edge_id, parse_svg
@@ -133,7 +134,7 @@ def node_states(frames):
 def grad_text(view, value):
     if value is None:
         return ""
-    return f"grad norm {fmt(value)}" if view == "blocks" else fmt(value)
+    return f"grad norm {number(value)}" if view == "blocks" else number(value)
 
 
 def widest(states, view):
@@ -177,7 +178,7 @@ def fill_frames(anim, G, frames, states, initial, theme, view):
         labelled = [(key, f) for key, f in now if f.child not in active][:MAX_LABELS]
         for key, f in labelled:
             marks.append(("label", *free_spot(anim.edges[key].label_at, marks, anim),
-                          fmt(f.contribution)))
+                          number(f.contribution)))
         for key, _ in now:
             width = 1 + 3 * math.sqrt(totals[key]) / top if top else 1.0
             anim.done[key] = (theme.edge, width)
@@ -228,8 +229,8 @@ def circle_tip(G, node, circle, value, final):
     d = G.nodes[node]
     where = f" ({d['scope']})" if d.get("scope") else ""
     grad = ("grad not reached yet" if value is None and not final else
-            f"grad {fmt(value or 0.0)}" + ("" if final else " so far"))
-    return f"{circle.symbol}: data {fmt(d.get('data', 0.0))}, {grad}{where}"
+            f"grad {number(value or 0.0)}" + ("" if final else " so far"))
+    return f"{circle.symbol}: data {number(d.get('data', 0.0))}, {grad}{where}"
 
 
 def mark_scale(anim: Animation) -> float:

@@ -3,12 +3,10 @@
 The same caption band is drawn by the GIF, so its geometry (Band) lives here too.
 """
 
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+
+from microgpt.files import write_folder
 
 from ..exceptions import RenderError
 from ..quoting import escape_html
@@ -154,25 +152,11 @@ def write_svg_frames(anim: Animation, folder) -> list:
     >>> [p.name for p in write_svg_frames(animate(G, backward_frames(G)), out)]
     ['frame-0000.svg', 'frame-0001.svg']
     """
-    folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(
-            not FRAME_FILE.fullmatch(p.name) for p in folder.iterdir())):
-        raise RenderError(f"{str(folder)!r} is not a folder of frames: write them into a "
-                          "new or empty folder")
-    svgs = frame_svgs(anim)
-    tmp = old = None
+    files = {f"frame-{k:04d}.svg": svg for k, svg in enumerate(frame_svgs(anim))}
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.absolute().parent))
-        for k, svg in enumerate(svgs):
-            (tmp / f"frame-{k:04d}.svg").write_text(svg, encoding="utf-8")
-        if folder.exists():
-            old = tmp.with_name(tmp.name + ".old")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
+        return write_folder(folder, files, FRAME_FILE.fullmatch)
+    except FileExistsError:
+        raise RenderError(f"{str(folder)!r} is not a folder of frames: write them into a "
+                          "new or empty folder") from None
     except OSError as e:
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
         raise RenderError(f"cannot write {str(folder)!r}: {e.strerror or e}") from None
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
-    return [folder / f"frame-{k:04d}.svg" for k in range(len(svgs))]

@@ -64,7 +64,6 @@ def write_animation(G: nx.Graph, frames: list, output, *, rankdir: str = "LR",
     >>> write_animation(G, backward_frames(G), os.path.join(tempfile.mkdtemp(), "a.html"))
     'html'
     """
-    from ..diagrams.render import write_bytes
 
     kind = animation_kind(output)
     if kind == "gif":

@@ -7,7 +7,8 @@ their own column, and edge width says how much gradient crossed between two bloc
 
 import networkx as nx
 
-from .values import (Html, Style, edge_stmt, fmt, node_names, node_stmt, sort_key,
+from tracer.text import number
+from .values import (Html, Style, edge_stmt, node_names, node_stmt, sort_key,
                          sorted_edges, subgraph, tag, token_text)
 from ..quoting import escape_html
 from ..themes import text_on
@@ -29,11 +30,11 @@ def block_node(name: str, d: dict, style: Style, max_norm: float, root: bool) ->
     rows = tag("tr", tag("td", tag("b", escape_html(d.get("label", ""))), colspan="2"))
     if where and where != d.get("label"):
         rows += tag("tr", tag("td", tag("font", escape_html(where), **muted), colspan="2"))
-    size, number = ("grad norm", d.get("grad_norm", 0.0)) if style.backward else (
+    size, norm = ("grad norm", d.get("grad_norm", 0.0)) if style.backward else (
         "data norm", d.get("data_norm", 0.0))
-    fill = t.magnitude_fill(number, max_norm) if style.backward else "#ffffff"
+    fill = t.magnitude_fill(norm, max_norm) if style.backward else "#ffffff"
     rows += tag("tr", tag("td", escape_html(f"{d.get('n_nodes', 0)} nodes"), align="left")
-                + tag("td", tag("font", escape_html(f"{size} {fmt(number)}"), color=text_on(fill)),
+                + tag("td", tag("font", escape_html(f"{size} {number(norm)}"), color=text_on(fill)),
                       bgcolor=fill, border="1", align="right"))
     if d.get("op_counts"):
         rows += tag("tr", tag("td", tag("font", escape_html(d["op_counts"]), **muted),
@@ -55,7 +56,7 @@ def block_edge(tail: str, head: str, e: dict, style: Style, max_width: float) ->
         count = e.get("count", 0)
         text = f"{count} edge" + ("" if count == 1 else "s")
         if style.backward:
-            text += f" \u00b7 flow norm {fmt(e.get('contribution_norm', 0.0))}"
+            text += f" \u00b7 flow norm {number(e.get('contribution_norm', 0.0))}"
         # xlabel: dot 2.43's cluster ranking fails ("trouble in init_rank") on some
         # block graphs whose edges carry ordinary labels.
         extra["xlabel"] = text

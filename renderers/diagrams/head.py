@@ -8,7 +8,8 @@ atomic engine (each dot product a chain of `*` and `+`) readable on one slide.
 
 import networkx as nx
 
-from .values import (Html, Style, compact_node, edge_stmt, fmt, key_label, node_names,
+from tracer.text import number
+from .values import (Html, Style, compact_node, edge_stmt, key_label, node_names,
                          node_stmt, op_node, op_symbol, scales, sort_key, sorted_edges,
                          subgraph, tag, token_text, value_edge)
 from ..quoting import escape_html
@@ -71,10 +72,10 @@ def vector_node(name: str, members: list, title: str, style: Style, max_grad: fl
         data = {} if style.backward else {"port": port}
         cells = tag("td", escape_html(d.get("label", "")), align="left", port="in" + port,
                     bgcolor=t.kind_fill(d.get("kind", "op")))
-        cells += tag("td", escape_html(fmt(d["data"])), align="right", **data)
+        cells += tag("td", escape_html(number(d["data"])), align="right", **data)
         if style.backward:
             fill = t.signed_fill(d["grad"], max_grad)
-            cells += tag("td", tag("font", escape_html(fmt(d["grad"])), color=text_on(fill)),
+            cells += tag("td", tag("font", escape_html(number(d["grad"])), color=text_on(fill)),
                          align="right", bgcolor=fill, port=port)
         rows += tag("tr", cells)
     table = tag("table", rows, border="0", cellborder="1", cellspacing="0", cellpadding="3",
@@ -86,7 +87,7 @@ def inner_node(G, node, name, style, max_grad) -> str:
     """An unnamed value: a constant as its small grey number, an op as a circle."""
     d = G.nodes[node]
     if not d["op"]:
-        return node_stmt(name, shape="plain", label=fmt(d["data"]), fontsize="9",
+        return node_stmt(name, shape="plain", label=number(d["data"]), fontsize="9",
                          fontcolor=style.theme.muted)
     return compact_node(name, op_symbol(G, node, d), d, style, max_grad)
 

@@ -6,13 +6,14 @@ layout time grows much faster than the node count and a big graph would look lik
 a hang.
 """
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import networkx as nx
+
+from microgpt.files import atomic_write
 
 from .source import dot_source
 from ..exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
@@ -87,14 +88,9 @@ def write_bytes(path, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        atomic_write(path, data)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise RenderError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
 
 
@@ -115,7 +111,7 @@ def write_diagram(G: nx.Graph, path, fmt: str = None, max_nodes: int = DEFAULT_M
         GraphTooLargeError: G has more than max_nodes nodes and fmt needs a layout.
         DotNotFoundError, RenderError: as for render, or the file cannot be written.
 
-    >>> import tempfile; folder = tempfile.mkdtemp()
+    >>> import os, tempfile; folder = tempfile.mkdtemp()
     >>> write_diagram(nx.MultiDiGraph(source="x"), os.path.join(folder, "x.dot"))
     >>> open(os.path.join(folder, "x.dot")).read().startswith("digraph {")
     True

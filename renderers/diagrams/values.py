@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import networkx as nx
 
 from tracer.names import power_exponent
+from tracer.text import number
 
 from ..quoting import escape_html, quote
 from ..themes import Theme, text_on
 
-__all__ = ["Style", "Html", "fmt", "attrs", "tag", "node_stmt", "edge_stmt", "subgraph",
+__all__ = ["Style", "Html", "attrs", "tag", "node_stmt", "edge_stmt", "subgraph",
            "digraph", "node_names", "sort_key", "sorted_edges", "scales", "op_symbol",
            "value_node", "op_node", "compact_node", "value_edge", "key_label", "value_lines",
            "token_text"]
@@ -38,11 +39,6 @@ class Style:
 
 class Html(str):
     """An HTML-like label whose text parts are already escaped; attrs() wraps it in <>."""
-
-
-def fmt(x: float) -> str:
-    """Four significant digits; 0 and -0 both print as 0."""
-    return "0" if x == 0 else f"{x:.4g}"
 
 
 def attrs(**pairs) -> str:
@@ -118,7 +114,7 @@ def token_text(token: str) -> str:
 
 def power_symbol(G, node) -> str:
     k = power_exponent(G, node)
-    return OP_SYMBOLS["**"] if k is None else "**" + fmt(k)
+    return OP_SYMBOLS["**"] if k is None else "**" + number(k)
 
 
 def op_symbol(G, node, d) -> str:
@@ -135,8 +131,8 @@ def number_rows(d: dict, style: Style, max_grad: float, with_data: bool = True,
     def row(name, value, fill="#ffffff"):
         name_cell = tag("td", tag("font", name, color=t.muted, point_size="9"),
                         align="left", bgcolor=name_fill)
-        number = tag("font", escape_html(fmt(value)), color=text_on(fill))
-        return tag("tr", name_cell + tag("td", number, align="right", bgcolor=fill))
+        cell = tag("font", escape_html(number(value)), color=text_on(fill))
+        return tag("tr", name_cell + tag("td", cell, align="right", bgcolor=fill))
 
     rows = row("data", d["data"]) if with_data else ""
     if style.backward:
@@ -152,7 +148,7 @@ def value_node(name: str, d: dict, style: Style, max_grad: float, root: bool = F
     A root gets a thick border: it is where backward starts.
     """
     fill = style.theme.kind_fill(d.get("kind", "op"))
-    header = d.get("label") or ("" if d["op"] else fmt(d["data"]))
+    header = d.get("label") or ("" if d["op"] else number(d["data"]))
     if header:
         rows = tag("tr", tag("td", tag("b", escape_html(header)), colspan="2", bgcolor=fill))
         rows += number_rows(d, style, max_grad, with_data=bool(d.get("label") or d["op"]))
@@ -178,7 +174,7 @@ def compact_node(name: str, symbol: str, d: dict, style: Style, max_grad: float)
     """
     t = style.theme
     fill = t.signed_fill(d["grad"], max_grad) if style.backward else t.kind_fill(d["kind"])
-    tip = f"data {fmt(d['data'])}" + (f", grad {fmt(d['grad'])}" if style.backward else "")
+    tip = f"data {number(d['data'])}" + (f", grad {number(d['grad'])}" if style.backward else "")
     return node_stmt(name, shape="circle" if len(symbol) == 1 else "ellipse", label=symbol,
                      style="filled", fillcolor=fill, fontcolor=text_on(fill), width="0.28",
                      height="0.28", margin="0.01", fontsize="9",
@@ -191,9 +187,9 @@ def value_edge(tail: str, head: str, e: dict, style: Style, max_flow: float) -> 
     if style.backward and max_flow:
         extra["penwidth"] = f"{1 + 3 * abs(e['contribution']) / max_flow:.2f}"
     if style.edge_labels:
-        text = f"\u2202 {fmt(e['local_grad'])}"
+        text = f"\u2202 {number(e['local_grad'])}"
         if style.backward:
-            text += f" \u00b7 flows {fmt(e['contribution'])}"
+            text += f" \u00b7 flows {number(e['contribution'])}"
         extra.update(label=text, decorate="true")
     return edge_stmt(tail, head, **extra)
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
+
+from microgpt.files import write_folder
 
 from ..exceptions import RenderError
 from .charts import (attention_figure, embedding_figure, figure_bytes, grad_figure,
@@ -27,6 +30,8 @@ STEP_PANELS = {
     "mlp": "MLP activations",
     "grad_flow": "Gradient flow",
 }
+# what a report folder holds; only a folder of these is replaced by a new report
+REPORT_FILE = re.compile(rf"(loss|({'|'.join(STEP_PANELS)})-step\d+)\.(png|svg)|report\.html")
 
 
 def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
@@ -35,7 +40,8 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
     """Draw every panel into out_dir as PNG and SVG, then out_dir/report.html.
 
     Args:
-        out_dir: the folder to write (created if missing).
+        out_dir: a new folder (parents created), an empty one, or an earlier
+            report's (replaced); written all or nothing.
         steps: the log's step records ({"step", "loss", "lr", ...}), ascending.
         snapshots: the log's snapshot records, ascending; may be empty.
         vocab: printable token names by id (the characters, then "BOS").
@@ -47,7 +53,8 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
         The paths written: loss.png/.svg, <panel>-step<N>.png/.svg, report.html.
 
     Raises:
-        RenderError: no step records, or out_dir cannot be made a folder.
+        RenderError: no step records, out_dir holds other files, or it cannot be
+            written.
 
     >>> write_report("/tmp/never", [], [], ["a", "BOS"])
     Traceback (most recent call last):
@@ -55,10 +62,9 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
     """
     if not steps:
         raise RenderError("the metrics log has no step records: nothing to draw")
-    out = make_folder(out_dir)
-    written = []
+    files = {}
     loss = figure_bytes(loss_figure([s["step"] for s in steps], [s["loss"] for s in steps]))
-    written += write_files(out, "loss", loss)
+    add_files(files, "loss", loss)
     width = len(str(steps[-1]["step"]))
     per_step = []
     for snapshot in snapshots:
@@ -66,15 +72,21 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
         for name, figure in step_figures(snapshot, vocab, top_k, log_scale):
             data = figure_bytes(figure)
             images[name] = data["png"]
-            written += write_files(out, f"{name}-step{snapshot['step']:0{width}d}", data)
+            add_files(files, f"{name}-step{snapshot['step']:0{width}d}", data)
         per_step.append((snapshot, images))
-    page = report_html(loss["png"], per_step, steps, info or {})
-    (out / "report.html").write_text(page, encoding="utf-8")
-    return written + [out / "report.html"]
+    files["report.html"] = report_html(loss["png"], per_step, steps, info or {})
+    try:
+        Path(out_dir).absolute().parent.mkdir(parents=True, exist_ok=True)
+        return write_folder(out_dir, files, REPORT_FILE.fullmatch)
+    except FileExistsError:
+        raise RenderError(f"output folder {str(out_dir)!r} is a file or holds other files: "
+                          "give a new or empty folder (an earlier report is replaced)") from None
+    except OSError as e:
+        raise RenderError(f"cannot write the report into {str(out_dir)!r}: "
+                          f"{e.strerror or e}") from None
 
 
 def step_figures(snapshot, vocab, top_k, log_scale):
-    """(name, figure) for each per-step panel, in STEP_PANELS order."""
     yield "attention", attention_figure(snapshot)
     yield "probs", probs_figure(snapshot, vocab, top_k)
     yield "embedding", embedding_figure(snapshot, vocab)
@@ -84,25 +96,8 @@ def step_figures(snapshot, vocab, top_k, log_scale):
     yield "grad_flow", grad_figure(snapshot, log_scale)
 
 
-def make_folder(out_dir):
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise RenderError(f"output folder {str(out)!r} is a file, not a folder") from None
-    except OSError as e:
-        raise RenderError(f"cannot create output folder {str(out)!r}: {e.strerror}") from None
-    return out
-
-
-def write_files(out, stem, data):
-    """Write stem.png and stem.svg; each file's bytes exist before it is opened."""
-    paths = []
-    for fmt in ("png", "svg"):
-        path = out / f"{stem}.{fmt}"
-        path.write_bytes(data[fmt])
-        paths.append(path)
-    return paths
+def add_files(files, stem, data):
+    files[f"{stem}.png"], files[f"{stem}.svg"] = data["png"], data["svg"]
 
 
 STYLE = """

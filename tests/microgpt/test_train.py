@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from microgpt import checkpoint
+from microgpt import checkpoint, files
 from microgpt.data import Tokenizer
 from microgpt.exceptions import CheckpointError, ConfigError
 from microgpt.model import Config
@@ -109,7 +109,7 @@ def test_interrupted_save_leaves_old_checkpoint(tiny_docs, tmp_path, monkeypatch
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(checkpoint.os, "fsync", interrupted)
+    monkeypatch.setattr(files.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         checkpoint.save(state, path, "y")
     assert path.read_bytes() == before

@@ -10,8 +10,9 @@ from renderers.animation import model as animate_module
 from renderers.animation.model import animate
 from renderers.animation.svg import frame_svgs, write_svg_frames
 from renderers.animation.write import animation_kind, write_animation
-from renderers.diagrams.values import fmt, node_names
+from renderers.diagrams.values import node_names
 from renderers.exceptions import FormatError, GraphTooLargeError, RenderError
+from tracer.text import number
 from tracer.block_frames import block_frames
 from tracer.expression.evaluate import trace_expression
 from tracer.graph import trace
@@ -75,9 +76,9 @@ def test_the_last_frame_shows_every_final_grad(case):
     final = {}
     for frame in frames:
         final.update(frame.grads)
-    expected = ({n: f"grad norm {fmt(d['grad_norm'])}" for n, d in G.nodes(data=True)}
+    expected = ({n: f"grad norm {number(d['grad_norm'])}" for n, d in G.nodes(data=True)}
                 if G.graph.get("view") == "blocks" else
-                {n: fmt(final.get(n, 0.0)) for n in G})
+                {n: number(final.get(n, 0.0)) for n in G})
     shown = {n: text_of(roots[-1], f"gt_{names[n]}") for n in anim.cells}
     assert shown and shown == {n: expected[n] for n in anim.cells}
     ticks = [roots[-1].find(f".//*[@id='gk_{names[n]}']").get("visibility") for n in anim.cells]
@@ -107,7 +108,7 @@ def test_marks_outline_the_sending_nodes_and_label_their_flows(case):
                  f"{getattr(f, 'arg', 0)}" in anim.edges]
         labels = [m[3] for m in anim.marks[k] if m[0] == "label"]
         leaving = [f for f in flows if f.child not in sending]
-        assert labels == [fmt(f.contribution) for f in leaving][:animate_module.MAX_LABELS]
+        assert labels == [number(f.contribution) for f in leaving][:animate_module.MAX_LABELS]
         strokes = {g.get("id"): g.get("stroke") for g in roots[k].iter(SVG + "g")
                    if (g.get("id") or "").startswith("e_")}
         hot = {i for i, colour in strokes.items() if colour == anim.accent}
@@ -159,8 +160,8 @@ def test_write_svg_frames_all_or_nothing(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
         return original(self, *args, **kwargs)
 
-    original = type(out).write_text
-    monkeypatch.setattr(type(out), "write_text", failing_write)
+    original = type(out).write_bytes
+    monkeypatch.setattr(type(out), "write_bytes", failing_write)
     with pytest.raises(RenderError, match="No space left"):
         write_svg_frames(anim, tmp_path / "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames", "other"]

@@ -7,8 +7,9 @@ import pytest
 
 from microgpt.engine import Value
 from renderers.animation.model import animate
-from renderers.diagrams.values import fmt, node_names
+from renderers.diagrams.values import node_names
 from renderers.animation.stepper import stepper_html
+from tracer.text import number
 from tracer.expression.evaluate import trace_expression
 from tracer.graph import trace
 from tracer.replay import backward_frames
@@ -111,7 +112,7 @@ def test_the_last_frame_shows_the_engines_grads(opened):
     assert len(shown) == sum(1 for n in H if f"gt_{names[n]}" in shown) >= len(inside) // 2
     for n in inside:
         if f"gt_{names[n]}" in shown:
-            assert shown[f"gt_{names[n]}"] == fmt(H.nodes[n]["grad"])
+            assert shown[f"gt_{names[n]}"] == number(H.nodes[n]["grad"])
     assert page.errors == []
 
 

@@ -1,0 +1,87 @@
+"""Writing files so that no reader ever finds half of one.
+
+Every output of the project goes through here: checkpoints, graph exports,
+diagrams, animations, frames and reports. A file is written to a temporary file
+in the same folder (so the rename cannot cross file systems), flushed to disk and
+renamed over the target in one step; on any failure, a full disk or Ctrl-C, the
+temporary file is removed and the old target, if any, is untouched.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_write", "write_folder"]
+
+
+def atomic_write(path, data) -> Path:
+    """Write all of `data` (bytes, or str as UTF-8) to `path`, or nothing.
+
+    Raises:
+        OSError: the folder is missing or not writable, the disk is full, ...;
+            the caller names the file in its own error.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.txt")
+    >>> atomic_write(path, "é").read_bytes(), os.listdir(os.path.dirname(path))
+    (b'\\xc3\\xa9', ['x.txt'])
+    """
+    path = Path(path)
+    data = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; outputs are ordinary files
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass  # e.g. the file system turned read-only: report the first error
+        raise
+    return path
+
+
+def write_folder(folder, files: dict, replaceable) -> list:
+    """Write a folder of files all or nothing: into a new sibling, then renamed.
+
+    Args:
+        folder: the folder to create, or to replace when everything in it is
+            `replaceable` (an earlier run's output).
+        files: name -> bytes or str.
+        replaceable: name -> bool, for the entries an existing folder may hold.
+
+    Returns:
+        The paths written, in the order of `files`.
+
+    Raises:
+        FileExistsError: folder is a file, or holds something not replaceable.
+        OSError: the folder cannot be written; nothing is left behind.
+    """
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(
+            not replaceable(p.name) for p in folder.iterdir())):
+        raise FileExistsError(f"{str(folder)!r} is a file or holds other files")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.absolute().parent))
+    old = None
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; outputs are ordinary folders
+        for name, data in files.items():
+            data = data.encode("utf-8") if isinstance(data, str) else data
+            (tmp / name).write_bytes(data)
+        if folder.exists():
+            old = tmp.with_name(tmp.name + ".old")
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old and not folder.exists():
+            os.replace(old, folder)  # put the earlier output back
+        raise
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+    return [folder / name for name in files]
