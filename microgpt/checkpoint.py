@@ -12,6 +12,7 @@ from pathlib import Path
 from .data import Tokenizer
 from .files import atomic_write
 from .exceptions import CheckpointError, ConfigError
+from .schema import COUNT, NUMBER, SchemaError, check
 from .model import GPT, Config, param_shapes
 from .train import TrainConfig, TrainState
 
@@ -47,62 +48,108 @@ def save(state, path, docs_sha256):
 
 
 def read(path):
-    """The checkpoint's dict, checked for format, version and completeness."""
+    """The checkpoint's dict, checked field by field (shape, type, range, finiteness)."""
     path = Path(path)
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        d = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint not found: {str(path)!r}") from None
     except IsADirectoryError:
         raise CheckpointError(f"checkpoint is a directory: {str(path)!r}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or truncated ({e})") from None
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {e.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or truncated "
+                              "(not JSON)") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a microgpt-trace checkpoint")
-    if not isinstance(d.get("version"), int) or d["version"] > VERSION:
+    if type(d.get("version")) is not int or d["version"] > VERSION:
         raise CheckpointError(
             f"checkpoint {str(path)!r} has format version {d.get('version')!r}; this "
             f"microgpt-trace reads version {VERSION}: upgrade microgpt-trace")
-    missing = [k for k in ("config", "train_config", "chars", "step", "weights", "adam",
-                           "rng_state", "docs_sha256") if k not in d]
-    if missing:
-        raise CheckpointError(f"checkpoint {str(path)!r} lacks {', '.join(missing)}")
+    try:
+        check_fields(d)
+    except (SchemaError, ConfigError) as e:
+        raise CheckpointError(f"checkpoint {str(path)!r}: {e}") from None
     return d
+
+
+def check_fields(d):
+    """Every field of a checkpoint dict, in the order later fields depend on them."""
+    check(d, dict.fromkeys(to_dict_keys(), lambda x: None))
+    check(d["config"], CONFIG_FIELDS, "config")
+    config = Config(**d["config"])
+    check(d["train_config"], TRAIN_FIELDS, "train_config")
+    train_config = TrainConfig(**d["train_config"])
+    check(d["chars"], distinct_chars, "chars")
+    if len(d["chars"]) + 1 != config.vocab_size:
+        raise SchemaError("chars", f"has {len(d['chars'])} characters, the config's "
+                          f"vocab_size {config.vocab_size} needs {config.vocab_size - 1}")
+    check(d["step"], COUNT, "step")
+    if d["step"] > train_config.steps:
+        raise SchemaError("step", f"{d['step']} is past the schedule's {train_config.steps} steps")
+    check(d["docs_sha256"], sha256_hex, "docs_sha256")
+    shapes = param_shapes(config)
+    check(d["weights"], {name: [[NUMBER, cols], rows] for name, (rows, cols) in shapes.items()},
+          "weights")
+    n = sum(rows * cols for rows, cols in shapes.values())
+    check(d["adam"], {"m": [NUMBER, n], "v": [non_negative, n]}, "adam")
+    check(d["rng_state"], [lambda x: None, 3], "rng_state")
+    try:
+        random.Random().setstate((d["rng_state"][0], tuple(d["rng_state"][1]),
+                                  d["rng_state"][2]))
+    except (TypeError, ValueError, OverflowError):
+        raise SchemaError("rng_state", "is not a state of Python's random.Random") from None
+
+
+def to_dict_keys():
+    return ("format", "version", "config", "train_config", "chars", "step", "docs_sha256",
+            "weights", "adam", "rng_state")
+
+
+CONFIG_FIELDS = {"vocab_size": COUNT, "n_layer": COUNT, "n_embd": COUNT, "n_head": COUNT,
+                 "block_size": COUNT, "init_std": NUMBER}
+TRAIN_FIELDS = {"steps": COUNT, "lr": NUMBER, "beta1": NUMBER, "beta2": NUMBER,
+                "eps": NUMBER, "seed": lambda x: None if type(x) is int else
+                f"must be a whole number, got {x!r}"}
+
+
+def distinct_chars(x):
+    if not isinstance(x, str) or len(set(x)) != len(x):
+        return f"must be text without repeated characters, got {x!r:.40}"
+    return None
+
+
+def sha256_hex(x):
+    ok = isinstance(x, str) and len(x) == 64 and all(c in "0123456789abcdef" for c in x)
+    return None if ok else f"must be a SHA-256 in hex, got {x!r:.40}"
+
+
+def non_negative(x):
+    return NUMBER(x) or (None if x >= 0 else f"must be >= 0, got {x!r}")
 
 
 def load(path, engine="fused"):
     """A TrainState without its documents (the caller supplies and checks them)."""
     d = read(path)
-    try:
-        config = Config(**d["config"])
-        train_config = TrainConfig(**d["train_config"])
-        tokenizer = Tokenizer(d["chars"])
-        model = GPT(config, weights_to_params(d["weights"], config), engine)
-        n = len(model.parameters())
-        m, v = [float(x) for x in d["adam"]["m"]], [float(x) for x in d["adam"]["v"]]
-        if len(m) != n or len(v) != n or tokenizer.vocab_size != config.vocab_size:
-            raise ValueError("sizes do not match the config")
-        rng = random.Random()
-        version, internal, gauss_next = d["rng_state"]
-        rng.setstate((version, tuple(internal), gauss_next))
-    except (ConfigError, TypeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"checkpoint {str(path)!r} is inconsistent: {e}") from None
-    state = TrainState(model, tokenizer, [], train_config, rng, m, v, int(d["step"]))
+    config = Config(**d["config"])
+    model = GPT(config, weights_to_params(d["weights"], config), engine)
+    rng = random.Random()
+    version, internal, gauss_next = d["rng_state"]
+    rng.setstate((version, tuple(internal), gauss_next))
+    state = TrainState(model, Tokenizer(d["chars"]), [], TrainConfig(**d["train_config"]), rng,
+                       [float(x) for x in d["adam"]["m"]], [float(x) for x in d["adam"]["v"]],
+                       d["step"])
     return state, d["docs_sha256"]
 
 
 def weights_to_params(weights, config):
     from .engine import Value, scope
 
-    params = {}
     with scope("params"):
-        for name, (rows, cols) in param_shapes(config).items():
-            matrix = weights[name]
-            if len(matrix) != rows or any(len(row) != cols for row in matrix):
-                raise ValueError(f"{name} is not {rows}x{cols}")
-            params[name] = [[Value(float(x), label=f"{name}[{i}][{j}]") for j, x in enumerate(row)]
-                            for i, row in enumerate(matrix)]
-    return params
+        return {name: [[Value(float(x), label=f"{name}[{i}][{j}]") for j, x in enumerate(row)]
+                       for i, row in enumerate(weights[name])]
+                for name in param_shapes(config)}
 
 
 def load_model(path=None, engine="fused"):

@@ -1,6 +1,7 @@
 """Errors a user can cause; the CLI turns each into one line on stderr."""
 
-__all__ = ["MicrogptError", "DataError", "ConfigError", "CheckpointError", "LogError"]
+__all__ = ["MicrogptError", "DataError", "ConfigError", "CheckpointError", "LogError",
+           "OutputError"]
 
 
 class MicrogptError(Exception):
@@ -21,3 +22,7 @@ class CheckpointError(MicrogptError, ValueError):
 
 class LogError(MicrogptError, ValueError):
     """A metrics log that is missing, corrupt, or not in a format this version reads."""
+
+
+class OutputError(MicrogptError, OSError):
+    """An output that could not be written (a full disk, a vanished folder)."""

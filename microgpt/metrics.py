@@ -6,22 +6,21 @@ A resumed run appends to the same file. `read_log` reads what an interrupted run
 left behind: the steps it has, minus a last line cut off mid-write.
 """
 
+import fcntl
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .exceptions import LogError
+from .checkpoint import CONFIG_FIELDS, TRAIN_FIELDS, distinct_chars
+from .exceptions import ConfigError, LogError
+from .model import Config
+from .schema import COUNT, NUMBER, TEXT, Mapping, SchemaError, check
+from .train import TrainConfig
 
 __all__ = ["FORMAT", "VERSION", "MetricsLog", "step_record", "Log", "LogError", "read_log"]
 
 FORMAT = "microgpt-trace-metrics"
 VERSION = 1
-REQUIRED = {
-    "header": ("format", "version", "config", "train_config", "chars"),
-    "step": ("step", "loss", "lr", "grad_norm"),
-    "snapshot": ("step", "doc", "tokens", "attn", "probs", "target", "wte", "residual",
-                 "head_out", "mlp", "grad_norm"),
-}
 
 
 def step_record(metrics):
@@ -30,23 +29,44 @@ def step_record(metrics):
 
 
 class MetricsLog:
-    """Appends records; a new file starts with a header naming the format and run."""
+    """Appends records; a new file starts with a header naming the format and run.
+
+    The file stays locked (flock) while open: a second run on the same log is
+    refused instead of interleaving its lines. Appending for a resumed run first
+    drops what the checkpoint does not have: a line cut off by a crash and the
+    records of steps after the checkpoint's (they will be run again).
+    """
 
     def __init__(self, path, state, append=False):
         path = Path(path)
-        if append and path.exists():
-            drop_partial_line(path)
-        fresh = not (append and path.exists() and path.stat().st_size > 0)
-        self.file = path.open("w" if fresh else "a", encoding="utf-8")
+        self.path = path
+        self.file = path.open("ab", buffering=0)  # each record reaches the OS at once
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.close()
+            raise LogError(f"metrics log {str(path)!r} is being written by another "
+                           "training run; wait for it or pick another file") from None
+        fresh = not (append and path.stat().st_size > 0)
         if fresh:
+            self.file.truncate(0)
             self.write({"type": "header", "format": FORMAT, "version": VERSION,
                         "config": state.model.config.to_dict(),
                         "train_config": state.train_config.to_dict(),
                         "chars": state.tokenizer.chars})
+        else:
+            keep_steps_up_to(path, state.step)
 
     def write(self, record):
-        self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.file.flush()
+        """Append one record as one line, or nothing (a full disk leaves no half line)."""
+        line = memoryview((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        size = self.file.seek(0, 2)
+        try:
+            while line:
+                line = line[self.file.write(line):]
+        except OSError:
+            self.file.truncate(size)
+            raise
 
     def close(self):
         self.file.close()
@@ -58,13 +78,24 @@ class MetricsLog:
         self.close()
 
 
-def drop_partial_line(path):
-    """Cut a last line that lost its newline in a crash; appending to it would glue
-    two records into one corrupt line in the middle of the log."""
+def keep_steps_up_to(path, step):
+    """Cut the log after the last record of `step`, and any line that lost its
+    newline in a crash (appending to it would glue two records into one)."""
     data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with path.open("r+b") as f:
-            f.truncate(data.rfind(b"\n") + 1)
+    keep = data.rfind(b"\n") + 1
+    offset = 0
+    for line in data[:keep].splitlines(keepends=True):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict) and type(record.get("step")) is int \
+                and record["step"] > step:
+            keep = offset
+            break
+        offset += len(line)
+    with path.open("r+b") as f:
+        f.truncate(keep)
 
 
 @dataclass
@@ -101,17 +132,20 @@ def read_log(path):
         raise LogError(f"metrics log not found: {name!r}") from None
     except IsADirectoryError:
         raise LogError(f"metrics log is a directory: {name!r}") from None
+    except OSError as e:
+        raise LogError(f"cannot read metrics log {name!r}: {e.strerror}") from None
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline, as written
     if not lines:
         raise_not_a_log(name, "it is empty" if not tail else "it has no complete line")
     log = Log(name, parse_header(lines[0], name))
+    shapes = snapshot_fields(log.header)
     records = {"step": {}, "snapshot": {}}
     for number, raw in enumerate(lines[1:], 2):
-        add_record(records, parse_record(raw, number, name))
+        add_record(records, parse_record(raw, number, name, shapes))
     if tail.strip():
         try:
-            add_record(records, parse_record(tail, len(lines) + 1, name))
+            add_record(records, parse_record(tail, len(lines) + 1, name, shapes))
         except LogError:
             log.warnings.append(f"{name}: line {len(lines) + 1} is cut off (an interrupted "
                                 f"write?); skipped it")
@@ -132,38 +166,73 @@ def raise_not_a_log(name, why):
 def parse_header(raw, name):
     try:
         header = json.loads(raw.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         header = None
     if not isinstance(header, dict) or header.get("type") != "header" \
             or header.get("format") != FORMAT:
         raise_not_a_log(name, f"its first line is not a {FORMAT} header")
     version = header.get("version")
-    if not isinstance(version, int) or version > VERSION:
+    if type(version) is not int or version > VERSION:
         raise LogError(f"metrics log {name!r} has format version {version!r}; this "
                        f"microgpt-trace reads version {VERSION}: upgrade microgpt-trace")
-    check_fields(header, "header", 1, name)
+    try:
+        check(header, {"type": TEXT, "format": TEXT, "version": COUNT, "config": CONFIG_FIELDS,
+                       "train_config": TRAIN_FIELDS, "chars": distinct_chars})
+        config = Config(**header["config"])
+        TrainConfig(**header["train_config"])
+        if len(header["chars"]) + 1 != config.vocab_size:
+            raise SchemaError("chars", "does not match the config's vocab_size")
+    except (SchemaError, ConfigError) as e:
+        raise LogError(f"metrics log {name!r}, line 1: {e}") from None
     return header
 
 
-def parse_record(raw, number, name):
-    """One step or snapshot record, checked; None for a blank line."""
+STEP_FIELDS = {"type": TEXT, "step": COUNT, "loss": NUMBER, "lr": NUMBER,
+               "grad_norm": Mapping(NUMBER)}
+
+
+def snapshot_fields(header):
+    """The exact shape of a snapshot record of this run (microgpt.snapshots).
+
+    The number of positions n varies with the document, so shapes that depend on
+    it are checked against the record's own `tokens`, see check_snapshot.
+    """
+    c = header["config"]
+    L, H, n_embd = c["n_layer"], c["n_head"], c["n_embd"]
+    vocab = list(header["chars"]) + ["BOS"]
+    token = lambda x: None if x in vocab else f"is not a token of the vocabulary: {x!r:.20}"
+    target = lambda x: COUNT(x) or (None if x < len(vocab) else f"{x} is past the vocabulary")
+    return lambda n: {
+        "type": TEXT, "step": COUNT, "doc": TEXT, "tokens": [token, n + 1],
+        "attn": [[[[NUMBER, n], n], H], L], "probs": [NUMBER, len(vocab)], "target": target,
+        "wte": [[NUMBER, n_embd], len(vocab)],
+        "residual": {"stages": [TEXT, 1 + 2 * L], "norm": [[NUMBER, 1 + 2 * L], n],
+                     "cosine": [[NUMBER, 2 * L], n]},
+        "head_out": [[[[NUMBER, n_embd // H], n], H], L], "mlp": [[[NUMBER, 4 * n_embd], n], L],
+        "grad_norm": Mapping(NUMBER),
+    }
+
+
+def parse_record(raw, number, name, shapes):
+    """One step or snapshot record, checked field by field; None for a blank line."""
     if not raw.strip():
         return None
     try:
         record = json.loads(raw.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise LogError(f"metrics log {name!r}, line {number}: corrupt (not JSON)") from None
     kind = record.get("type") if isinstance(record, dict) else None
     if kind not in ("step", "snapshot"):
         raise LogError(f"metrics log {name!r}, line {number}: unexpected record type {kind!r}")
-    check_fields(record, kind, number, name)
-    if not isinstance(record["step"], int) or record["step"] < 1:
-        raise LogError(f"metrics log {name!r}, line {number}: bad step {record['step']!r}")
+    try:
+        if kind == "step":
+            check(record, STEP_FIELDS)
+        else:
+            tokens = record.get("tokens")
+            n = len(tokens) - 1 if isinstance(tokens, list) and len(tokens) > 1 else 1
+            check(record, shapes(n))
+        if record["step"] < 1:
+            raise SchemaError("step", f"must be 1 or more, got {record['step']!r}")
+    except SchemaError as e:
+        raise LogError(f"metrics log {name!r}, line {number}: {kind} record: {e}") from None
     return record
-
-
-def check_fields(record, kind, number, name):
-    missing = [key for key in REQUIRED[kind] if key not in record]
-    if missing:
-        raise LogError(f"metrics log {name!r}, line {number}: {kind} record lacks "
-                       f"{', '.join(missing)}")

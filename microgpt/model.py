@@ -14,6 +14,7 @@ the keys and values of earlier positions through the cache (the KV cache).
 
 from dataclasses import asdict, dataclass
 
+from .budget import check_size
 from .engine import Value, dot, scope
 from .exceptions import ConfigError
 from .recorder import record
@@ -34,12 +35,15 @@ class Config:
     def __post_init__(self):
         for name in ("vocab_size", "n_layer", "n_embd", "n_head", "block_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if type(value) is not int or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if self.n_embd % self.n_head:
             raise ConfigError(
                 f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})"
             )
+        if type(self.init_std) not in (int, float) or not 0 < self.init_std < 1e3:
+            raise ConfigError(f"init_std must be a positive number, got {self.init_std!r}")
+        check_size(self)
 
     @property
     def head_dim(self):

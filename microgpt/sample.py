@@ -1,5 +1,7 @@
 """Generation as in microgpt.py: from BOS, sample until BOS or block_size."""
 
+import math
+
 from .exceptions import ConfigError
 from .model import softmax
 
@@ -8,8 +10,8 @@ __all__ = ["generate"]
 
 def generate(model, tokenizer, rng, n=20, temperature=0.5):
     """n samples; rng.choices draws one token per step from softmax(logits / T)."""
-    if not temperature > 0:
-        raise ConfigError(f"temperature must be positive, got {temperature!r}")
+    if not 0 < temperature < math.inf:
+        raise ConfigError(f"temperature must be a positive number, got {temperature!r}")
     config, bos = model.config, tokenizer.bos
     samples = []
     for _ in range(n):

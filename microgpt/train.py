@@ -10,6 +10,7 @@ import math
 import random
 from dataclasses import asdict, dataclass, field
 
+from .budget import check_memory
 from .data import Tokenizer
 from .exceptions import ConfigError
 from .model import GPT, Config, document_loss
@@ -29,10 +30,17 @@ class TrainConfig:
     seed: int = 42
 
     def __post_init__(self):
-        if not isinstance(self.steps, int) or self.steps < 0:
+        if type(self.steps) is not int or self.steps < 0:
             raise ConfigError(f"steps must be a non-negative integer, got {self.steps!r}")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+        if not 0 < self.lr < math.inf:
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if not 0 < self.eps < math.inf:
+            raise ConfigError(f"eps must be a positive number, got {self.eps!r}")
+        if type(self.seed) is not int:
+            raise ConfigError(f"seed must be a whole number, got {self.seed!r}")
 
     def to_dict(self):
         return asdict(self)
@@ -77,6 +85,7 @@ def start(docs, train_config=TrainConfig(), engine="fused", **model_args):
     rng.shuffle(docs)
     tokenizer = Tokenizer.from_docs(docs)
     config = Config(vocab_size=tokenizer.vocab_size, **model_args)
+    check_memory(config, engine)  # before the first weight is drawn
     model = GPT.init(config, rng, engine)
     n = len(model.parameters())
     return TrainState(model, tokenizer, docs, train_config, rng, [0.0] * n, [0.0] * n)

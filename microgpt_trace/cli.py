@@ -46,6 +46,12 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"microgpt_trace.commands.{COMMANDS[name][0]}")
         return getattr(module, name)
 
+    def parse_args(self, ctx, args):
+        if not args:  # asking for nothing is asking for help, not a usage error
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
     def format_commands(self, ctx, formatter):
         # Short help from the table above, so listing commands imports none of them.
         rows = [(name, short) for name, (_, short) in COMMANDS.items()]

@@ -17,10 +17,16 @@ class ExpressionError(TracerError, ValueError):
         self.message, self.text, self.column = message, text, column
         super().__init__(message)
 
+    WINDOW = 72  # characters of the text shown around the caret
+
     def __str__(self):
         if self.column is None or not self.text:
             return self.message
-        return f"{self.message} at column {self.column + 1}\n  {self.text}\n  {' ' * self.column}^"
+        start = max(0, min(self.column - self.WINDOW // 2, len(self.text) - self.WINDOW))
+        shown = self.text[start:start + self.WINDOW]
+        left, right = "…" * (start > 0), "…" * (start + self.WINDOW < len(self.text))
+        caret = " " * (self.column - start + len(left))
+        return f"{self.message} at column {self.column + 1}\n  {left}{shown}{right}\n  {caret}^"
 
 
 class EvaluationError(TracerError, ArithmeticError):

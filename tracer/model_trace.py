@@ -6,6 +6,7 @@ loss over the positions of `[BOS] + text + [BOS]`, with every gradient filled in
 
 import networkx as nx
 
+from microgpt.budget import check_memory
 from microgpt.data import Tokenizer
 from microgpt.model import GPT, document_loss
 
@@ -63,6 +64,7 @@ def trace_text(model: GPT, tokenizer: Tokenizer, text: str, backward: bool = Tru
     """
     config = model.config
     check_text(text, tokenizer.chars, config.block_size)
+    check_memory(config, model.engine)
     tokens = [tokenizer.bos] + tokenizer.encode(text) + [tokenizer.bos]
     for p in model.parameters():
         p.grad = 0.0

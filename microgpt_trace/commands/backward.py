@@ -25,8 +25,9 @@ from ..options import load_traced_text
               "product [default: atomic for a head, fused for --model].")
 @click.option("--model", "whole_model", is_flag=True,
               help="With --text: the whole model, one frame per block of --depth.")
-@click.option("--depth", type=click.IntRange(min=1), default=1, show_default=True,
-              help="With --model: 1 layers, 2 attention/MLP, 3 heads and sublayers.")
+@click.option("--depth", type=click.IntRange(min=1),
+              help="With --model: 1 layers, 2 attention/MLP, 3 heads and sublayers "
+              "[default: 1].")
 @click.option("--granularity", type=click.Choice(["node", "scope", "level"]),
               help="One frame per node, per scope (as soon as it can send), or per "
               "distance from the output [default: node]; --model steps by block.")
@@ -53,23 +54,25 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
     """
     from renderers.animation.write import animation_kind, write_animation
 
-    check_options(expression, assignments, text, whole_model, granularity)
+    check_options(expression, assignments, text, whole_model, granularity, depth)
     animation_kind(output)  # a bad -o fails before any tracing
     graph, frames = replay(expression, assignments, text, checkpoint, pos, layer, head_index,
-                           engine, whole_model, depth, granularity or "node")
+                           engine, whole_model, depth or 1, granularity or "node")
     kind = write_animation(graph, frames, output, rankdir=rankdir, theme=theme,
                            max_nodes=max_nodes)
     what = "SVG frames" if kind == "frames" else "frames"
     click.echo(f"wrote {output} ({len(frames)} {what})", err=True)
 
 
-def check_options(expression, assignments, text, whole_model, granularity):
+def check_options(expression, assignments, text, whole_model, granularity, depth):
     if (expression is None) == (text is None):
         raise click.UsageError("give either an EXPRESSION or --text, not both")
     if assignments and text is not None:
         raise click.UsageError("--set goes with an EXPRESSION, not --text")
     if whole_model and text is None:
         raise click.UsageError("--model needs --text")
+    if depth is not None and not whole_model:
+        raise click.UsageError("--depth goes with --model")
     if whole_model and granularity:
         raise click.UsageError("--model steps one block per frame; --granularity is for "
                                "expressions and heads (use --depth for bigger blocks)")

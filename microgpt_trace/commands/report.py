@@ -8,7 +8,7 @@ from renderers.panels.report import write_report
 @click.option("--log", "log_path", required=True, type=click.Path(dir_okay=False),
               help="Metrics log written by `train --log` (snapshots come from --snapshot-every).")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Folder for the PNG and SVG panels and report.html: new (created), "
+              help="Folder for the PNG and SVG panels and report.html: new, "
               "empty, or an earlier report's (replaced).")
 @click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True,
               help="Next tokens listed in the probability panel.")

@@ -3,12 +3,14 @@ import click
 from microgpt.checkpoint import load_model
 from microgpt.sample import generate
 
+MAX_SAMPLES = 10_000  # a list a reader can still scroll; more is a mistyped number
+
 
 @click.command()
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
               help="Checkpoint to sample from [default: data/checkpoint.json].")
-@click.option("-n", "num_samples", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Number of samples.")
+@click.option("-n", "num_samples", type=click.IntRange(1, MAX_SAMPLES), default=20,
+              show_default=True, help="Number of samples.")
 @click.option("--temperature", type=float, default=0.5, show_default=True,
               help="Softmax temperature; lower is more conservative.")
 @click.option("--seed", type=int, default=None,

@@ -6,9 +6,9 @@ import click
 
 from microgpt import checkpoint
 from microgpt.data import DEFAULT_DATA, load_docs
-from microgpt.metrics import MetricsLog, step_record
-from microgpt.snapshots import DEFAULT_SNAPSHOT_EVERY, snapshot_record
-from microgpt.train import TrainConfig, docs_digest, resume, start, train_steps
+from microgpt.run import DEFAULT_CHECKPOINT_EVERY, check_outputs, train_run
+from microgpt.snapshots import DEFAULT_SNAPSHOT_EVERY
+from microgpt.train import TrainConfig, docs_digest, resume, start
 
 
 @click.command()
@@ -25,7 +25,10 @@ from microgpt.train import TrainConfig, docs_digest, resume, start, train_steps
               show_default=True, help="fused: one node per dot product; atomic: the "
               "reference's own * and + nodes. Same numbers to the bit.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write the checkpoint here (also on Ctrl-C).")
+              help="Write the checkpoint here: every --checkpoint-every steps, at the end, "
+              "and on Ctrl-C or SIGTERM.")
+@click.option("--checkpoint-every", type=click.IntRange(min=1),
+              help=f"Steps between checkpoints (with -o) [default: {DEFAULT_CHECKPOINT_EVERY}].")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False),
               help="Write per-step metrics as JSON lines (appended when resuming).")
 @click.option("--snapshot-every", type=click.IntRange(min=0),
@@ -35,36 +38,35 @@ from microgpt.train import TrainConfig, docs_digest, resume, start, train_steps
               help="Continue a checkpoint to the end of its schedule.")
 @click.option("--verbose", is_flag=True, help="One line per step instead of a progress bar.")
 def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, output,
-          log_path, snapshot_every, resume, verbose):
+          checkpoint_every, log_path, snapshot_every, resume, verbose):
     """Train the scalar GPT (the algorithm of microgpt.py) on a text file.
 
     --steps is the length of the learning-rate schedule; a resumed run continues to
-    its end. Ctrl-C stops after the current step and writes a resumable checkpoint.
+    its end. Ctrl-C or SIGTERM stops after the current step and writes a resumable
+    checkpoint; a second run on the same -o or --log is refused.
     """
     if snapshot_every is not None and not log_path:
         raise click.UsageError("--snapshot-every needs --log: snapshots go into the metrics log")
+    if checkpoint_every is not None and not output:
+        raise click.UsageError("--checkpoint-every needs -o: the checkpoints go there")
+    check_outputs(output, log_path, data)  # a finished run must not fail at its end
     settings = dict(steps=steps, seed=seed, n_layer=n_layer, n_embd=n_embd,
                     n_head=n_head, block_size=block_size, lr=lr)
     docs = load_docs(data)
     state = resume_state(resume, docs, engine, settings) if resume else new_state(
         docs, engine, settings)
-    digest = docs_digest(state.docs)
     probe_every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
-    with stop_on_sigint() as stop:
-        log = MetricsLog(log_path, state, append=bool(resume)) if log_path else None
-        try:
-            last = run(state, log, stop, verbose, probe_every if log else 0)
-        finally:
-            if log:
-                log.close()
-        if output:  # still under our handler: Ctrl-C now cannot cut the write short
-            checkpoint.save(state, output, digest)
-    if stop:
+    with stop_on_signals() as stop, progress(state, verbose) as on_step:
+        outcome = train_run(state, docs_digest(state.docs), output=output, log_path=log_path,
+                            probe_every=probe_every if log_path else 0,
+                            checkpoint_every=checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
+                            stop=stop, on_step=on_step)
+    if outcome.stopped:
         where = f"checkpoint saved to {output}; continue with --resume {output}" if output \
             else "nothing saved (no -o given)"
         click.echo(f"interrupted after step {state.step}: {where}", err=True)
-        sys.exit(130)
-    loss = f", final loss {last.loss:.4f}" if last else ""
+        sys.exit(128 + stop[0])
+    loss = f", final loss {outcome.last.loss:.4f}" if outcome.last else ""
     click.echo(f"trained {state.step} / {state.train_config.steps} steps{loss}"
                + (f"; checkpoint: {output}" if output else "; no -o given, nothing saved"))
 
@@ -81,32 +83,29 @@ def resume_state(path, docs, engine, settings):
 
 
 @contextmanager
-def stop_on_sigint():
-    """A list that becomes truthy on Ctrl-C, checked between steps; the previous
-    handler comes back afterwards."""
+def stop_on_signals():
+    """A list that gets the signal number on Ctrl-C or SIGTERM, checked between steps;
+    the previous handlers come back afterwards."""
     stop = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.append(signum))
+    previous = {s: signal.signal(s, lambda signum, frame: stop.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
-def run(state, log, stop, verbose, probe_every):
+@contextmanager
+def progress(state, verbose):
+    """on_step for train_run: a progress bar on a terminal's stderr, or one line per step."""
     total = state.train_config.steps
-    last = None
     with click.progressbar(length=total - state.step, label="training", file=sys.stderr,
                            item_show_func=lambda m: m and f"loss {m.loss:.4f}",
-                           hidden=verbose) as bar:
-        for metrics in train_steps(state, probe_every):
-            last = metrics
-            if log:
-                log.write(step_record(metrics))
-            if metrics.probes:
-                log.write(snapshot_record(state, metrics))
+                           hidden=verbose or not sys.stderr.isatty()) as bar:
+        def on_step(metrics):
             if verbose:
                 click.echo(f"step {metrics.step:4d} / {total:4d} | loss {metrics.loss:.4f}")
             bar.update(1, metrics)
-            if stop:
-                break
-    return last
+
+        yield on_step

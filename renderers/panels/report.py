@@ -40,7 +40,7 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
     """Draw every panel into out_dir as PNG and SVG, then out_dir/report.html.
 
     Args:
-        out_dir: a new folder (parents created), an empty one, or an earlier
+        out_dir: a new folder (in one that exists), an empty one, or an earlier
             report's (replaced); written all or nothing.
         steps: the log's step records ({"step", "loss", "lr", ...}), ascending.
         snapshots: the log's snapshot records, ascending; may be empty.
@@ -76,7 +76,6 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
         per_step.append((snapshot, images))
     files["report.html"] = report_html(loss["png"], per_step, steps, info or {})
     try:
-        Path(out_dir).absolute().parent.mkdir(parents=True, exist_ok=True)
         return write_folder(out_dir, files, REPORT_FILE.fullmatch)
     except FileExistsError:
         raise RenderError(f"output folder {str(out_dir)!r} is a file or holds other files: "

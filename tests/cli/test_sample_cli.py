@@ -73,7 +73,7 @@ def test_other_checkpoint(inputs):
 
 
 SAMPLE_ERRORS = {
-    "--temperature 0": (["--temperature", "0"], "temperature must be positive, got 0.0"),
+    "--temperature 0": (["--temperature", "0"], "temperature must be a positive number, got 0.0"),
     "negative --temperature": (["--temperature", "-0.5"], "got -0.5"),
     "-n 0": (["-n", "0"], "'-n': 0 is not in the range"),
     "--seed not a number": (["--seed", "x"], "'x' is not a valid integer"),

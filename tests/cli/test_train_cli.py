@@ -77,7 +77,7 @@ TRAIN_ERRORS = {
                            "n_embd (10) must be divisible by n_head (4)"),
     "negative --steps": (["--steps", "-1"], "'--steps': -1 is not in the range"),
     "--steps not a number": (["--steps", "ten"], "'ten' is not a valid integer"),
-    "--lr 0": (["--lr", "0"], "lr must be positive, got 0.0"),
+    "--lr 0": (["--lr", "0"], "lr must be a positive number, got 0.0"),
     "unknown engine": (["--engine", "jax"], "'jax' is not one of"),
     "unknown option": (["--bogus"], "No such option '--bogus'"),
     "missing checkpoint": (["--resume", "{d}/nope.json"], "checkpoint not found: '{d}/nope.json'"),

@@ -163,9 +163,9 @@ def test_an_interrupted_run_reports_the_steps_it_has(log_path):
     (lambda lines: lines[:2] + ['{"type": "epoch", "step": 1}\n'] + lines[2:],
      "line 3: unexpected record type 'epoch'"),
     (lambda lines: lines[:1] + ['{"type": "step", "step": 1}\n'] + lines[1:],
-     "line 2: step record lacks loss, lr, grad_norm"),
+     "line 2: step record: lacks grad_norm, loss, lr"),
     (lambda lines: lines[:1] + ['{"type": "step", "step": 0, "loss": 1, "lr": 1, '
-                                '"grad_norm": {}}\n'], "line 2: bad step 0"),
+                                '"grad_norm": {}}\n'], "line 2: step record: step: must be 1 or more, got 0"),
     (lambda lines: ['{"some": "other format"}\n'] + lines[1:], "not a microgpt-trace metrics log"),
     (lambda lines: ["plain text\n"] + lines[1:], "not a microgpt-trace metrics log"),
     (lambda lines: [lines[0].replace('"version": 1', '"version": 2')] + lines[1:],
@@ -188,13 +188,25 @@ def test_missing_log_and_folder(tmp_path):
         read_log(tmp_path)
 
 
-def test_resuming_after_a_crash_appends_cleanly_and_later_records_win(log_path, tiny_docs):
+def test_resuming_after_a_crash_appends_cleanly_after_the_checkpoint_step(log_path, tiny_docs):
     text = log_path.read_text()
     log_path.write_text(text[:-40])  # crashed mid-write
     state = start(tiny_docs, TrainConfig(steps=6), n_embd=8, n_head=2, block_size=6)
-    with MetricsLog(log_path, state, append=True) as log:  # e.g. resumed from step 3
+    state.step = 3  # resumed from a checkpoint of step 3: steps 4-6 will run again
+    with MetricsLog(log_path, state, append=True) as log:
         log.write({"type": "step", "step": 4, "loss": 9.0, "lr": 0.0, "grad_norm": {}})
     log = read_log(log_path)
     assert log.warnings == []
     assert [(s["step"], s["loss"]) for s in log.steps][3] == (4, 9.0)
-    assert [s["step"] for s in log.steps] == [1, 2, 3, 4, 5, 6]
+    assert [s["step"] for s in log.steps] == [1, 2, 3, 4]
+    assert [s["step"] for s in log.snapshots] == [1]
+
+
+def test_a_second_writer_of_the_same_log_is_refused(log_path, tiny_docs):
+    state = start(tiny_docs, TrainConfig(steps=6), n_embd=8, n_head=2, block_size=6)
+    state.step = 6
+    before = log_path.read_bytes()
+    with MetricsLog(log_path, state, append=True):
+        with pytest.raises(LogError, match="being written by another training run"):
+            MetricsLog(log_path, state, append=True)
+    assert log_path.read_bytes() == before

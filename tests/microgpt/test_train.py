@@ -82,7 +82,8 @@ def test_metrics_carry_grad_norms_before_the_update(tiny_docs):
     (lambda text: text.replace('"version":1', '"version":99'), "version 99"),
     (lambda text: text.replace('"format":"microgpt-trace-checkpoint"', '"format":"x"'),
      "not a microgpt-trace checkpoint"),
-    (lambda text: text.replace('"n_embd":16', '"n_embd":15'), "inconsistent"),
+    (lambda text: text.replace('"n_embd":16', '"n_embd":15'),
+     r"n_embd \(15\) must be divisible by n_head \(4\)"),
     (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "adam"}),
      "lacks adam"),
 ])

@@ -26,6 +26,7 @@ __all__ = ["DEFAULT_VALUES", "parse", "variables", "parse_assignments", "evaluat
 # The i-th distinct variable (in order of first appearance) without a --set value
 # gets DEFAULT_VALUES[i % 8]: small, distinct, both signs, so gradients differ.
 DEFAULT_VALUES = (2.0, 3.0, -1.5, 0.5, 4.0, -2.0, 1.5, -0.5)
+MAX_LABEL = 60  # characters of its sub-expression a node label spells
 
 
 def format_number(x):
@@ -118,8 +119,18 @@ def apply(op, args, kids):
         return left ** right.data
     out = left - right if op == "-" else left / right
     inner = ("neg", [kids[1]]) if op == "-" else ("**", [kids[1], ("-1", UNARY)])
-    out._children[1].label = render(*inner)[0]  # -b, or b**-1
+    out._children[1].label = short(render(*inner)[0])  # -b, or b**-1
     return out
+
+
+def short(text):
+    """A label spells at most MAX_LABEL characters of its sub-expression: labels of a
+    long chain would otherwise hold the whole expression once per node.
+
+    >>> short("a + " * 20 + "a")
+    'a + a + a + a + a + a + a + a + a + a + a + a + a + a + a +…'
+    """
+    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…"
 
 
 def build(node, kids, leaves):
@@ -142,7 +153,7 @@ def build(node, kids, leaves):
         raise EvaluationError(f"{text}: overflow ({out.data!r})")
     if not all(map(math.isfinite, out._local_grads)):
         raise EvaluationError(f"{text}: its local gradient overflows")
-    out.label = text
+    out.label = short(text)
     return text, strength, out
 
 

@@ -17,10 +17,11 @@ from ..exceptions import ExpressionError
 
 __all__ = ["Num", "Var", "Neg", "BinOp", "Call", "Node", "FUNCTIONS", "MAX_DEPTH", "parse",
            "variables", "to_text", "preorder", "fold", "variable_columns", "op_of", "render",
-           "ATOM", "UNARY"]
+           "ATOM", "UNARY", "MAX_LENGTH"]
 
 FUNCTIONS = ("exp", "log", "relu", "tanh")
 MAX_DEPTH = 100  # nesting levels: parentheses, calls, unary minus, exponents
+MAX_LENGTH = 10_000  # characters; far beyond a drawable graph, short of a memory problem
 
 ADD, MUL, UNARY, POW, ATOM = range(5)  # binding strength, for canonical parentheses
 
@@ -234,6 +235,9 @@ def parse(text: str) -> Node:
     >>> parse("-a**2") == Neg(BinOp("**", Var("a"), Num(2.0, "2")))
     True
     """
+    if len(text) > MAX_LENGTH:  # refused before any work whose size grows with it
+        raise ExpressionError(f"the expression is {len(text):,} characters long; the "
+                              f"limit is {MAX_LENGTH:,}")
     return Parser(text).parse()
 
 

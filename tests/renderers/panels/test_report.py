@@ -23,7 +23,7 @@ def tiny_run(docs, steps=10, every=9):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     steps, snapshots, vocab = tiny_run(["anna", "bob", "carla", "dave", "eve"])
-    out = tmp_path_factory.mktemp("report") / "new" / "folder"
+    out = tmp_path_factory.mktemp("report") / "new"
     paths = write_report(out, steps, snapshots, vocab, {"n_embd": 8, "log": "m.jsonl"})
     return out, paths, snapshots
 

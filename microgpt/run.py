@@ -1,0 +1,185 @@
+"""A training run that never loses finished work.
+
+Around train_steps: the outputs are checked before the first step, the checkpoint
+is written every N steps and whenever the caller asks to stop (Ctrl-C, SIGTERM),
+a second run on the same checkpoint or log is refused by a lock, and a loss that
+stops being a number ends the run, keeping the last good checkpoint.
+"""
+
+import fcntl
+import math
+import os
+import tempfile
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import checkpoint
+from .exceptions import ConfigError, OutputError
+from .metrics import MetricsLog, step_record
+from .snapshots import snapshot_record
+from .train import StepMetrics, train_steps
+
+__all__ = ["DEFAULT_CHECKPOINT_EVERY", "Outcome", "DivergedError", "check_outputs",
+           "train_run"]
+
+DEFAULT_CHECKPOINT_EVERY = 100  # steps; a checkpoint costs about one step's time
+
+
+class DivergedError(ConfigError):
+    """The loss stopped being a finite number: the weights are lost, the file is not."""
+
+
+@dataclass
+class Outcome:
+    last: StepMetrics = None  # the last step completed
+    saved: int = None  # the step of the last checkpoint written, if any
+    stopped: bool = False  # ended early because the caller asked
+
+
+def check_outputs(output=None, log_path=None, data_path=None) -> None:
+    """Refuse, before any work, outputs that could not be written at the end.
+
+    Raises:
+        ConfigError: a missing or unwritable folder, a folder given as a file, or
+            an output that is also the dataset or the other output.
+    """
+    paths = {"-o": output, "--log": log_path}
+    given = {flag: Path(p) for flag, p in paths.items() if p is not None}
+    if len(given) == 2 and same_file(given["-o"], given["--log"]):
+        raise ConfigError(f"-o and --log are the same file: {str(output)!r}")
+    for flag, path in given.items():
+        if data_path is not None and same_file(path, Path(data_path)):
+            raise ConfigError(f"{flag} {str(path)!r} is the dataset: give another file")
+        if path.is_dir():
+            raise ConfigError(f"{flag} {str(path)!r} is a folder: give a file name")
+        folder = path.absolute().parent
+        if not folder.is_dir():
+            raise ConfigError(f"{flag} {str(path)!r}: the folder {str(folder)!r} does not exist")
+        try:  # the only reliable test of writability (root passes every access check)
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            raise ConfigError(f"{flag} {str(path)!r} cannot be written: "
+                              f"{e.strerror or e}") from None
+
+
+def same_file(a, b):
+    return a.absolute() == b.absolute() or (a.exists() and b.exists() and a.samefile(b))
+
+
+@contextmanager
+def locked(path):
+    """Hold `.NAME.lock` beside path for the run; a second run is refused at once."""
+    path = Path(path)
+    lock = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise ConfigError(f"{str(path)!r} is being written by another training run "
+                          f"(pid {owner}); wait for it or pick another file") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        remove_stale_temps(path)  # under the lock, no writer of ours is alive
+        yield
+    finally:
+        os.unlink(lock)
+        os.close(fd)
+
+
+def remove_stale_temps(path):
+    """Temp files that a killed run of ours left beside path (microgpt.files)."""
+    for stale in path.absolute().parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
+              checkpoint_every=DEFAULT_CHECKPOINT_EVERY, stop=(), on_step=None) -> Outcome:
+    """Train to the end of the schedule (or until `stop` is truthy), writing as it goes.
+
+    Args:
+        state: from train.start or checkpoint.load + train.resume.
+        docs_sha256: the fingerprint the checkpoints carry (train.docs_digest).
+        output: the checkpoint path, written every `checkpoint_every` steps, at
+            the end, and when stopping early.
+        log_path: the metrics log (appended to, when state has done steps); with
+            probe_every=N, snapshots every N steps.
+        stop: checked after every step; a signal handler appends to it.
+        on_step: called with each StepMetrics (a progress bar, a printout).
+
+    Raises:
+        ConfigError: an output that cannot be written (before the first step), or
+            the file is locked by another run.
+        DivergedError: the loss is not finite; the last good checkpoint is kept.
+    """
+    check_outputs(output, log_path)
+    outcome = Outcome()
+    with ExitStack() as stack:
+        if output:
+            stack.enter_context(locked(output))
+        log = stack.enter_context(MetricsLog(log_path, state, append=state.step > 0)) \
+            if log_path else None
+        for metrics in checked_steps(state, probe_every, output, outcome):
+            outcome.last = metrics
+            if log:
+                log_step(log, state, metrics, outcome)
+            if on_step:
+                on_step(metrics)
+            outcome.stopped = bool(stop) and state.step < state.train_config.steps
+            if outcome.stopped:
+                break
+            if output and checkpoint_every and state.step % checkpoint_every == 0:
+                save(state, output, docs_sha256, outcome)
+        if output and outcome.saved != state.step:
+            save(state, output, docs_sha256, outcome)
+    return outcome
+
+
+def log_step(log, state, metrics, outcome):
+    try:
+        log.write(step_record(metrics))
+        if metrics.probes:
+            log.write(snapshot_record(state, metrics))
+    except OSError as e:
+        kept = f"; the checkpoint of step {outcome.saved} is kept" if outcome.saved else ""
+        raise OutputError(f"cannot write the metrics log {str(log.path)!r} at step "
+                          f"{metrics.step}: {e.strerror or e}{kept}") from None
+
+
+def save(state, output, docs_sha256, outcome):
+    try:
+        checkpoint.save(state, output, docs_sha256)
+    except OSError as e:
+        kept = (f"; it keeps step {outcome.saved}" if outcome.saved else "")
+        raise OutputError(f"cannot write the checkpoint {str(output)!r} at step "
+                          f"{state.step}: {e.strerror or e}{kept}") from None
+    outcome.saved = state.step
+
+
+def checked_steps(state, probe_every, output, outcome):
+    """train_steps, ending in DivergedError the moment a loss is not finite."""
+    steps = train_steps(state, probe_every)
+    while True:
+        step = state.step + 1
+        try:
+            metrics = next(steps)
+        except StopIteration:
+            return
+        except (ValueError, OverflowError, ZeroDivisionError) as e:  # log(0), exp overflow
+            raise diverged(state, step, f"the step failed ({e})", output, outcome) from None
+        if not math.isfinite(metrics.loss):
+            raise diverged(state, step, f"the loss is {metrics.loss}", output, outcome)
+        yield metrics
+
+
+def diverged(state, step, what, output, outcome):
+    kept = ("nothing was saved (no -o)" if not output else
+            f"{str(output)!r} keeps step {outcome.saved}" if outcome.saved else
+            f"{str(output)!r} was not written")
+    return DivergedError(f"training diverged at step {step}: {what}; the learning rate "
+                         f"{state.train_config.lr!r} may be too high; {kept}")
