@@ -14,7 +14,7 @@ from pathlib import Path
 from .data import Tokenizer
 from .exceptions import CheckpointError, ConfigError
 from .model import GPT, Config, param_shapes
-from .train import TrainConfig, TrainState
+from .train import TrainConfig, TrainState, value_engine
 
 __all__ = ["FORMAT", "VERSION", "DEFAULT_CHECKPOINT", "save", "load", "load_model"]
 
@@ -82,14 +82,17 @@ def read(path):
     return d
 
 
-def load(path, engine="fused"):
-    """A TrainState without its documents (the caller supplies and checks them)."""
+def load(path, engine="float"):
+    """A TrainState without its documents (the caller supplies and checks them).
+
+    `engine` is the one its steps will train with (see microgpt.train.TRAIN_ENGINES).
+    """
     d = read(path)
     try:
         config = Config(**d["config"])
         train_config = TrainConfig(**d["train_config"])
         tokenizer = Tokenizer(d["chars"])
-        model = GPT(config, weights_to_params(d["weights"], config), engine)
+        model = GPT(config, weights_to_params(d["weights"], config), value_engine(engine))
         n = len(model.parameters())
         m, v = [float(x) for x in d["adam"]["m"]], [float(x) for x in d["adam"]["v"]]
         if len(m) != n or len(v) != n or tokenizer.vocab_size != config.vocab_size:
@@ -99,7 +102,7 @@ def load(path, engine="fused"):
         rng.setstate((version, tuple(internal), gauss_next))
     except (ConfigError, TypeError, ValueError, KeyError) as e:
         raise CheckpointError(f"checkpoint {str(path)!r} is inconsistent: {e}") from None
-    state = TrainState(model, tokenizer, [], train_config, rng, m, v, int(d["step"]))
+    state = TrainState(model, tokenizer, [], train_config, rng, m, v, int(d["step"]), engine)
     return state, d["docs_sha256"]
 
 
@@ -118,6 +121,9 @@ def weights_to_params(weights, config):
 
 
 def load_model(path=None, engine="fused"):
-    """(model, tokenizer, rng) for sampling and tracing; default: data/checkpoint.json."""
+    """(model, tokenizer, rng) for sampling and tracing; default: data/checkpoint.json.
+
+    The model's Value engine is `engine`, or fused for "float" (which reads its weights).
+    """
     state, _ = load(path or DEFAULT_CHECKPOINT, engine)
     return state.model, state.tokenizer, state.rng

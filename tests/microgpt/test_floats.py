@@ -13,6 +13,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from microgpt import floats
 from microgpt.engine import Value
 from microgpt.model import GPT, Config, document_loss
+from microgpt.sample import generate
+from microgpt.snapshots import snapshot_record
+from microgpt.train import TrainConfig, start, train, train_steps
+
+from . import reference
 
 # heads -> the widths 6..16 they divide
 WIDTHS = {h: [n for n in range(6, 17) if n % h == 0] for h in (1, 2, 3, 4, 5, 16)}
@@ -108,6 +113,91 @@ def test_weights_and_grads_keep_the_state_dict_layout():
                for k, w in weights.items())
     assert weights["wte"][0][0] == model.params["wte"][0][0].data
     assert not any(isinstance(x, Value) for rows in grads.values() for r in rows for x in r)
+
+
+def test_default_engine_is_float_and_matches_the_reference(tiny_docs):
+    ref_losses, ref_samples, ref_weights = reference.run(tiny_docs, 10, num_samples=5)
+    state, losses = train(tiny_docs, TrainConfig(steps=10))
+    assert state.engine == "float"
+    assert losses == ref_losses
+    assert {k: [[p.data for p in row] for row in rows]
+            for k, rows in state.model.params.items()} == ref_weights
+    assert generate(state.model, state.tokenizer, state.rng, 5) == ref_samples
+
+
+def run(docs, engine, steps, **shape):
+    state = start(docs, TrainConfig(steps=steps), engine, **shape)
+    metrics = list(train_steps(state))
+    return state, metrics
+
+
+@pytest.mark.parametrize("steps, shape", [
+    (40, dict()),
+    (25, dict(n_layer=2, n_embd=12, n_head=3, block_size=5)),
+], ids=["default", "2-layer"])
+def test_float_and_fused_agree_on_losses_weights_moments_and_norms(tiny_docs, steps, shape):
+    fused, fused_metrics = run(tiny_docs, "fused", steps, **shape)
+    flt, float_metrics = run(tiny_docs, "float", steps, **shape)
+    assert [m.loss for m in float_metrics] == [m.loss for m in fused_metrics]
+    assert [m.grad_norm for m in float_metrics] == [m.grad_norm for m in fused_metrics]
+    assert [p.data for p in flt.model.parameters()] == [p.data for p in fused.model.parameters()]
+    assert flt.m == fused.m and flt.v == fused.v
+    assert flt.rng.getstate() == fused.rng.getstate()
+    for engine in ("float", "fused"):
+        rng = random.Random(9)
+        assert generate(flt.model, flt.tokenizer, rng, 8, engine=engine) == \
+            generate(fused.model, fused.tokenizer, random.Random(9), 8, engine="fused")
+
+
+def test_snapshot_steps_give_the_same_panel_data(tiny_docs):
+    """Probed steps run on the Value graph; the snapshots must not see the difference."""
+    shape = dict(n_layer=2, n_embd=8, n_head=2, block_size=6)
+    records = {}
+    for engine in ("float", "fused"):
+        state = start(tiny_docs, TrainConfig(steps=9), engine, **shape)
+        records[engine] = [snapshot_record(state, m) if m.probes else (m.loss, m.grad_norm)
+                           for m in train_steps(state, probe_every=4)]
+    assert records["float"] == records["fused"]
+    assert [r["step"] for r in records["float"] if isinstance(r, dict)] == [1, 5, 9]
+
+
+def test_gc_is_paused_during_a_step_and_restored(tiny_docs, monkeypatch):
+    import gc
+
+    seen = []
+    real = floats.loss_and_grads
+
+    def spy(*args):
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(floats, "loss_and_grads", spy)
+    state = start(tiny_docs, TrainConfig(steps=2))
+    assert gc.isenabled()
+    for _ in train_steps(state):
+        assert gc.isenabled()  # never left off while the caller runs
+    assert seen == [False, False]
+    gc.disable()
+    try:
+        list(train_steps(start(tiny_docs, TrainConfig(steps=1))))
+        assert not gc.isenabled()  # the previous state comes back, whatever it was
+    finally:
+        gc.enable()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("steps, shape", [
+    (300, dict()),
+    (120, dict(n_layer=3, n_embd=12, n_head=4, block_size=6)),
+], ids=["default", "3-layer"])
+def test_long_run_matches_the_reference(tiny_docs, steps, shape):
+    ref_losses, ref_samples, ref_weights = reference.run(tiny_docs, steps, num_samples=10,
+                                                         **shape)
+    state, losses = train(tiny_docs, TrainConfig(steps=steps), **shape)
+    assert losses == ref_losses
+    assert {k: [[p.data for p in row] for row in rows]
+            for k, rows in state.model.params.items()} == ref_weights
+    assert generate(state.model, state.tokenizer, state.rng, 10) == ref_samples
 
 
 @pytest.mark.slow
