@@ -17,8 +17,8 @@ import math
 import random
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from itertools import chain, repeat
-from operator import add, mul, sub, truediv
+from itertools import chain
+from operator import mul
 
 from . import floats
 from .data import Tokenizer
@@ -184,27 +184,22 @@ def group_norms(groups, grads):
 def adam_update(params, grads, state, step):
     """One bias-corrected Adam step with linear lr decay; zeroes the params' grads.
 
-    Element-wise over the whole parameter list with map (one C loop per line), but
-    the same float operations on the same operands as the reference's per-parameter
-    expressions, written beside each line, so every update is bit-identical.
+    `grads` is flat, in state-dict order like `params` (a float step has no p.grad).
     """
-    tc = state.train_config
+    tc, m, v = state.train_config, state.m, state.v
     lr_t = tc.lr * (1 - step / tc.steps)
+    # Hoisted out of the loop: the same float operations on the same operands, so
+    # every update is bit-identical to the reference's per-parameter expressions.
     beta1, beta2, eps = tc.beta1, tc.beta2, tc.eps
+    one_minus_beta1, one_minus_beta2 = 1 - beta1, 1 - beta2
     correction1, correction2 = 1 - beta1 ** (step + 1), 1 - beta2 ** (step + 1)
-    m, v = state.m, state.v  # updated in place, like the reference's m[i] = ...
-    # m = beta1 * m + (1 - beta1) * g
-    m[:] = map(add, map(mul, repeat(beta1), m), map(mul, repeat(1 - beta1), grads))
-    # v = beta2 * v + (1 - beta2) * g ** 2
-    v[:] = map(add, map(mul, repeat(beta2), v),
-               map(mul, repeat(1 - beta2), map(pow, grads, repeat(2))))
-    m_hat = map(truediv, m, repeat(correction1))  # m / (1 - beta1 ** (step + 1))
-    v_hat = map(truediv, v, repeat(correction2))  # v / (1 - beta2 ** (step + 1))
-    # p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps)
-    denominators = map(add, map(pow, v_hat, repeat(0.5)), repeat(eps))
-    updates = map(truediv, map(mul, repeat(lr_t), m_hat), denominators)
-    for p, data in zip(params, map(sub, [p.data for p in params], updates)):
-        p.data = data
+    for i, p in enumerate(params):
+        g = grads[i]
+        m[i] = beta1 * m[i] + one_minus_beta1 * g
+        v[i] = beta2 * v[i] + one_minus_beta2 * g ** 2
+        m_hat = m[i] / correction1
+        v_hat = v[i] / correction2
+        p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps)
         p.grad = 0.0
     return lr_t
 
