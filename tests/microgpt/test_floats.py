@@ -6,6 +6,8 @@ another order differs in the last bit on most random documents.
 """
 
 import random
+import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -19,6 +21,7 @@ from microgpt.train import TrainConfig, start, train, train_steps
 
 from . import reference
 
+ROOT = Path(__file__).resolve().parents[2]
 # heads -> the widths 6..16 they divide
 WIDTHS = {h: [n for n in range(6, 17) if n % h == 0] for h in (1, 2, 3, 4, 5, 16)}
 
@@ -183,6 +186,16 @@ def test_gc_is_paused_during_a_step_and_restored(tiny_docs, monkeypatch):
         assert not gc.isenabled()  # the previous state comes back, whatever it was
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("page", ["docs/backprop-by-hand.md", "docs/ja/backprop-by-hand.md"])
+def test_the_chapter_quotes_the_real_code(page):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / page).read_text(encoding="utf-8"), re.S)
+    sources = "".join((ROOT / "microgpt" / name).read_text(encoding="utf-8")
+                      for name in ("floats.py", "model.py"))
+    assert len(blocks) == 3
+    for block in blocks:
+        assert block in sources, block
 
 
 @pytest.mark.slow
