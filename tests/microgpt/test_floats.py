@@ -118,14 +118,11 @@ def test_weights_and_grads_keep_the_state_dict_layout():
     assert not any(isinstance(x, Value) for rows in grads.values() for r in rows for x in r)
 
 
-def test_default_engine_is_float_and_matches_the_reference(tiny_docs):
-    ref_losses, ref_samples, ref_weights = reference.run(tiny_docs, 10, num_samples=5)
-    state, losses = train(tiny_docs, TrainConfig(steps=10))
-    assert state.engine == "float"
-    assert losses == ref_losses
-    assert {k: [[p.data for p in row] for row in rows]
-            for k, rows in state.model.params.items()} == ref_weights
-    assert generate(state.model, state.tokenizer, state.rng, 5) == ref_samples
+def test_float_is_the_default_engine(tiny_docs):
+    # test_train.py compares the float engine with the reference oracle; the slow
+    # tests below do it over hundreds of steps
+    assert start(tiny_docs, TrainConfig(steps=1)).engine == "float"
+    assert start(tiny_docs, TrainConfig(steps=1)).model.engine == "fused"  # for probes
 
 
 def run(docs, engine, steps, **shape):
@@ -135,8 +132,8 @@ def run(docs, engine, steps, **shape):
 
 
 @pytest.mark.parametrize("steps, shape", [
-    (40, dict()),
-    (25, dict(n_layer=2, n_embd=12, n_head=3, block_size=5)),
+    (25, dict()),
+    (20, dict(n_layer=2, n_embd=12, n_head=3, block_size=5)),
 ], ids=["default", "2-layer"])
 def test_float_and_fused_agree_on_losses_weights_moments_and_norms(tiny_docs, steps, shape):
     fused, fused_metrics = run(tiny_docs, "fused", steps, **shape)
