@@ -57,7 +57,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_trace.py
 	$(BIN)/python benchmarks/bench_frames.py
 
-# The default checkpoint: the reference defaults on data/names.txt (about 20 s).
+# The default checkpoint: the reference defaults on data/names.txt (about 11 s of CPU time).
 checkpoint: setup
 	@mkdir -p out
 	$(BIN)/microgpt-trace train --data data/names.txt -o data/checkpoint.json --log out/checkpoint-metrics.jsonl

@@ -51,7 +51,7 @@ def check_size(c) -> None:
 def check_memory(c, engine: str, available: int = None) -> None:
     """Refuse a model whose weights and one step's graph would not fit in memory."""
     available = physical_memory() if available is None else available
-    nodes = step_nodes(c, engine) if engine in ("atomic", "fused") else 0
+    nodes = step_nodes(c, "atomic" if engine == "atomic" else "fused")  # float probes: fused
     need = n_params(c) * PARAM_BYTES + nodes * NODE_BYTES
     if need > available // 2:
         raise ConfigError(f"the model needs about {need / 2**30:.1f} GiB ({nodes:,} nodes a "

@@ -14,7 +14,7 @@ from .files import atomic_write
 from .exceptions import CheckpointError, ConfigError
 from .schema import COUNT, NUMBER, SchemaError, check
 from .model import GPT, Config, param_shapes
-from .train import TrainConfig, TrainState
+from .train import TrainConfig, TrainState, value_engine
 
 __all__ = ["FORMAT", "VERSION", "DEFAULT_CHECKPOINT", "save", "load", "load_model"]
 
@@ -129,17 +129,20 @@ def non_negative(x):
     return NUMBER(x) or (None if x >= 0 else f"must be >= 0, got {x!r}")
 
 
-def load(path, engine="fused"):
-    """A TrainState without its documents (the caller supplies and checks them)."""
+def load(path, engine="float"):
+    """A TrainState without its documents (the caller supplies and checks them).
+
+    `engine` is the one its steps will train with (see microgpt.train.TRAIN_ENGINES).
+    """
     d = read(path)
     config = Config(**d["config"])
-    model = GPT(config, weights_to_params(d["weights"], config), engine)
+    model = GPT(config, weights_to_params(d["weights"], config), value_engine(engine))
     rng = random.Random()
     version, internal, gauss_next = d["rng_state"]
     rng.setstate((version, tuple(internal), gauss_next))
     state = TrainState(model, Tokenizer(d["chars"]), [], TrainConfig(**d["train_config"]), rng,
                        [float(x) for x in d["adam"]["m"]], [float(x) for x in d["adam"]["v"]],
-                       d["step"])
+                       d["step"], engine)
     return state, d["docs_sha256"]
 
 
@@ -153,6 +156,9 @@ def weights_to_params(weights, config):
 
 
 def load_model(path=None, engine="fused"):
-    """(model, tokenizer, rng) for sampling and tracing; default: data/checkpoint.json."""
+    """(model, tokenizer, rng) for sampling and tracing; default: data/checkpoint.json.
+
+    The model's Value engine is `engine`, or fused for "float" (which reads its weights).
+    """
     state, _ = load(path or DEFAULT_CHECKPOINT, engine)
     return state.model, state.tokenizer, state.rng

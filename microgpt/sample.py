@@ -2,25 +2,36 @@
 
 import math
 
+from . import floats
 from .exceptions import ConfigError
 from .model import softmax
 
 __all__ = ["generate"]
 
 
-def generate(model, tokenizer, rng, n=20, temperature=0.5):
-    """n samples; rng.choices draws one token per step from softmax(logits / T)."""
+def generate(model, tokenizer, rng, n=20, temperature=0.5, engine="float"):
+    """n samples; rng.choices draws one token per step from softmax(logits / T).
+
+    engine "float" computes on plain floats (microgpt.floats); any other builds each
+    step's Value graph with the model's own engine. The samples are the same.
+    """
     if not 0 < temperature < math.inf:
         raise ConfigError(f"temperature must be a positive number, got {temperature!r}")
     config, bos = model.config, tokenizer.bos
+    weights = floats.weights_of(model.params) if engine == "float" else None
     samples = []
     for _ in range(n):
-        cache = model.new_cache()
+        cache = model.new_cache()  # the same per-layer (keys, values) lists for both
         token_id, sample = bos, []
         for pos_id in range(config.block_size):
-            logits = model.forward(token_id, pos_id, cache)
-            probs = softmax([logit / temperature for logit in logits])
-            token_id = rng.choices(range(config.vocab_size), weights=[p.data for p in probs])[0]
+            if weights:
+                logits = floats.forward(config, weights, token_id, pos_id, cache)
+                # logit / T on a Value is logit * T**-1
+                probs = floats.softmax([logit * temperature ** -1 for logit in logits])[0]
+            else:
+                logits = model.forward(token_id, pos_id, cache)
+                probs = [p.data for p in softmax([logit / temperature for logit in logits])]
+            token_id = rng.choices(range(config.vocab_size), weights=probs)[0]
             if token_id == bos:
                 break
             sample.append(tokenizer.chars[token_id])

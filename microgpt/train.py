@@ -3,21 +3,41 @@
 A generator lets the caller stop between two steps (Ctrl-C, a test that wants 50
 of 100 steps) and always find the state consistent: weights, moments and step
 agree, so a checkpoint written then resumes to the same bits.
+
+Engines: "float" (the default) computes each step's loss and gradients on plain floats
+with the hand-written backward of microgpt.floats; "fused" and "atomic" build the
+step's Value graph and call backward(). All three give the same bits. The weights are
+Value rows in every case (checkpoints and tracing read them), and a step that must
+probe the model's activations always runs on the Value graph.
 """
 
+import gc
 import hashlib
 import math
 import random
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from itertools import chain
+from operator import mul
 
+from . import floats
 from .budget import check_memory
 from .data import Tokenizer
 from .exceptions import ConfigError
-from .model import GPT, Config, document_loss
+from .model import ENGINES, GPT, Config, document_loss
 from .recorder import per_position, recording
 
-__all__ = ["TrainConfig", "TrainState", "StepMetrics", "start", "resume", "train_steps",
-           "train", "docs_digest"]
+__all__ = ["TrainConfig", "TrainState", "StepMetrics", "TRAIN_ENGINES", "value_engine",
+           "start", "resume", "train_steps", "train", "docs_digest"]
+
+TRAIN_ENGINES = ("float",) + ENGINES  # float: hand-written backward; the others: Values
+
+
+def value_engine(engine):
+    """The Value engine of the model: float steps keep a fused model for probes and tracing."""
+    if engine not in TRAIN_ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(TRAIN_ENGINES)}, got {engine!r}")
+    return "fused" if engine == "float" else engine
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,7 @@ class TrainState:
     m: list = field(default_factory=list)  # Adam first moments, state-dict order
     v: list = field(default_factory=list)  # Adam second moments
     step: int = 0  # steps completed
+    engine: str = "float"  # how steps compute gradients: one of TRAIN_ENGINES
 
 
 @dataclass(frozen=True)
@@ -74,7 +95,7 @@ def docs_digest(docs):
     return hashlib.sha256("\n".join(docs).encode("utf-8")).hexdigest()
 
 
-def start(docs, train_config=TrainConfig(), engine="fused", **model_args):
+def start(docs, train_config=TrainConfig(), engine="float", **model_args):
     """Shuffle the documents, build the vocabulary and initialise the weights.
 
     One random.Random(seed) does all of it, in the reference's order, and goes on
@@ -86,9 +107,10 @@ def start(docs, train_config=TrainConfig(), engine="fused", **model_args):
     tokenizer = Tokenizer.from_docs(docs)
     config = Config(vocab_size=tokenizer.vocab_size, **model_args)
     check_memory(config, engine)  # before the first weight is drawn
-    model = GPT.init(config, rng, engine)
+    model = GPT.init(config, rng, value_engine(engine))
     n = len(model.parameters())
-    return TrainState(model, tokenizer, docs, train_config, rng, [0.0] * n, [0.0] * n)
+    return TrainState(model, tokenizer, docs, train_config, rng, [0.0] * n, [0.0] * n,
+                      engine=engine)
 
 
 def resume(state, docs, docs_sha256, **overrides):
@@ -119,19 +141,26 @@ def train_steps(state, probe_every=0):
     """
     tc, model = state.train_config, state.model
     params = model.parameters()
-    groups = [(name, [p for row in rows for p in row]) for name, rows in model.params.items()]
+    groups = [(name, sum(len(row) for row in rows)) for name, rows in model.params.items()]
     bos = state.tokenizer.bos
     for step in range(state.step, tc.steps):
         doc = state.docs[step % len(state.docs)]
         tokens = [bos] + state.tokenizer.encode(doc) + [bos]
         probe = bool(probe_every) and (step % probe_every == 0 or step == tc.steps - 1)
-        loss, probes = probed_loss(model, tokens) if probe else (
-            document_loss(model, tokens), None)
-        loss.backward()
-        grad_norm = {name: math.sqrt(sum(p.grad * p.grad for p in ps)) for name, ps in groups}
-        lr_t = adam_update(params, state, step)
+        with gc_paused(state.engine != "atomic"):  # atomic: microgpt.py's own cost
+            if state.engine == "float" and not probe:
+                loss, grads = floats.loss_and_grads(model.config, floats.weights_of(
+                    model.params), tokens)
+                probes, grads = None, list(chain.from_iterable(chain(*grads.values())))
+            else:
+                loss, probes = probed_loss(model, tokens) if probe else (
+                    document_loss(model, tokens), None)
+                loss.backward()
+                loss, grads = loss.data, [p.grad for p in params]
+            grad_norm = group_norms(groups, grads)
+            lr_t = adam_update(params, grads, state, step)
         state.step = step + 1
-        yield StepMetrics(step + 1, loss.data, lr_t, grad_norm, probes)
+        yield StepMetrics(step + 1, loss, lr_t, grad_norm, probes)
 
 
 def probed_loss(model, tokens):
@@ -141,8 +170,39 @@ def probed_loss(model, tokens):
     return loss, per_position(records)
 
 
-def adam_update(params, state, step):
-    """One bias-corrected Adam step with linear lr decay; zeroes the grads."""
+@contextmanager
+def gc_paused(pause=True):
+    """Switch the cyclic garbage collector off for one step, then back as it was.
+
+    A step's Value graph holds no reference cycles (nodes point only to their
+    children): reference counting frees it, and the collector would only walk its
+    tens of thousands of new nodes again and again while they are being built.
+    """
+    enabled = gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def group_norms(groups, grads):
+    """Parameter group -> L2 norm of its gradients (grads flat, in state-dict order)."""
+    norms, offset = {}, 0
+    for name, size in groups:
+        g = grads[offset:offset + size]
+        norms[name] = math.sqrt(sum(map(mul, g, g)))  # the same sum as over p.grad * p.grad
+        offset += size
+    return norms
+
+
+def adam_update(params, grads, state, step):
+    """One bias-corrected Adam step with linear lr decay; zeroes the params' grads.
+
+    `grads` is flat, in state-dict order like `params` (a float step has no p.grad).
+    """
     tc, m, v = state.train_config, state.m, state.v
     lr_t = tc.lr * (1 - step / tc.steps)
     # Hoisted out of the loop: the same float operations on the same operands, so
@@ -151,7 +211,7 @@ def adam_update(params, state, step):
     one_minus_beta1, one_minus_beta2 = 1 - beta1, 1 - beta2
     correction1, correction2 = 1 - beta1 ** (step + 1), 1 - beta2 ** (step + 1)
     for i, p in enumerate(params):
-        g = p.grad
+        g = grads[i]
         m[i] = beta1 * m[i] + one_minus_beta1 * g
         v[i] = beta2 * v[i] + one_minus_beta2 * g ** 2
         m_hat = m[i] / correction1
@@ -161,7 +221,7 @@ def adam_update(params, state, step):
     return lr_t
 
 
-def train(docs, train_config=TrainConfig(), engine="fused", **model_args):
+def train(docs, train_config=TrainConfig(), engine="float", **model_args):
     """Train from scratch to the end of the schedule; returns (state, losses)."""
     state = start(docs, train_config, engine, **model_args)
     losses = [metrics.loss for metrics in train_steps(state)]

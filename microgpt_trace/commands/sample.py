@@ -15,8 +15,9 @@ MAX_SAMPLES = 10_000  # a list a reader can still scroll; more is a mistyped num
               help="Softmax temperature; lower is more conservative.")
 @click.option("--seed", type=int, default=None,
               help="Seed a fresh RNG [default: continue the checkpoint's RNG, as microgpt.py does].")
-@click.option("--engine", type=click.Choice(["fused", "atomic"]), default="fused",
-              show_default=True, help="How dot products are built (same numbers).")
+@click.option("--engine", type=click.Choice(["float", "fused", "atomic"]), default="float",
+              show_default=True, help="float: plain floats; fused, atomic: Value graphs "
+              "(same samples).")
 def sample(checkpoint, num_samples, temperature, seed, engine):
     """Generate names from a checkpoint, one per line."""
     import random
@@ -24,5 +25,6 @@ def sample(checkpoint, num_samples, temperature, seed, engine):
     model, tokenizer, rng = load_model(checkpoint, engine)
     if seed is not None:
         rng = random.Random(seed)
-    for i, text in enumerate(generate(model, tokenizer, rng, num_samples, temperature), 1):
+    samples = generate(model, tokenizer, rng, num_samples, temperature, engine)
+    for i, text in enumerate(samples, 1):
         click.echo(f"sample {i:2d}: {text}")

@@ -21,8 +21,9 @@ from microgpt.train import TrainConfig, docs_digest, resume, start
 @click.option("--heads", "n_head", type=click.IntRange(min=1), help="Attention heads [default: 4].")
 @click.option("--block-size", type=click.IntRange(min=1), help="Context length [default: 16].")
 @click.option("--lr", type=float, help="Adam learning rate, decayed linearly to 0 [default: 0.01].")
-@click.option("--engine", type=click.Choice(["fused", "atomic"]), default="fused",
-              show_default=True, help="fused: one node per dot product; atomic: the "
+@click.option("--engine", type=click.Choice(["float", "fused", "atomic"]), default="float",
+              show_default=True, help="float: plain floats and a hand-written backward; "
+              "fused: a Value graph with one node per dot product; atomic: the "
               "reference's own * and + nodes. Same numbers to the bit.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the checkpoint here: every --checkpoint-every steps, at the end, "

@@ -16,7 +16,7 @@ def weights_of(state):
     return {k: [[p.data for p in row] for row in rows] for k, rows in state.model.params.items()}
 
 
-@pytest.mark.parametrize("engine", ["fused", "atomic"])
+@pytest.mark.parametrize("engine", ["float", "fused", "atomic"])
 def test_same_losses_weights_and_samples_as_reference(tiny_docs, engine):
     ref_losses, ref_samples, ref_weights = reference.run(tiny_docs, 8, num_samples=4)
     state, losses = train(tiny_docs, TrainConfig(steps=8), engine)
