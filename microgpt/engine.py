@@ -11,9 +11,11 @@ from functools import reduce
 from itertools import chain
 from operator import add, mul
 
-__all__ = ["Value", "dot", "scope", "current_scope", "topological_order"]
+__all__ = ["Value", "dot", "scope", "current_scope", "topological_order", "unnamed",
+           "naming"]
 
 _scope = ""  # the scope new nodes are created in, e.g. "pos3/layer0/attn/head2"
+_naming = True  # labels and scopes are kept; off for steps that nothing will trace
 
 
 @contextmanager
@@ -21,7 +23,8 @@ def scope(name):
     """Group the nodes created inside the block under `name` (nested with '/')."""
     global _scope
     outer = _scope
-    _scope = f"{outer}/{name}" if outer else name
+    if _naming:
+        _scope = f"{outer}/{name}" if outer else name
     try:
         yield
     finally:
@@ -30,6 +33,22 @@ def scope(name):
 
 def current_scope():
     return _scope
+
+
+def naming():
+    return _naming
+
+
+@contextmanager
+def unnamed():
+    """Skip labels and scopes inside: a training step that nothing traces needs neither."""
+    global _naming
+    outer = _naming
+    _naming = False
+    try:
+        yield
+    finally:
+        _naming = outer
 
 
 class Value:

@@ -15,7 +15,7 @@ the keys and values of earlier positions through the cache (the KV cache).
 from dataclasses import asdict, dataclass
 
 from .budget import check_size
-from .engine import Value, dot, scope
+from .engine import Value, dot, naming, scope
 from .exceptions import ConfigError
 from .recorder import record
 
@@ -73,9 +73,10 @@ def param_shapes(config):
 
 def named(values, fmt):
     """Label each value fmt.format(i), and record them if someone is recording."""
-    for i, v in enumerate(values):
-        v.label = fmt.format(i)
-    record(fmt, values)
+    if naming():
+        for i, v in enumerate(values):
+            v.label = fmt.format(i)
+        record(fmt, values)
     return values
 
 

@@ -15,7 +15,7 @@ import gc
 import hashlib
 import math
 import random
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from itertools import chain
 from operator import mul
@@ -23,6 +23,7 @@ from operator import mul
 from . import floats
 from .budget import check_memory
 from .data import Tokenizer
+from .engine import unnamed
 from .exceptions import ConfigError
 from .model import ENGINES, GPT, Config, document_loss
 from .recorder import per_position, recording
@@ -153,8 +154,11 @@ def train_steps(state, probe_every=0):
                     model.params), tokens)
                 probes, grads = None, list(chain.from_iterable(chain(*grads.values())))
             else:
-                loss, probes = probed_loss(model, tokens) if probe else (
-                    document_loss(model, tokens), None)
+                # a fused step nobody traces skips labels and scopes; atomic keeps
+                # microgpt.py's own cost, a probed step needs the labels
+                with unnamed() if state.engine == "fused" and not probe else nullcontext():
+                    loss, probes = probed_loss(model, tokens) if probe else (
+                        document_loss(model, tokens), None)
                 loss.backward()
                 loss, grads = loss.data, [p.grad for p in params]
             grad_norm = group_norms(groups, grads)

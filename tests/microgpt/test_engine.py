@@ -168,3 +168,16 @@ def test_gradients_accumulate_across_backward_calls():
     b.backward()
     assert a.grad == 6.0
     assert not math.isnan(a.grad)
+
+
+def test_unnamed_skips_scopes_and_labels_but_not_the_numbers():
+    from microgpt.engine import scope, unnamed
+    from microgpt.model import named
+
+    with unnamed():
+        with scope("layer0"):
+            x = named([Value(2.0) * 3], "x[{}]")[0]
+    with scope("layer0"):
+        y = named([Value(2.0) * 3], "x[{}]")[0]
+    assert (x.scope, x.label) == ("", "") and (y.scope, y.label) == ("layer0", "x[0]")
+    assert x.data == y.data

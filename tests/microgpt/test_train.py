@@ -150,3 +150,17 @@ def test_tokenizer_round_trip():
     assert tok.chars == "abno" and tok.bos == 4 and tok.vocab_size == 5
     assert tok.decode(tok.encode("anna")) == "anna"
     assert tok.token_text(4) == "BOS"
+
+
+def test_fused_steps_skip_names_and_keep_the_losses(tiny_docs, monkeypatch):
+    from microgpt import engine, train as train_module
+
+    naming = []
+    real = train_module.document_loss
+    monkeypatch.setattr(train_module, "document_loss",
+                        lambda *args: naming.append(engine.naming()) or real(*args))
+    fused = start(tiny_docs, TrainConfig(steps=3), "fused")
+    atomic = start(tiny_docs, TrainConfig(steps=3), "atomic")
+    assert [m.loss for m in train_steps(fused)] == [m.loss for m in train_steps(atomic)]
+    assert naming == [False] * 3 + [True] * 3  # atomic keeps microgpt.py's own cost
+    assert engine.naming()
