@@ -49,8 +49,9 @@ demo: setup
 	@echo "  backward.html      step through backward on a*b+a (open in a browser)"
 	@echo "  head-backward.gif  the gradient flowing back through that head"
 
+# Every test, one worker per core (pytest-xdist); tests/conftest.py lists the markers.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py

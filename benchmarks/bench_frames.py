@@ -22,14 +22,13 @@ import argparse
 import io
 import time
 
-from microgpt_trace.options import load_traced_text
+from microgpt_trace.options import load_head
 from renderers.animation.model import animate
 from renderers.animation.svg import frame_svgs
 from renderers.diagrams.source import dot_source
 from renderers.animation.gif import FIRST_MS, FRAME_MS, LAST_MS, gif_bytes
 from renderers.diagrams.render import render
 from renderers.animation.stepper import stepper_html
-from tracer.queries import head_view
 from tracer.replay import backward_frames, grads_after
 
 
@@ -96,8 +95,7 @@ def main():
     parser.add_argument("--head", type=int, default=2)
     parser.add_argument("--engine", default="atomic", choices=["atomic", "fused"])
     args = parser.parse_args()
-    G, _ = load_traced_text(None, args.text, args.engine)
-    H = head_view(G, len(args.text), args.layer, args.head)
+    H = load_head(None, args.text, args.engine, None, args.layer, args.head)
     frames = backward_frames(H, seeds={r: H.nodes[r]["grad"] for r in H.graph["roots"]})
     print(f"head: text {args.text!r}, layer {args.layer}, head {args.head}, position "
           f"{len(args.text)}, {args.engine} engine: {H.number_of_nodes()} nodes, "

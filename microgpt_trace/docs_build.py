@@ -18,9 +18,9 @@ import networkx as nx
 from renderers.diagrams.source import dot_source
 from renderers.diagrams.render import write_diagram
 from tracer.expression.evaluate import trace_expression
-from tracer.queries import collapse, head_view
+from tracer.queries import collapse
 
-from .options import load_traced_text
+from .options import load_head, load_traced_text
 
 __all__ = ["Diagram", "DIAGRAMS", "IMG_DIR", "diagram_dot", "build_docs"]
 
@@ -43,14 +43,14 @@ class Diagram:
     style: dict = field(default_factory=dict)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=1)
 def traced_text(engine: str) -> nx.MultiDiGraph:
     """The default checkpoint's graph on TEXT; queries never mutate it, so share it."""
     return load_traced_text(None, TEXT, engine)[0]
 
 
 def head(granularity: str) -> nx.MultiDiGraph:
-    return head_view(traced_text(granularity), 3, 0, 2)
+    return load_head(None, TEXT, granularity, 3, 0, 2)
 
 
 def blocks(depth: int) -> nx.DiGraph:
@@ -101,7 +101,7 @@ def build_docs(root, check: bool = False) -> list:
     try:
         return check_diagrams(Path(root)) if check else write_diagrams(Path(root))
     finally:
-        traced_text.cache_clear()  # about 120 MB of model graphs
+        traced_text.cache_clear()  # the whole model graph, tens of MB
 
 
 def paths(diagram: Diagram) -> tuple:

@@ -1,3 +1,16 @@
+"""Shared fixtures, and the markers every test run can select on.
+
+    exe      needs Graphviz's `dot` on PATH (a render, or an animation's layout)
+    browser  needs headless Chromium (/usr/bin/chromium, driven by Playwright)
+    slow     takes more than 5 s on a quiet machine
+
+`make test` runs everything. Without Graphviz, `pytest -m "not exe"` passes; without
+Chromium, `-m "not browser"`; for a quick loop, `-m "not slow"`. Tests carry their
+markers as decorators (or a module's `pytestmark`); doctests cannot, so the root
+conftest.py marks the doctests that run `dot` by name, and tests/test_markers.py
+checks that list against the doctests that really fail without `dot`.
+"""
+
 import random
 from pathlib import Path
 

@@ -26,7 +26,7 @@ import networkx as nx
 
 from microgpt.engine import topological_order
 
-__all__ = ["trace", "KINDS", "PARAM_SCOPE"]
+__all__ = ["trace", "trace_part", "KINDS", "PARAM_SCOPE"]
 
 KINDS = ("param", "input", "const", "op")
 PARAM_SCOPE = "params"  # the scope the model creates its weights in
@@ -73,18 +73,59 @@ def trace(*roots, source=""):
         raise ValueError("trace() needs at least one root Value")
     order = ordered_nodes(roots)
     index = {id(v): i for i, v in enumerate(order)}
+    graph = nx.MultiDiGraph(roots=tuple(index[id(r)] for r in roots), source=source)
+    graph.add_nodes_from((i, node_attrs(v)) for i, v in enumerate(order))
+    graph.add_edges_from(edge for i, v in enumerate(order) for edge in in_edges(i, v, index))
+    return graph
+
+
+def trace_part(order, keep, **graph_attrs):
+    """The subgraph of the whole trace on the node ids `keep`, built without the rest.
+
+    Equal to inducing trace(*roots) on `keep` (same ids, attributes, and node and
+    edge order), at a cost that grows with `keep`, not with the whole graph.
+
+    Args:
+        order: ordered_nodes(roots), the Values in node id order.
+        keep: node ids (positions in `order`).
+        **graph_attrs: the new graph's attributes.
+
+    Returns:
+        A new MultiDiGraph: the kept nodes in id order and the edges among them.
+
+    >>> from microgpt.engine import Value
+    >>> a = Value(2.0, label="a"); b = a * a; c = b + 1.0; c.backward()
+    >>> order = ordered_nodes([c])
+    >>> part = trace_part(order, {0, 1}, source="a*a")
+    >>> sorted(part.edges(keys=True)), part.nodes[1]["grad"], part.graph
+    ([(0, 1, 0), (0, 1, 1)], 1.0, {'source': 'a*a'})
+    """
+    keep = sorted(keep)
+    index = {id(order[i]): i for i in keep}
+    graph = nx.MultiDiGraph(**graph_attrs)
+    graph.add_nodes_from((i, node_attrs(order[i])) for i in keep)
+    graph.add_edges_from(sorted((edge for i in keep for edge in in_edges(i, order[i], index)),
+                                key=lambda edge: edge[:3]))
+    return graph
+
+
+def node_attrs(value):
+    """The schema's node attributes of one Value."""
     # float(): sums start at the int 0 and -a multiplies by the int -1; the schema
     # (and every exporter) promises floats.
-    nodes = [(i, {"op": v.op, "data": float(v.data), "grad": float(v.grad), "label": v.label,
-                  "scope": v.scope, "kind": kind_of(v)}) for i, v in enumerate(order)]
+    return {"op": value.op, "data": float(value.data), "grad": float(value.grad),
+            "label": value.label, "scope": value.scope, "kind": kind_of(value)}
+
+
+def in_edges(i, value, index):
+    """The edges (child id, i, arg, attrs) into node i from the children in `index`
+    (id(Value) -> node id), in argument order."""
+    g = float(value.grad)
     edges = []
-    for i, v in enumerate(order):
-        g = float(v.grad)
-        for arg, (child, local_grad) in enumerate(zip(v._children, v._local_grads)):
+    for arg, (child, local_grad) in enumerate(zip(value._children, value._local_grads)):
+        c = index.get(id(child))
+        if c is not None:
             local_grad = float(local_grad)
-            edges.append((index[id(child)], i, arg, {"arg": arg, "local_grad": local_grad,
-                                                     "contribution": local_grad * g}))
-    graph = nx.MultiDiGraph(roots=tuple(index[id(r)] for r in roots), source=source)
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from(edges)
-    return graph
+            edges.append((c, i, arg, {"arg": arg, "local_grad": local_grad,
+                                      "contribution": local_grad * g}))
+    return edges

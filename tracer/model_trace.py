@@ -1,4 +1,5 @@
-"""Trace the GPT's loss on one user-given text: every scalar op of a whole document.
+"""Trace the GPT's loss on one user-given text: every scalar op of a whole document,
+or only the part one attention head's view shows.
 
 The graph is what training computes for one step before Adam: the mean next-token
 loss over the positions of `[BOS] + text + [BOS]`, with every gradient filled in.
@@ -8,12 +9,14 @@ import networkx as nx
 
 from microgpt.budget import check_memory
 from microgpt.data import Tokenizer
+from microgpt.engine import topological_order
 from microgpt.model import GPT, document_loss
 
 from .exceptions import SelectionError
-from .graph import trace
+from .graph import kind_of, trace, trace_part
+from .queries import check_head, head_roles, mark_head
 
-__all__ = ["trace_text"]
+__all__ = ["trace_text", "trace_head"]
 
 
 def check_text(text, chars, block_size):
@@ -62,18 +65,75 @@ def trace_text(model: GPT, tokenizer: Tokenizer, text: str, backward: bool = Tru
     >>> g.graph["tokens"], g.graph["source"], g.nodes[g.graph["roots"][0]]["label"]
     (('BOS', 'a', 'b', 'BOS'), "text 'ab'", 'loss')
     """
+    tokens, attrs = text_attrs(model, tokenizer, text)
+    loss = run(model, tokens, backward)
+    graph = trace(loss, source=source or f"text {text!r}")
+    graph.graph.update(attrs)
+    return graph
+
+
+def trace_head(model: GPT, tokenizer: Tokenizer, text: str, pos: int, layer: int, head: int,
+               backward: bool = True, source: str = "") -> nx.MultiDiGraph:
+    """head_view(trace_text(model, tokenizer, text, ...), pos, layer, head), equal in
+    every node, edge and attribute, but with networkx objects for the head's nodes only.
+
+    The model still runs the whole text and its backward (the head's gradients come
+    from the loss of every position), and node ids are still positions in the whole
+    graph's topological order; only the tracing is limited to the head.
+
+    Args:
+        model, tokenizer, text, backward, source: as for trace_text.
+        pos, layer, head: as for tracer.queries.head_view.
+
+    Returns:
+        The head view, as tracer.queries.head_view returns it.
+
+    Raises:
+        SelectionError: the text is empty, too long, or has unknown characters, or
+            pos/layer/head is out of range.
+
+    >>> import random
+    >>> from microgpt.data import Tokenizer
+    >>> from microgpt.model import GPT, Config
+    >>> tok = Tokenizer("ab")
+    >>> model = GPT.init(Config(tok.vocab_size, n_embd=4, n_head=2, block_size=4), random.Random(0))
+    >>> H = trace_head(model, tok, "ab", 1, 0, 1)
+    >>> sorted({role for _, role in H.nodes(data="role")}), len(H.graph["roots"])
+    (['internal', 'k', 'out', 'q', 'score', 'v', 'weight'], 2)
+    """
+    tokens, attrs = text_attrs(model, tokenizer, text)
+    check_head(attrs, pos, layer, head)
+    loss = run(model, tokens, backward)
+    order = topological_order(loss)
+    index = {id(v): i for i, v in enumerate(order)}
+
+    def const_inputs(i):
+        return [index[id(c)] for c in order[i]._children if kind_of(c) == "const"]
+
+    roles = head_roles(((i, v.scope, v.label) for i, v in enumerate(order)), const_inputs,
+                       pos, layer, head, model.config.head_dim)
+    H = trace_part(order, roles, roots=(index[id(loss)],), source=source or f"text {text!r}",
+                   **attrs)
+    return mark_head(H, roles, pos, layer, head)
+
+
+def text_attrs(model, tokenizer, text):
+    """(token ids, the model graph's attrs after roots and source) for a checked text."""
     config = model.config
     check_text(text, tokenizer.chars, config.block_size)
     check_memory(config, model.engine)
     tokens = [tokenizer.bos] + tokenizer.encode(text) + [tokenizer.bos]
+    return tokens, {"view": "model", "text": text,
+                    "tokens": tuple(tokenizer.token_text(t) for t in tokens),
+                    "n_layer": config.n_layer, "n_head": config.n_head,
+                    "head_dim": config.head_dim}
+
+
+def run(model, tokens, backward):
+    """The document loss, after backward; parameter grads are reset first."""
     for p in model.parameters():
         p.grad = 0.0
     loss = document_loss(model, tokens)
     if backward:
         loss.backward()
-    graph = trace(loss, source=source or f"text {text!r}")
-    graph.graph.update(view="model", text=text,
-                       tokens=tuple(tokenizer.token_text(t) for t in tokens),
-                       n_layer=config.n_layer, n_head=config.n_head,
-                       head_dim=config.head_dim)
-    return graph
+    return loss

@@ -143,23 +143,30 @@ def head_view(G: nx.MultiDiGraph, pos: int, layer: int, head: int) -> nx.MultiDi
     if G.graph.get("view") != "model":
         raise SelectionError("the head view needs a model graph (traced from a text), "
                              f"not view {G.graph.get('view')!r}")
-    attrs = G.graph
+    check_head(G.graph, pos, layer, head)
+
+    def const_inputs(n):
+        return [c for c in G.predecessors(n) if G.nodes[c]["kind"] == "const"]
+
+    roles = head_roles(((n, a["scope"], a["label"]) for n, a in G.nodes(data=True)),
+                       const_inputs, pos, layer, head, G.graph["head_dim"])
+    return mark_head(induced(G, roles), roles, pos, layer, head)
+
+
+def check_head(attrs, pos, layer, head):
+    """Refuse a pos/layer/head outside a model graph's attrs (tokens, n_layer, n_head)."""
     check_index("pos", pos, len(attrs["tokens"]) - 1, f"the text {attrs['text']!r} has positions")
     check_index("layer", layer, attrs["n_layer"], "the model has layers")
     check_index("head", head, attrs["n_head"], "the model has heads")
-    roles = head_roles(G, pos, layer, head, attrs["head_dim"])
-    H = induced(G, roles)
-    for n, role in roles.items():
-        H.nodes[n]["role"] = role
-        match = POSITION.match(H.nodes[n]["scope"].split("/")[0])
-        H.nodes[n]["position"] = int(match.group(1)) if match else pos
-    H.graph.update(view="head", pos=pos, layer=layer, head=head,
-                   roots=tuple(n for n, r in roles.items() if r == "out"))
-    return H
 
 
-def head_roles(G, pos, layer, head, head_dim):
-    """node id -> role for the head view's nodes."""
+def head_roles(nodes, const_inputs, pos, layer, head, head_dim):
+    """node id -> role for the head view's nodes, in id order.
+
+    Args:
+        nodes: (id, scope, label) of every node of the model graph.
+        const_inputs: node id -> the ids of its constant (unnamed leaf) inputs.
+    """
     inside = f"pos{pos}/layer{layer}/attn/head{head}"
     wanted = {}  # (scope, label) -> role of the q/k/v nodes
     for i in range(head * head_dim, (head + 1) * head_dim):
@@ -168,18 +175,27 @@ def head_roles(G, pos, layer, head, head_dim):
             for name in ("k", "v"):
                 wanted[(f"pos{t}/layer{layer}/attn/qkv", f"L{layer}.{name}[{i}]")] = name
     roles = {}
-    for n, a in G.nodes(data=True):
-        if in_scope(a["scope"], inside):
-            label = a["label"]
+    for n, scope, label in nodes:
+        if in_scope(scope, inside):
             roles[n] = ("score" if ".score[" in label else "weight" if ".w[" in label
                         else "out" if ".out[" in label else "internal")
-        elif (a["scope"], a["label"]) in wanted:
-            roles[n] = wanted[(a["scope"], a["label"])]
+        elif (scope, label) in wanted:
+            roles[n] = wanted[(scope, label)]
     for n in list(roles):
-        for c in G.predecessors(n):
-            if G.nodes[c]["kind"] == "const":
-                roles.setdefault(c, "internal")
+        for c in const_inputs(n):
+            roles.setdefault(c, "internal")
     return dict(sorted(roles.items()))
+
+
+def mark_head(H, roles, pos, layer, head):
+    """Give the head view's nodes their role and position, and H its head attrs."""
+    for n, role in roles.items():
+        H.nodes[n]["role"] = role
+        match = POSITION.match(H.nodes[n]["scope"].split("/")[0])
+        H.nodes[n]["position"] = int(match.group(1)) if match else pos
+    H.graph.update(view="head", pos=pos, layer=layer, head=head,
+                   roots=tuple(n for n, r in roles.items() if r == "out"))
+    return H
 
 
 def block_keys(G, depth):

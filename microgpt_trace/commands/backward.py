@@ -3,7 +3,7 @@ import click
 from renderers.diagrams.render import DEFAULT_MAX_NODES
 from renderers.themes import THEMES
 
-from ..options import load_traced_text
+from ..options import load_head, load_traced_text
 
 
 @click.command()
@@ -91,10 +91,7 @@ def replay(expression, assignments, text, checkpoint, pos, layer, head_index, en
 
         graph, _ = load_traced_text(checkpoint, text, engine or "fused")
         return block_frames(graph, depth)
-    from tracer.queries import head_view
-
-    graph, _ = load_traced_text(checkpoint, text, engine or "atomic")
-    view = head_view(graph, len(text) if pos is None else pos, layer, head_index)
+    view = load_head(checkpoint, text, engine or "atomic", pos, layer, head_index)
     return view, frames_of(view, granularity, {r: view.nodes[r]["grad"]
                                                for r in view.graph["roots"]})
 

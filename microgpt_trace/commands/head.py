@@ -1,6 +1,6 @@
 import click
 
-from ..options import diagram_options, emit, load_traced_text, model_options
+from ..options import diagram_options, emit, load_head, model_options
 
 
 @click.command()
@@ -24,11 +24,7 @@ def head(checkpoint, text, pos, layer, head_index, backward, granularity, output
     \b
       microgpt-trace head --text anna --pos 3 --head 2 -o head.svg
     """
-    from tracer.queries import head_view
-
-    graph, config = load_traced_text(checkpoint, text, granularity)
-    pos = len(text) if pos is None else pos
-    view = head_view(graph, pos, layer, head_index)
+    view = load_head(checkpoint, text, granularity, pos, layer, head_index)
     emit(view, format_weights(view), output, fmt, max_nodes, rankdir=rankdir,
          edge_labels=edge_labels, backward=backward, theme=theme)
 

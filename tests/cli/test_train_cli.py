@@ -208,7 +208,7 @@ def logged_steps(log):
         return 0
 
 
-INTERRUPTED_STEPS = 400  # a few seconds of training: ample time to interrupt after 2 steps
+INTERRUPTED_STEPS = 150  # about a second of training: ample time to interrupt after 2 steps
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ def test_reused_intermediate_accumulates():
     assert a.grad == -11.0 * -3.0 and b.grad == -11.0 * 2.0
 
 
+@pytest.mark.slow
 def test_million_deep_chain():
     x = Value(1.0)
     y = x

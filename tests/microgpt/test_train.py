@@ -16,10 +16,12 @@ def weights_of(state):
     return {k: [[p.data for p in row] for row in rows] for k, rows in state.model.params.items()}
 
 
+# Three steps put Adam's moments and the decaying learning rate to work over more than
+# one update; the 50-step engine agreement below is the long run.
 @pytest.mark.parametrize("engine", ["float", "fused", "atomic"])
 def test_same_losses_weights_and_samples_as_reference(tiny_docs, engine):
-    ref_losses, ref_samples, ref_weights = reference.run(tiny_docs, 8, num_samples=4)
-    state, losses = train(tiny_docs, TrainConfig(steps=8), engine)
+    ref_losses, ref_samples, ref_weights = reference.run(tiny_docs, 3, num_samples=4)
+    state, losses = train(tiny_docs, TrainConfig(steps=3), engine)
     assert losses == ref_losses  # to the last bit
     assert weights_of(state) == ref_weights
     assert generate(state.model, state.tokenizer, state.rng, 4) == ref_samples
@@ -32,6 +34,7 @@ def test_reference_match_with_other_shapes(tiny_docs):
     assert losses == ref_losses
 
 
+@pytest.mark.slow
 def test_atomic_and_fused_agree_bit_for_bit_over_50_steps(tiny_docs):
     fused, fused_losses = train(tiny_docs, TrainConfig(steps=50), "fused")
     atomic, atomic_losses = train(tiny_docs, TrainConfig(steps=50), "atomic")
@@ -41,17 +44,17 @@ def test_atomic_and_fused_agree_bit_for_bit_over_50_steps(tiny_docs):
 
 
 def test_resume_is_exact(tiny_docs, tmp_path):
-    straight, _ = train(tiny_docs, TrainConfig(steps=100))
-    first = start(tiny_docs, TrainConfig(steps=100))
+    straight, _ = train(tiny_docs, TrainConfig(steps=10))
+    first = start(tiny_docs, TrainConfig(steps=10))
     for metrics in train_steps(first):
-        if metrics.step == 50:
+        if metrics.step == 5:
             break
     path = tmp_path / "ck.json"
     checkpoint.save(first, path, docs_digest(first.docs))
     loaded, digest = checkpoint.load(path)
-    assert loaded.step == 50
+    assert loaded.step == 5
     resumed = resume(loaded, tiny_docs, digest)
-    assert [m.step for m in train_steps(resumed)] == list(range(51, 101))
+    assert [m.step for m in train_steps(resumed)] == list(range(6, 11))
     assert weights_of(resumed) == weights_of(straight)
     assert resumed.rng.getstate() == straight.rng.getstate()
 

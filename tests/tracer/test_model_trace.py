@@ -1,11 +1,13 @@
 import random
 
+import networkx as nx
 import pytest
 
 from microgpt.engine import topological_order
 from microgpt.model import GPT, Config, document_loss
 from tracer.exceptions import SelectionError
-from tracer.model_trace import trace_text
+from tracer.model_trace import trace_head, trace_text
+from tracer.queries import head_view
 
 from .tiny_models import TOKENIZER, snapshot, tiny_graph, tiny_model
 
@@ -94,3 +96,44 @@ def test_default_config_atomic_engine_traces_about_60k_nodes():
     g = trace_text(model, tok, "emily")  # 7 tokens
     assert 45_000 < len(g) < 65_000
     assert g.graph["tokens"] == ("BOS", "e", "m", "i", "l", "y", "BOS")
+
+
+def everything(G):
+    """Nodes, edges and graph attrs in iteration order, and each node's in-edge order."""
+    return (list(G.nodes(data=True)), list(G.edges(keys=True, data=True)),
+            list(G.graph.items()), [list(G.pred[n]) for n in G])
+
+
+@pytest.mark.parametrize("engine", ["fused", "atomic"])
+@pytest.mark.parametrize("text, n_layer, pos, layer, head", [
+    ("abca", 2, 0, 0, 0), ("abca", 2, 3, 1, 1), ("abca", 2, 4, 0, 1),
+    ("c", 1, 1, 0, 0), ("abcabca", 1, 5, 0, 1),
+])
+def test_trace_head_equals_head_view_of_the_whole_trace(engine, text, n_layer, pos, layer,
+                                                        head):
+    whole = head_view(trace_text(tiny_model(engine, n_layer), TOKENIZER, text, source="s"),
+                      pos, layer, head)
+    part = trace_head(tiny_model(engine, n_layer), TOKENIZER, text, pos, layer, head,
+                      source="s")
+    assert nx.utils.graphs_equal(part, whole)
+    assert everything(part) == everything(whole)
+
+
+def test_trace_head_without_backward_and_default_source():
+    whole = head_view(trace_text(tiny_model(), TOKENIZER, "ab", backward=False), 2, 0, 1)
+    part = trace_head(tiny_model(), TOKENIZER, "ab", 2, 0, 1, backward=False)
+    assert everything(part) == everything(whole)
+    assert part.graph["source"] == "text 'ab'"
+    assert {d["grad"] for _, d in part.nodes(data=True)} == {0.0}
+
+
+@pytest.mark.parametrize("text, pos, layer, head, message", [
+    ("", 0, 0, 0, "the text is empty"),
+    ("abz", 9, 0, 0, "characters not in the vocabulary"),
+    ("abca", 5, 0, 0, r"^--pos 5: the text 'abca' has positions 0\.\.4$"),
+    ("abca", 0, 1, 0, r"^--layer 1: the model has layers 0\.\.0$"),
+    ("abca", 0, 0, 7, r"^--head 7: the model has heads 0\.\.1$"),
+])
+def test_trace_head_refuses_what_head_view_refuses(text, pos, layer, head, message):
+    with pytest.raises(SelectionError, match=message):
+        trace_head(tiny_model(), TOKENIZER, text, pos, layer, head)

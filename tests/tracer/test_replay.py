@@ -250,7 +250,7 @@ def test_an_attention_head():
         check_replay(G, granularity, first3)
 
 
-@pytest.mark.parametrize("engine", ["fused", "atomic"])
+@pytest.mark.parametrize("engine", ["fused", pytest.param("atomic", marks=pytest.mark.slow)])
 def test_a_whole_training_step(tiny_docs, engine):
     state = start(tiny_docs, TrainConfig(steps=1), engine=engine, n_embd=8, n_head=2)
     bos = state.tokenizer.bos
