@@ -32,12 +32,13 @@ INSTALL_HINT = ("Graphviz's dot is not installed: sudo apt-get install graphviz 
                 "(.dot and .json outputs work without it)")
 
 
-def render(dot_text: str, fmt: str) -> bytes:
+def render(dot_text: str, fmt: str, dpi: float = PNG_DPI) -> bytes:
     """Lay out and draw DOT text with Graphviz's `dot`.
 
     Args:
         dot_text: a DOT document, e.g. from renderers.diagrams.source.dot_source.
         fmt: "svg", "png" (at 144 dpi) or "pdf".
+        dpi: for png, the resolution (a big graph's thumbnail needs fewer pixels).
 
     Returns:
         The whole output file as bytes.
@@ -52,7 +53,7 @@ def render(dot_text: str, fmt: str) -> bytes:
     """
     if fmt not in FORMATS[:3]:
         raise FormatError(f"unsupported format {fmt!r}: dot renders svg, png or pdf")
-    args = ["dot", f"-T{fmt}"] + ([f"-Gdpi={PNG_DPI}"] if fmt == "png" else [])
+    args = ["dot", f"-T{fmt}"] + ([f"-Gdpi={dpi:g}"] if fmt == "png" else [])
     try:
         done = subprocess.run(args, input=dot_text.encode("utf-8"), capture_output=True,
                               check=False)
