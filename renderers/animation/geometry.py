@@ -117,16 +117,19 @@ def bounds(points):
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def op_points(ops, origin) -> list:
-    """Every point that outlines what the ops draw (an ellipse by its corners)."""
-    out = []
+def ops_bounds(ops, origin) -> Optional[tuple]:
+    """The page box around what the ops draw (an ellipse by its corners), if anything."""
+    points = []
     for op in ops:
         if op["op"] in SHAPES:
-            out += [page(origin, p) for p in op["points"]]
+            points += op["points"]
         elif op["op"] in ("E", "e"):
             cx, cy, rx, ry = op["rect"]
-            out += [page(origin, (cx - rx, cy + ry)), page(origin, (cx + rx, cy - ry))]
-    return out
+            points += [(cx - rx, cy + ry), (cx + rx, cy - ry)]
+    if not points:
+        return None
+    x0, y0, x1, y1 = bounds(points)  # y up: page y turns y1 into the top
+    return page(origin, (x0, y1)) + page(origin, (x1, y0))
 
 
 def texts(ops, origin) -> list:
@@ -143,14 +146,13 @@ def texts(ops, origin) -> list:
 
 def node_shape(obj: dict, origin) -> NodeShape:
     draw, label = obj.get("_draw_", []), obj.get("_ldraw_", [])
-    points = op_points(draw + label, origin)
     ellipse = next((op["rect"] for op in draw if op["op"] in ("E", "e")), None)
     if ellipse:
         cx, cy = page(origin, ellipse[:2])
         ellipse = (cx, cy, ellipse[2], ellipse[3])
     written = texts(label, origin)
     text = (written[0][0], written[0][2], written[0][3]) if written else None
-    return NodeShape(tuple(obj.get("class", "").split()), bounds(points) if points else None,
+    return NodeShape(tuple(obj.get("class", "").split()), ops_bounds(draw + label, origin),
                      ellipse, text, label_cells(obj, label, origin))
 
 

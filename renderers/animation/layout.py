@@ -171,7 +171,7 @@ def grad_cell(group, name, node, box, geometry, t, anim):
 def op_circle(group, name, node, shape, t, anim):
     """A small op circle: its fill, symbol colour and tooltip (numbers) become slots."""
     ellipse, text = group.find(".//ellipse"), group.find(".//text")
-    if ellipse is None or text is None or shape.ellipse is None:
+    if ellipse is None or text is None or shape.ellipse is None or shape.text is None:
         return
     fill = len(t.slots)
     ellipse.set("id", "sf_" + name)

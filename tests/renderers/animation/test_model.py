@@ -201,3 +201,30 @@ def test_write_animation_html_and_gif(tmp_path):
     assert (tmp_path / "a.html").read_text().startswith("<!DOCTYPE html>")
     assert write_animation(G, frames, tmp_path / "a.gif", theme="colorblind") == "gif"
     assert (tmp_path / "a.gif").read_bytes()[:6] == b"GIF89a"
+
+
+def test_the_frames_do_not_depend_on_how_dot_formats_its_svg(monkeypatch):
+    """One line, another namespace prefix, another transform: the same template."""
+    G = trace_expression("a*b + a")
+    normal = animate(G, backward_frames(G))
+    real = animate_module.render_formats
+
+    def reformatted(dot, formats):
+        layout, svg = real(dot, formats)
+        root = ET.fromstring(svg)
+        for element in root.iter():
+            element.tail = None
+            if element.get("transform"):
+                element.set("transform", "matrix(1 0 0 1 0 0)")
+        return layout, ET.tostring(root)
+
+    monkeypatch.setattr(animate_module, "render_formats", reformatted)
+    odd = animate(G, backward_frames(G))
+    assert (odd.cells, odd.circles, odd.edges, odd.outlines, odd.size) == (
+        normal.cells, normal.circles, normal.edges, normal.outlines, normal.size)
+    assert odd.values == normal.values and odd.slots == normal.slots
+    assert squashed(odd.parts) == squashed(normal.parts)
+
+
+def squashed(parts):
+    return "".join(p for p in parts if isinstance(p, str)).replace("\n", "")
