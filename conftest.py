@@ -10,6 +10,7 @@ import pytest
 # The doctests that run Graphviz's `dot` (to render, or to lay out an animation).
 # tests/test_markers.py checks that they are exactly the doctests that fail without it.
 DOCTESTS_NEEDING_DOT = frozenset({
+    "renderers.animation.geometry.read_geometry",
     "renderers.animation.gif.gif_bytes",
     "renderers.animation.model.animate",
     "renderers.animation.stepper.stepper_html",
@@ -17,6 +18,7 @@ DOCTESTS_NEEDING_DOT = frozenset({
     "renderers.animation.svg.write_svg_frames",
     "renderers.animation.write.write_animation",
     "renderers.diagrams.render.render",
+    "renderers.diagrams.render.render_formats",
 })
 
 

@@ -18,7 +18,7 @@ from .layout import TICK, Cell
 from .model import Animation, mark_scale
 from .svg import caption_band
 from ..exceptions import TooManyFramesError
-from ..diagrams.render import render
+from ..diagrams.render import PNG_DPI, render
 
 __all__ = ["gif_bytes", "check_frame_count", "MAX_FRAMES"]
 
@@ -60,7 +60,9 @@ def gif_bytes(anim: Animation, max_frames: int = MAX_FRAMES) -> bytes:
     count = check_frame_count(len(anim.values), max_frames)
     from PIL import Image
 
-    painter = Painter(anim, Image.open(io.BytesIO(render(anim.dot, "png"))).convert("RGB"))
+    scale = gif_scale(anim.size[0])
+    base = render(anim.dot, "png", dpi=base_dpi(scale))
+    painter = Painter(anim, Image.open(io.BytesIO(base)).convert("RGB"))
     palette = painter.palette()
     frames = [painter.frame(k).quantize(palette=palette, dither=Image.Dither.NONE)
               for k in range(count)]
@@ -93,6 +95,38 @@ def check_frame_count(count: int, max_frames: int = MAX_FRAMES) -> int:
     return count
 
 
+def gif_scale(width: float) -> float:
+    """Pixels per point: 2 (dot's 144 dpi), less for graphs wider than MAX_WIDTH allows.
+
+    >>> gif_scale(450), gif_scale(3600)
+    (2.0, 0.5)
+    """
+    return min(2.0, MAX_WIDTH / width) if width else 2.0
+
+
+def base_dpi(scale: float) -> float:
+    """The dpi dot draws the base picture at: 144, or 4x the GIF's own for a graph
+    shrunk below half size. A 40-term sum is some 12,000 points wide: at 144 dpi
+    cairo would draw it for seconds at its 32,767-pixel limit only to be shrunk 20x.
+
+    >>> base_dpi(2.0), base_dpi(0.5), base_dpi(0.25)
+    (144, 144, 72.0)
+    """
+    return PNG_DPI if scale >= 0.5 else PNG_DPI * 2 * scale
+
+
+def inner_box(x0: int, y0: int, x1: int, y1: int) -> tuple:
+    """A cell's pixel box less its one-pixel border, where it has room for one: shrunk
+    to a sliver, a wide graph's cell would otherwise turn inside out.
+
+    >>> inner_box(0, 0, 10, 1)
+    (1, 0, 9, 1)
+    """
+    (a, c), (b, d) = ((lo + 1, hi - 1) if hi - lo >= 2 else (lo, hi)
+                      for lo, hi in ((x0, x1), (y0, y1)))
+    return a, b, c, d
+
+
 def font(kind, size):
     return load_font(kind, max(1, round(size)))
 
@@ -122,7 +156,7 @@ class Painter:
 
         self.anim = anim
         width, height = anim.size
-        self.scale = min(2.0, MAX_WIDTH / width) if width else 2.0
+        self.scale = gif_scale(width)
         self.band = caption_band(anim)
         size = (round(self.band.width * self.scale), round(self.band.height * self.scale))
         self.canvas = Image.new("RGB", size, "#ffffff")
@@ -185,7 +219,7 @@ class Painter:
     def cell(self, draw, cell, values):
         fill, text, colour, style, tick, tick_colour = (values[i] for i in cell.slots)
         x0, y0, x1, y1 = (round(v) for v in (*self.px(*cell.rect[:2]), *self.px(*cell.rect[2:])))
-        draw.rectangle((x0 + 1, y0 + 1, x1 - 1, y1 - 1), fill=fill)
+        draw.rectangle(inner_box(x0, y0, x1, y1), fill=fill)
         size = cell.size * self.scale
         y = cell.baseline * self.scale
         draw.text((x1 - 4 * self.scale, y), text, fill=colour, anchor="rs",
@@ -197,7 +231,7 @@ class Painter:
     def circle(self, draw, circle, values):
         fill, colour, _ = (values[i] for i in circle.slots)
         cx, cy = self.px(*circle.ellipse[:2])
-        rx, ry = (r * self.scale - 1.5 for r in circle.ellipse[2:])
+        rx, ry = (max(0.0, r * self.scale - 1.5) for r in circle.ellipse[2:])
         draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=fill)
         draw.text((cx, circle.baseline * self.scale), circle.symbol, fill=colour, anchor="ms",
                   font=font("number", circle.size * self.scale))

@@ -1,8 +1,9 @@
 """The frame model: one layout, and what every frame of a backward replay shows.
 
-The base drawing is the diagram of renderers.diagrams.source, with ids added to what
-a frame changes (grad cells, small op circles, edges). dot lays it out once and
-renderers.animation.layout turns that into a template whose slots (a fill, a text, a
+The base drawing is the diagram of renderers.diagrams.source in its animation form
+(grad cells as links, edges idle; every node, edge and grad cell with an id). dot
+lays it out once, written as JSON and SVG, and renderers.animation.layout turns that
+into a template whose slots (a fill, a text, a
 stroke) each frame fills in, plus marks on top: an outline around the nodes sending
 their grad and the number flowing along each of their edges. SVG frames (.svg), the
 GIF (.gif) and the HTML stepper (.stepper) all draw one Animation, so no node moves.
@@ -13,18 +14,21 @@ duck-typed: tracer.replay's Frame, or tracer.block_frames's BlockFrame on a bloc
 graph (whose "grads" are L2 norms).
 """
 
+import json
 import math
 from dataclasses import dataclass, field
 
 import networkx as nx
 
 from tracer.text import number
-from ..diagrams.render import DEFAULT_MAX_NODES, render
+
+from ..diagrams.render import DEFAULT_MAX_NODES, render_formats
 from ..diagrams.source import dot_source
-from ..diagrams.values import node_names
+from ..diagrams.values import Frames, edge_id, node_names
 from ..exceptions import GraphTooLargeError, RenderError
 from ..themes import get_theme, text_on
-from .layout import animation_dot, edge_id, parse_svg
+from .geometry import read_geometry
+from .layout import IDLE_EDGE, svg_template, text_width
 
 __all__ = ["Animation", "animate", "mark_scale"]
 
@@ -109,13 +113,16 @@ def animate(G: nx.Graph, frames: list, *, rankdir: str = "LR", theme: str = "def
     names = node_names(G)
     view = G.graph.get("view", "expression")
     states = node_states(frames)
-    dot = animation_dot(dot_source(G, rankdir=rankdir, backward=True, theme=theme), G,
-                        names, widest(states, view))
+    longest = widest(states, view)
+    widths = {name: math.ceil(text_width(longest.get(n, "")) + 22) for n, name in names.items()}
+    dot = dot_source(G, rankdir=rankdir, backward=True, theme=theme,
+                     frames=Frames(widths, IDLE_EDGE))
     accent, check = ACCENTS.get(palette.name, ACCENTS["default"])
     anim = Animation(dot, "", (0.0, 0.0), [], [], {}, {}, {}, {}, accent, check,
                      legend=LEGENDS.get(view, LEGEND), title=G.graph.get("source", ""))
-    initial = parse_svg(render(dot, "svg").decode("utf-8"),
-                        {v: k for k, v in names.items()}, anim)
+    layout, svg = render_formats(dot, ("json", "svg"))
+    initial = svg_template(svg, read_geometry(json.loads(layout)),
+                           {v: k for k, v in names.items()}, anim)
     fill_frames(anim, G, frames, states, initial, palette, view)
     return anim
 

@@ -8,8 +8,9 @@ their own column, and edge width says how much gradient crossed between two bloc
 import networkx as nx
 
 from tracer.text import number
-from .values import (Html, Style, edge_stmt, node_names, node_stmt, sort_key,
-                         sorted_edges, subgraph, tag, token_text)
+
+from .values import (Html, Style, edge_id, edge_stmt, grad_cell, keyed_edges,
+                     node_names, node_stmt, sort_key, subgraph, tag, token_text)
 from ..quoting import escape_html
 from ..themes import text_on
 
@@ -35,23 +36,27 @@ def block_node(name: str, d: dict, style: Style, max_norm: float, root: bool) ->
     fill = t.magnitude_fill(norm, max_norm) if style.backward else "#ffffff"
     rows += tag("tr", tag("td", escape_html(f"{d.get('n_nodes', 0)} nodes"), align="left")
                 + tag("td", tag("font", escape_html(f"{size} {number(norm)}"), color=text_on(fill)),
-                      bgcolor=fill, border="1", align="right"))
+                      bgcolor=fill, border="1", align="right",
+                      **(grad_cell(name, style) if style.backward else {})))
     if d.get("op_counts"):
         rows += tag("tr", tag("td", tag("font", escape_html(d["op_counts"]), **muted),
                               colspan="2", align="left"))
     table = tag("table", rows, border="0", cellborder="0", cellspacing="1", cellpadding="2",
                 color=t.text)
     param = d.get("kind") == "param"
-    return node_stmt(name, shape="cylinder" if param else "box",
+    return node_stmt(name, "block", shape="cylinder" if param else "box",
                      style="filled" if param else "filled,rounded",
                      fillcolor=t.param if param else t.op, label=Html(table), margin="0.05",
                      penwidth="3" if root else "1")
 
 
 def block_edge(tail: str, head: str, e: dict, style: Style, max_width: float) -> str:
-    """Width by the gradient that crossed (backward) or by how many edges (forward)."""
+    """Width by the gradient that crossed (backward) or by how many edges (forward);
+    in an animation, idle until gradient crosses."""
     measure = e.get("contribution_norm", 0.0) if style.backward else e.get("count", 0)
     extra = {"penwidth": f"{1 + 4 * measure / max_width:.2f}"} if max_width else {}
+    if style.frames:
+        extra = {"color": style.frames.idle_edge}
     if style.edge_labels:
         count = e.get("count", 0)
         text = f"{count} edge" + ("" if count == 1 else "s")
@@ -60,7 +65,7 @@ def block_edge(tail: str, head: str, e: dict, style: Style, max_width: float) ->
         # xlabel: dot 2.43's cluster ranking fails ("trouble in init_rank") on some
         # block graphs whose edges carry ordinary labels.
         extra["xlabel"] = text
-    return edge_stmt(tail, head, **extra)
+    return edge_stmt(tail, head, edge_id(tail, head, 0), "arg", **extra)
 
 
 def blocks_lines(G: nx.DiGraph, style: Style) -> str:
@@ -84,7 +89,7 @@ def blocks_lines(G: nx.DiGraph, style: Style) -> str:
         body += subgraph("params", "".join(f"\t{p}\n" for p in params), rank="min")
     key = "contribution_norm" if style.backward else "count"
     max_width = max((e.get(key, 0) for *_, e in G.edges(data=True)), default=0)
-    for u, v, e in sorted_edges(G):
+    for u, v, _, e in keyed_edges(G):
         body += block_edge(names[u], names[v], e, style, max_width)
     return body
 

@@ -9,9 +9,10 @@ atomic engine (each dot product a chain of `*` and `+`) readable on one slide.
 import networkx as nx
 
 from tracer.text import number
-from .values import (Html, Style, compact_node, edge_stmt, key_label, node_names,
-                         node_stmt, op_node, op_symbol, scales, sort_key, sorted_edges,
-                         subgraph, tag, token_text, value_edge)
+
+from .values import (Html, Style, compact_node, edge_id, edge_stmt, grad_cell,
+                     key_label, keyed_edges, node_names, node_stmt, op_node, op_symbol, scales,
+                     sort_key, subgraph, tag, token_text, value_edge)
 from ..quoting import escape_html
 from ..themes import text_on
 
@@ -71,23 +72,23 @@ def vector_node(name: str, members: list, title: str, style: Style, max_grad: fl
     for port, d in members:
         data = {} if style.backward else {"port": port}
         cells = tag("td", escape_html(d.get("label", "")), align="left", port="in" + port,
-                    bgcolor=t.kind_fill(d.get("kind", "op")))
+                    bgcolor=t.kind_fill(d.get("kind", "op")), id="l_" + port)
         cells += tag("td", escape_html(number(d["data"])), align="right", **data)
         if style.backward:
             fill = t.signed_fill(d["grad"], max_grad)
             cells += tag("td", tag("font", escape_html(number(d["grad"])), color=text_on(fill)),
-                         align="right", bgcolor=fill, port=port)
+                         align="right", bgcolor=fill, port=port, **grad_cell(port, style))
         rows += tag("tr", cells)
     table = tag("table", rows, border="0", cellborder="1", cellspacing="0", cellpadding="3",
                 color=t.text)
-    return node_stmt(name, shape="plain", label=Html(table))
+    return node_stmt(name, "table", shape="plain", label=Html(table))
 
 
 def inner_node(G, node, name, style, max_grad) -> str:
     """An unnamed value: a constant as its small grey number, an op as a circle."""
     d = G.nodes[node]
     if not d["op"]:
-        return node_stmt(name, shape="plain", label=number(d["data"]), fontsize="9",
+        return node_stmt(name, "const", shape="plain", label=number(d["data"]), fontsize="9",
                          fontcolor=style.theme.muted)
     return compact_node(name, op_symbol(G, node, d), d, style, max_grad)
 
@@ -125,7 +126,8 @@ def group_body(G, group, nodes, names, style, max_grad) -> str:
         if G.nodes[n]["op"] and G.in_degree(n):
             body += op_node("op" + names[n], op_symbol(G, n, G.nodes[n]), style)
             body += edge_stmt("op" + names[n], f"{table}:in{names[n]}"
-                              + (":w" if style.rankdir == "LR" else ""))
+                              + (":w" if style.rankdir == "LR" else ""),
+                              f"e_op{names[n]}_{names[n]}", "result")
     inner = (n for n in nodes if not is_named(G.nodes[n]))
     return body + "".join(inner_node(G, n, names[n], style, max_grad) for n in inner)
 
@@ -134,7 +136,8 @@ def stacked(names: list, name: str) -> str:
     """Nodes in one column (one rank), top to bottom in this order."""
     if len(names) < 2:
         return ""
-    chain = "".join(edge_stmt(a, b, style="invis") for a, b in zip(names, names[1:]))
+    chain = "".join(edge_stmt(a, b, f"o_{a}_{b}", "order", style="invis")
+                    for a, b in zip(names, names[1:]))
     return subgraph(name, chain, rank="same")
 
 
@@ -157,8 +160,9 @@ def head_lines(G: nx.MultiDiGraph, style: Style) -> str:
     body += stacked(["{}{}".format(*g) for g in order if g[0] in ("q", "k")], "column_qk")
     body += stacked(["{}{}".format(*g) for g in order if g[0] == "v"], "column_v")
     tails, heads = endpoints(G, names, style.rankdir)
-    for u, v, e in sorted_edges(G):
-        body += value_edge(tails[u], heads[v], e, style, max_flow)
+    for u, v, key, e in keyed_edges(G):
+        body += value_edge(tails[u], heads[v], e, style, max_flow,
+                           edge_id(names[u], names[v], key))
     return body
 
 

@@ -9,6 +9,7 @@ a hang.
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import networkx as nx
@@ -18,9 +19,10 @@ from microgpt.files import atomic_write
 from .source import dot_source
 from ..exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
 
-__all__ = ["render", "write_diagram", "FORMATS", "DEFAULT_MAX_NODES"]
+__all__ = ["render", "render_formats", "write_diagram", "FORMATS", "DEFAULT_MAX_NODES"]
 
 FORMATS = ("svg", "png", "pdf", "dot")
+DRAWN = ("svg", "png", "pdf", "json")  # what dot itself writes; json: the layout as data
 PNG_DPI = 144  # twice the screen default: sharp on slides and high-density screens
 # From benchmarks/bench_trace.py (dot 2.43, 2 cores): svg of a traced model's first N
 # nodes in the expression style took 0.65 s at 1000 nodes, 1.8 s at 2000, 5.2 s at
@@ -33,27 +35,69 @@ INSTALL_HINT = ("Graphviz's dot is not installed: sudo apt-get install graphviz 
                 "(.dot and .json outputs work without it)")
 
 
-def render(dot_text: str, fmt: str) -> bytes:
+def render(dot_text: str, fmt: str, dpi: float = PNG_DPI) -> bytes:
     """Lay out and draw DOT text with Graphviz's `dot`.
 
     Args:
         dot_text: a DOT document, e.g. from renderers.diagrams.source.dot_source.
-        fmt: "svg", "png" (at 144 dpi) or "pdf".
+        fmt: "svg", "png" (at 144 dpi), "pdf", or "json" (positions and drawing
+            operations, for code that needs to know where dot put things).
+        dpi: for png, the resolution (a big graph's thumbnail needs fewer pixels).
 
     Returns:
         The whole output file as bytes.
 
     Raises:
-        FormatError: fmt is not svg, png or pdf.
+        FormatError: fmt is not svg, png, pdf or json.
         DotNotFoundError: the `dot` binary is not on PATH.
         RenderError: dot rejected the text.
 
     >>> render("digraph { a -> b }", "svg").startswith(b"<?xml")
     True
     """
-    if fmt not in FORMATS[:3]:
-        raise FormatError(f"unsupported format {fmt!r}: dot renders svg, png or pdf")
-    args = ["dot", f"-T{fmt}"] + ([f"-Gdpi={PNG_DPI}"] if fmt == "png" else [])
+    check_formats((fmt,))
+    args = ["dot", f"-T{fmt}"] + ([f"-Gdpi={dpi:g}"] if fmt == "png" else [])
+    return stamped(fmt, run_dot(args, dot_text))
+
+
+def render_formats(dot_text: str, formats: tuple) -> tuple:
+    """Lay DOT text out once and write it in several formats (png at 144 dpi).
+
+    One `dot` run with a -T/-o pair per format, so every output shows the very same
+    layout: an animation reads positions from the json and draws on the svg.
+
+    Args:
+        dot_text: a DOT document.
+        formats: names from render's fmt, e.g. ("json", "svg").
+
+    Returns:
+        The output files' bytes, in the order of formats.
+
+    Raises:
+        FormatError, DotNotFoundError, RenderError: as for render.
+
+    >>> layout, svg = render_formats("digraph { a -> b }", ("json", "svg"))
+    >>> layout.startswith(b"{"), svg.startswith(b"<?xml")
+    (True, True)
+    """
+    check_formats(formats)
+    with tempfile.TemporaryDirectory(prefix="microgpt-trace-dot-") as folder:
+        paths = [Path(folder) / f"out{i}.{fmt}" for i, fmt in enumerate(formats)]
+        args = ["dot", f"-Gdpi={PNG_DPI}"] if "png" in formats else ["dot"]
+        for fmt, path in zip(formats, paths):
+            args += [f"-T{fmt}", f"-o{path}"]
+        run_dot(args, dot_text)
+        return tuple(stamped(fmt, path.read_bytes()) for fmt, path in zip(formats, paths))
+
+
+def check_formats(formats):
+    for fmt in formats:
+        if fmt not in DRAWN:
+            raise FormatError(f"unsupported format {fmt!r}: dot renders svg, png, pdf or json")
+
+
+def run_dot(args: list, dot_text: str) -> bytes:
+    """Run dot on the text; its stdout, or one line saying why it failed."""
     try:
         done = subprocess.run(args, input=dot_text.encode("utf-8"), capture_output=True,
                               check=False)
@@ -62,9 +106,13 @@ def render(dot_text: str, fmt: str) -> bytes:
     if done.returncode:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RenderError(f"dot failed: {message[0] if message else done.returncode}")
-    # cairo stamps PDFs with the current time (and cairo 1.16 ignores
-    # SOURCE_DATE_EPOCH); a fixed date of the same length keeps the xref offsets valid.
-    return PDF_DATE.sub(rb"\g<1>19700101000000", done.stdout) if fmt == "pdf" else done.stdout
+    return done.stdout
+
+
+def stamped(fmt: str, data: bytes) -> bytes:
+    """cairo stamps PDFs with the current time (and cairo 1.16 ignores
+    SOURCE_DATE_EPOCH); a fixed date of the same length keeps the xref offsets valid."""
+    return PDF_DATE.sub(rb"\g<1>19700101000000", data) if fmt == "pdf" else data
 
 
 def output_format(path, fmt) -> str:

@@ -11,7 +11,7 @@ import networkx as nx
 
 from .blocks import blocks_lines, blocks_title
 from .head import head_lines, head_title
-from .values import Style, digraph, key_label, value_lines
+from .values import Frames, Style, digraph, key_label, value_lines
 from ..exceptions import RenderError
 from ..themes import get_theme
 
@@ -25,14 +25,15 @@ RANKDIRS = ("LR", "TB")
 KIND_ORDER = ("param", "input", "const", "op")
 
 
-def make_style(rankdir: str, edge_labels: bool, backward: bool, theme: str) -> Style:
+def make_style(rankdir: str, edge_labels: bool, backward: bool, theme: str,
+               frames: Frames = None) -> Style:
     if rankdir not in RANKDIRS:
         raise RenderError(f"unknown rankdir {rankdir!r}: use LR or TB")
-    return Style(rankdir, bool(edge_labels), bool(backward), get_theme(theme))
+    return Style(rankdir, bool(edge_labels), bool(backward), get_theme(theme), frames)
 
 
 def dot_source(G: nx.Graph, *, rankdir: str = "LR", edge_labels: bool = False,
-               backward: bool = True, theme: str = "default") -> str:
+               backward: bool = True, theme: str = "default", frames: Frames = None) -> str:
     """Draw a traced graph as DOT text, chosen by its "view" graph attribute.
 
     Args:
@@ -42,6 +43,8 @@ def dot_source(G: nx.Graph, *, rankdir: str = "LR", edge_labels: bool = False,
             along it, when drawing backward) on its edge.
         backward: show gradients; False draws the forward pass only.
         theme: a name in renderers.themes.THEMES ("default" or "colorblind").
+        frames: drawing the base of an animation (renderers.diagrams.values.Frames):
+            grad cells as links of a set width, argument edges idle.
 
     Returns:
         The DOT text; the same graph and options always give the same bytes.
@@ -58,9 +61,10 @@ def dot_source(G: nx.Graph, *, rankdir: str = "LR", edge_labels: bool = False,
     >>> G.add_edge(1, 2, 1, arg=1, local_grad=2.0, contribution=2.0)
     1
     >>> [line.strip() for line in dot_source(G).splitlines() if "->" in line]
-    ['opn2 -> n2', 'n0 -> opn2 [penwidth="2.50"]', 'n1 -> opn2 [penwidth="4.00"]']
+    ['opn2 -> n2 [id="e_opn2_n2", class="result"]', 'n0 -> opn2 [id="e_n0_n2_0", \
+class="arg", penwidth="2.50"]', 'n1 -> opn2 [id="e_n1_n2_1", class="arg", penwidth="4.00"]']
     """
-    style = make_style(rankdir, edge_labels, backward, theme)
+    style = make_style(rankdir, edge_labels, backward, theme, frames)
     view = G.graph.get("view", "expression")
     # newrank: dot 2.43's older ranking took minutes on some 500-node clustered model
     # graphs that the newer one lays out in 0.2 s. Blocks keep the older one, which

@@ -5,9 +5,17 @@ package's dot.py. Attribute values always go through `quoting.quote` and label t
 through `quoting.escape_html`, so no user text is ever pasted into DOT unescaped.
 Nodes and edges are emitted sorted by id, and numbers with a fixed format, so the
 same graph always gives the same bytes.
+
+Every node, edge and grad cell carries a stable `id` (the node's DOT name "n12",
+"e_<tail>_<head>_<arg>" for an argument edge, "g_n12" for a grad cell), and nodes and
+edges a `class` ("value", "op", "compact", "table", "const", "block"; "arg",
+"result", "order"), which dot copies into its SVG and JSON: an animation finds what
+it recolours by these, never by the shape of dot's output. (dot 2.43 refuses `class`
+on a table cell, so cells have an id only.)
 """
 
 from dataclasses import dataclass
+from typing import Optional
 
 import networkx as nx
 
@@ -17,14 +25,29 @@ from tracer.text import number
 from ..quoting import escape_html, quote
 from ..themes import Theme, text_on
 
-__all__ = ["Style", "Html", "attrs", "tag", "node_stmt", "edge_stmt", "subgraph",
-           "digraph", "node_names", "sort_key", "sorted_edges", "scales", "op_symbol",
+__all__ = ["Style", "Frames", "Html", "attrs", "tag", "node_stmt", "edge_stmt",
+           "subgraph", "digraph", "node_names", "sort_key", "sorted_edges", "keyed_edges",
+           "edge_id", "grad_cell", "scales", "op_symbol",
            "value_node", "op_node", "compact_node", "value_edge", "key_label", "value_lines",
            "token_text"]
 
 # What each op looks like in its small node (x*y is shown as a multiplication sign).
 OP_SYMBOLS = {"+": "+", "*": "\u00d7", "**": "^", "exp": "exp", "log": "log",
               "relu": "relu", "tanh": "tanh", "dot": "dot"}
+
+
+@dataclass(frozen=True)
+class Frames:
+    """What the base drawing of an animation needs beyond a static diagram.
+
+    Every grad cell becomes a link, so that dot draws it as a <g> of its own (id
+    "a_g_<name>") which a frame can recolour, and is made wide enough for the longest
+    number it will show; argument edges are drawn idle, in one colour and width, until
+    gradient flows along them.
+    """
+
+    cell_widths: dict  # DOT name -> width (points) of its grad cell
+    idle_edge: str
 
 
 @dataclass(frozen=True)
@@ -35,6 +58,7 @@ class Style:
     edge_labels: bool
     backward: bool
     theme: Theme
+    frames: Optional[Frames] = None  # set when drawing the base of an animation
 
 
 class Html(str):
@@ -55,12 +79,33 @@ def tag(name: str, content: str = "", **attributes) -> str:
     return f"<{name}{attr}>{content}</{name}>"
 
 
-def node_stmt(name: str, **pairs) -> str:
-    return f"\t{name}{attrs(**pairs)}\n"
+def node_stmt(name: str, classes: str = "", **pairs) -> str:
+    """A node whose SVG group and JSON object carry its name as id, and its classes."""
+    return f"\t{name}{attrs(id=name, **{'class': classes} if classes else {}, **pairs)}\n"
 
 
-def edge_stmt(tail: str, head: str, **pairs) -> str:
-    return f"\t{tail} -> {head}{attrs(**pairs)}\n"
+def edge_stmt(tail: str, head: str, ident: str = "", classes: str = "", **pairs) -> str:
+    """An edge; with an id (and classes) when anything will look for it."""
+    marks = {"id": ident} if ident else {}
+    marks.update({"class": classes} if classes else {})
+    return f"\t{tail} -> {head}{attrs(**marks, **pairs)}\n"
+
+
+def edge_id(tail: str, head: str, key) -> str:
+    """An argument edge's id: its ends' DOT names and its argument position.
+
+    >>> edge_id("n0", "n2", 1)
+    'e_n0_n2_1'
+    """
+    return f"e_{tail}_{head}_{key}"
+
+
+def grad_cell(name: str, style: Style) -> dict:
+    """The attributes of a grad cell: its id; in an animation a link, and its width."""
+    cell = {"id": "g_" + name}
+    if style.frames:
+        cell.update(href="#", width=str(style.frames.cell_widths[name]))
+    return cell
 
 
 def subgraph(name: str, body: str, **pairs) -> str:
@@ -91,13 +136,18 @@ def node_names(G: nx.Graph) -> dict:
     return {node: f"n{i}" for i, node in enumerate(sorted(G.nodes, key=sort_key))}
 
 
+def keyed_edges(G: nx.Graph) -> list:
+    """(u, v, key, data) by (u, v, key): one entry per argument; key 0 in a DiGraph."""
+    if G.is_multigraph():
+        return sorted(G.edges(keys=True, data=True),
+                      key=lambda e: (sort_key(e[0]), sort_key(e[1]), e[2]))
+    edges = sorted(G.edges(data=True), key=lambda e: (sort_key(e[0]), sort_key(e[1])))
+    return [(u, v, 0, d) for u, v, d in edges]
+
+
 def sorted_edges(G: nx.Graph) -> list:
     """(u, v, data) by (u, v, key): one entry per argument in a multigraph."""
-    if G.is_multigraph():
-        edges = sorted(G.edges(keys=True, data=True),
-                       key=lambda e: (sort_key(e[0]), sort_key(e[1]), e[2]))
-        return [(u, v, d) for u, v, _, d in edges]
-    return sorted(G.edges(data=True), key=lambda e: (sort_key(e[0]), sort_key(e[1])))
+    return [(u, v, d) for u, v, _, d in keyed_edges(G)]
 
 
 def scales(G: nx.Graph) -> tuple:
@@ -123,20 +173,21 @@ def op_symbol(G, node, d) -> str:
     return OP_SYMBOLS.get(d["op"], d["op"])
 
 
-def number_rows(d: dict, style: Style, max_grad: float, with_data: bool = True,
+def number_rows(name: str, d: dict, style: Style, max_grad: float, with_data: bool = True,
                 name_fill: str = "#ffffff") -> str:
     """The data row, and the grad row coloured by sign and size when drawing backward."""
     t = style.theme
 
-    def row(name, value, fill="#ffffff"):
-        name_cell = tag("td", tag("font", name, color=t.muted, point_size="9"),
+    def row(title, value, fill="#ffffff", **cell):
+        name_cell = tag("td", tag("font", title, color=t.muted, point_size="9"),
                         align="left", bgcolor=name_fill)
-        cell = tag("font", escape_html(number(value)), color=text_on(fill))
-        return tag("tr", name_cell + tag("td", cell, align="right", bgcolor=fill))
+        shown = tag("font", escape_html(number(value)), color=text_on(fill))
+        return tag("tr", name_cell + tag("td", shown, align="right", bgcolor=fill, **cell))
 
     rows = row("data", d["data"]) if with_data else ""
     if style.backward:
-        rows += row("grad", d["grad"], t.signed_fill(d["grad"], max_grad))
+        rows += row("grad", d["grad"], t.signed_fill(d["grad"], max_grad),
+                    **grad_cell(name, style))
     return rows
 
 
@@ -151,17 +202,18 @@ def value_node(name: str, d: dict, style: Style, max_grad: float, root: bool = F
     header = d.get("label") or ("" if d["op"] else number(d["data"]))
     if header:
         rows = tag("tr", tag("td", tag("b", escape_html(header)), colspan="2", bgcolor=fill))
-        rows += number_rows(d, style, max_grad, with_data=bool(d.get("label") or d["op"]))
+        rows += number_rows(name, d, style, max_grad,
+                            with_data=bool(d.get("label") or d["op"]))
     else:
-        rows = number_rows(d, style, max_grad, name_fill=fill)
+        rows = number_rows(name, d, style, max_grad, name_fill=fill)
     table = tag("table", rows, border="2" if root else "0", cellborder="1",
                 cellspacing="0", cellpadding="3", color=style.theme.text)
-    return node_stmt(name, shape="plain", label=Html(table))
+    return node_stmt(name, "value", shape="plain", label=Html(table))
 
 
 def op_node(name: str, symbol: str, style: Style) -> str:
     """The small node holding an op's symbol, between its operands and its value."""
-    return node_stmt(name, shape="circle" if len(symbol) == 1 else "ellipse",
+    return node_stmt(name, "op", shape="circle" if len(symbol) == 1 else "ellipse",
                      label=symbol, style="filled", fillcolor=style.theme.op_symbol,
                      width="0.3", height="0.3", margin="0.02", fontsize="13")
 
@@ -175,23 +227,27 @@ def compact_node(name: str, symbol: str, d: dict, style: Style, max_grad: float)
     t = style.theme
     fill = t.signed_fill(d["grad"], max_grad) if style.backward else t.kind_fill(d["kind"])
     tip = f"data {number(d['data'])}" + (f", grad {number(d['grad'])}" if style.backward else "")
-    return node_stmt(name, shape="circle" if len(symbol) == 1 else "ellipse", label=symbol,
-                     style="filled", fillcolor=fill, fontcolor=text_on(fill), width="0.28",
+    return node_stmt(name, "compact", shape="circle" if len(symbol) == 1 else "ellipse",
+                     label=symbol, style="filled", fillcolor=fill, fontcolor=text_on(fill), width="0.28",
                      height="0.28", margin="0.01", fontsize="9",
                      tooltip=f"{symbol}: {tip} ({d.get('scope', '')})")
 
 
-def value_edge(tail: str, head: str, e: dict, style: Style, max_flow: float) -> str:
-    """An argument edge: width by how much gradient flowed back along it."""
+def value_edge(tail: str, head: str, e: dict, style: Style, max_flow: float,
+               ident: str = "") -> str:
+    """An argument edge: width by how much gradient flowed back along it (in an
+    animation, idle until it flows)."""
     extra = {}
-    if style.backward and max_flow:
+    if style.frames:
+        extra["color"] = style.frames.idle_edge
+    elif style.backward and max_flow:
         extra["penwidth"] = f"{1 + 3 * abs(e['contribution']) / max_flow:.2f}"
     if style.edge_labels:
         text = f"\u2202 {number(e['local_grad'])}"
         if style.backward:
             text += f" \u00b7 flows {number(e['contribution'])}"
         extra.update(label=text, decorate="true")
-    return edge_stmt(tail, head, **extra)
+    return edge_stmt(tail, head, ident, "arg", **extra)
 
 
 KIND_NAMES = {"param": "parameter", "input": "input", "const": "constant", "op": "computed"}
@@ -229,7 +285,7 @@ def value_box_and_op(G, node, names, style, max_grad, roots) -> str:
     stmts = value_node(name, d, style, max_grad, node in roots)
     if d["op"] and G.in_degree(node):
         stmts += op_node("op" + name, op_symbol(G, node, d), style)
-        stmts += edge_stmt("op" + name, name)
+        stmts += edge_stmt("op" + name, name, f"e_op{name}_{name}", "result")
     return stmts
 
 
@@ -273,7 +329,7 @@ def value_lines(G: nx.MultiDiGraph, style: Style, clustered: bool = False) -> st
         by_scope.setdefault(scope, []).append(
             value_box_and_op(G, node, names, style, max_grad, roots))
     body = scope_clusters(by_scope, style)
-    for u, v, e in sorted_edges(G):
+    for u, v, key, e in keyed_edges(G):
         head = "op" + names[v] if G.nodes[v]["op"] else names[v]
-        body += value_edge(names[u], head, e, style, max_flow)
+        body += value_edge(names[u], head, e, style, max_flow, edge_id(names[u], names[v], key))
     return body

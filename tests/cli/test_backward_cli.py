@@ -30,6 +30,14 @@ def test_expression_to_a_folder_of_svg_frames(tmp_path):
 
 
 @pytest.mark.exe
+def test_a_long_sum_to_gif(tmp_path):
+    """34 terms once crashed the GIF (a shrunk grad cell turned inside out)."""
+    result = invoke("+".join(["a*b"] * 34), "-o", tmp_path / "long.gif")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "long.gif").read_bytes()[:6] == b"GIF89a"
+
+
+@pytest.mark.exe
 def test_head_and_whole_model(tiny_checkpoint, tmp_path):
     result = invoke("--text", "anna", "--checkpoint", tiny_checkpoint, "--pos", "2",
                     "--head", "1", "--theme", "colorblind", "-o", tmp_path / "h.gif")

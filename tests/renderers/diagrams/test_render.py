@@ -141,7 +141,7 @@ def test_bad_formats(tmp_path, monkeypatch, path, fmt, message):
 
 
 def test_render_refuses_text_formats():
-    with pytest.raises(FormatError, match="unsupported format 'dot': dot renders svg, png or pdf"):
+    with pytest.raises(FormatError, match="unsupported format 'dot': dot renders svg, png, pdf or json"):
         render("digraph {}", "dot")
 
 

@@ -51,7 +51,7 @@ def test_square_has_one_edge_per_argument():
 
 def test_expression_boxes_ops_and_root():
     text = dot_source(graphs.a_times_b_plus_a())
-    assert re.findall(r'^\t(\w+) \[shape="(\w+)"', text, flags=re.M) == [
+    assert re.findall(r'^\t(\w+) \[id="\1", class="\w+", shape="(\w+)"', text, flags=re.M) == [
         ("n0", "plain"), ("n1", "plain"), ("n2", "plain"), ("opn2", "circle"),
         ("n3", "plain"), ("opn3", "circle")]
     assert 'label="×"' in text and 'label="+"' in text
@@ -115,7 +115,7 @@ def test_head_view_tables_clusters_and_title():
     for cluster in ("scores  q·k / √d", "softmax", "weighted sum of v"):
         assert f'label="{cluster}"' in text
     assert "layer 0 · head 1 · query position 1 &#39;a&#39;" in text
-    rows = re.findall(r'port="inn\d+" bgcolor="#\w+">(L0\.h1\.\w+\[t=\d\])', text)
+    rows = re.findall(r'port="inn\d+" bgcolor="#\w+" id="l_n\d+">(L0\.h1\.\w+\[t=\d\])', text)
     assert rows == ["L0.h1.score[t=0]", "L0.h1.score[t=1]", "L0.h1.w[t=0]", "L0.h1.w[t=1]"]
 
 
@@ -125,14 +125,14 @@ def test_blocks_view_positions_params_and_widths():
     assert 'shape="cylinder"' in text and text.count('shape="box"') == 5
     assert re.search(r'subgraph "params" \{\n\t\tgraph \[rank="min"\]\n\t\tn0\n', text)
     assert "grad norm 4.5" in text and "dot:166 *:42 +:42" in text
-    assert re.findall(r'n1 -> n2 \[penwidth="([\d.]+)"\]', text) == ["5.00"]
+    assert re.findall(r'n1 -> n2 \[id="e_n1_n2_0", class="arg", penwidth="([\d.]+)"\]', text) == ["5.00"]
 
 
 def test_blocks_forward_sizes_by_count():
     text = dot_source(graphs.tiny_blocks(), backward=False, edge_labels=True)
     assert "grad" not in text and "data norm 2.25" in text
-    assert 'n2 -> n4 [penwidth="5.00", xlabel="32 edges"]' in text
-    assert 'n2 -> n5 [penwidth="1.12", xlabel="1 edge"]' in text
+    assert 'n2 -> n4 [id="e_n2_n4_0", class="arg", penwidth="5.00", xlabel="32 edges"]' in text
+    assert 'n2 -> n5 [id="e_n2_n5_0", class="arg", penwidth="1.12", xlabel="1 edge"]' in text
 
 
 def test_same_graph_same_bytes():
