@@ -22,10 +22,10 @@ import networkx as nx
 
 from tracer.text import number
 
-from ..diagrams.render import DEFAULT_MAX_NODES, render_formats
+from ..diagrams.render import DEFAULT_MAX_NODES, check_layout_size, render_formats
 from ..diagrams.source import dot_source
 from ..diagrams.values import Frames, edge_id, node_names
-from ..exceptions import GraphTooLargeError, RenderError
+from ..exceptions import RenderError
 from ..themes import get_theme, text_on
 from .geometry import read_geometry
 from .layout import IDLE_EDGE, svg_template, text_width
@@ -86,13 +86,13 @@ def animate(G: nx.Graph, frames: list, *, rankdir: str = "LR", theme: str = "def
             blocks graph from tracer.block_frames).
         frames: from tracer.backward_frames, grouped_frames or block_frames.
         rankdir, theme: as for renderers.diagrams.source.dot_source.
-        max_nodes: refuse to lay out graphs with more nodes than this.
+        max_nodes: the layout cap (renderers.diagrams.render.layout_size).
 
     Returns:
         An Animation for .svg.frame_svgs, .gif.gif_bytes and .stepper.stepper_html.
 
     Raises:
-        GraphTooLargeError: G has more than max_nodes nodes.
+        GraphTooLargeError: G is over the layout cap.
         RenderError: no frames, a bad rankdir or theme, or dot failed.
 
     >>> from tracer.expression.evaluate import trace_expression
@@ -102,11 +102,8 @@ def animate(G: nx.Graph, frames: list, *, rankdir: str = "LR", theme: str = "def
     >>> len(anim.values), anim.captions[2].splitlines()[1]
     (3, '  a.grad += 3 × 1 → 4')
     """
-    if G.number_of_nodes() > max_nodes:
-        raise GraphTooLargeError(
-            f"graph has {G.number_of_nodes()} nodes, over the layout cap of {max_nodes}: "
-            "pick a head or a scope, collapse the model (--model --depth), or raise "
-            "--max-nodes")
+    check_layout_size(G, max_nodes, "pick a head or a scope, collapse the model "
+                                    "(--model --depth), or raise --max-nodes")
     if not frames:
         raise RenderError("no frames to animate")
     palette = get_theme(theme)

@@ -6,7 +6,9 @@ layout time grows much faster than the node count and a big graph would look lik
 a hang.
 """
 
+import ctypes
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,8 @@ from microgpt.files import atomic_write
 from .source import dot_source
 from ..exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
 
-__all__ = ["render", "render_formats", "write_diagram", "FORMATS", "DEFAULT_MAX_NODES"]
+__all__ = ["render", "render_formats", "write_diagram", "layout_size", "check_layout_size",
+           "FORMATS", "DEFAULT_MAX_NODES", "DOT_TIMEOUT"]
 
 FORMATS = ("svg", "png", "pdf", "dot")
 DRAWN = ("svg", "png", "pdf", "json")  # what dot itself writes; json: the layout as data
@@ -30,6 +33,9 @@ PNG_DPI = 144  # twice the screen default: sharp on slides and high-density scre
 # pdf near 2 s with room for denser graphs. PNG adds rasterising time that grows with
 # the canvas (about 5 s at 500 nodes, 17 s at 2000): svg is the format for big graphs.
 DEFAULT_MAX_NODES = 2000
+FREE_FAN = 16  # edges a node may have before it costs the layout extra (see layout_size)
+DOT_TIMEOUT = 60  # seconds; a layout that needs more is refused, not waited for
+PR_SET_PDEATHSIG = 1
 PDF_DATE = re.compile(rb"(/CreationDate \(D:)\d{14}")
 INSTALL_HINT = ("Graphviz's dot is not installed: sudo apt-get install graphviz "
                 "(.dot and .json outputs work without it)")
@@ -97,16 +103,64 @@ def check_formats(formats):
 
 
 def run_dot(args: list, dot_text: str) -> bytes:
-    """Run dot on the text; its stdout, or one line saying why it failed."""
+    """Run dot on the text; its stdout, or one line saying why it failed.
+
+    dot runs under DOT_TIMEOUT and never outlives us: it is killed when the timeout
+    passes, when this process is interrupted (Ctrl-C, an exception) and, through the
+    kernel, when this process dies (SIGTERM, kill -9).
+    """
     try:
-        done = subprocess.run(args, input=dot_text.encode("utf-8"), capture_output=True,
-                              check=False)
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, preexec_fn=die_with_parent)
     except FileNotFoundError:
         raise DotNotFoundError(INSTALL_HINT) from None
-    if done.returncode:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(f"dot failed: {message[0] if message else done.returncode}")
-    return done.stdout
+    try:
+        stdout, stderr = proc.communicate(dot_text.encode("utf-8"), timeout=DOT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"dot did not finish its layout in {DOT_TIMEOUT:g} s: draw a "
+                          "smaller part (a head, a scope, the model at a lower --depth) or "
+                          "an expression with fewer uses of one variable") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode:
+        message = stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RenderError(f"dot failed: {message[0] if message else proc.returncode}")
+    return stdout
+
+
+def die_with_parent():
+    """In the child, before dot starts: the kernel kills it if we die (Linux prctl)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the timeout and the kill on interruption still apply
+
+
+def layout_size(G: nx.Graph) -> int:
+    """What the layout cap measures: nodes or half the edges, whichever is more, plus
+    the square of every node's edges beyond FREE_FAN.
+
+    dot's time grows with crossings, and a node with many edges makes them: 60 uses
+    of one variable (60 nodes) take 5 s to lay out, 80 uses of two take minutes.
+
+    >>> G = nx.MultiDiGraph([(0, i) for i in range(1, 21)])
+    >>> layout_size(G)  # 21 nodes; node 0 has 20 edges, 4 beyond 16
+    37
+    """
+    excess = sum(max(0, degree - FREE_FAN) ** 2 for _, degree in G.degree())
+    return max(G.number_of_nodes(), G.number_of_edges() // 2) + excess
+
+
+def check_layout_size(G: nx.Graph, max_nodes: int, hint: str) -> None:
+    """GraphTooLargeError unless G's layout_size is within max_nodes."""
+    size = layout_size(G)
+    if size > max_nodes:
+        fan = max((d for _, d in G.degree()), default=0)
+        raise GraphTooLargeError(
+            f"graph of {G.number_of_nodes()} nodes and {G.number_of_edges()} edges (at most "
+            f"{fan} on one node) has layout size {size}, over the cap of {max_nodes}: {hint}")
 
 
 def stamped(fmt: str, data: bytes) -> bytes:
@@ -150,13 +204,13 @@ def write_diagram(G: nx.Graph, path, fmt: str = None, max_nodes: int = DEFAULT_M
         G: a graph for renderers.diagrams.source.dot_source.
         path: the output file, or "-" for stdout.
         fmt: "svg", "png", "pdf" or "dot"; None picks it from path's extension.
-        max_nodes: refuse to lay out graphs with more nodes than this (".dot" output,
+        max_nodes: refuse to lay out graphs whose layout_size is larger (".dot" output,
             plain text, is never refused).
         **style: dot_source's keyword options (rankdir, edge_labels, backward, theme).
 
     Raises:
         FormatError: no supported format from fmt or the extension.
-        GraphTooLargeError: G has more than max_nodes nodes and fmt needs a layout.
+        GraphTooLargeError: G's layout_size is over max_nodes and fmt needs a layout.
         DotNotFoundError, RenderError: as for render, or the file cannot be written.
 
     >>> import os, tempfile; folder = tempfile.mkdtemp()
@@ -165,9 +219,8 @@ def write_diagram(G: nx.Graph, path, fmt: str = None, max_nodes: int = DEFAULT_M
     True
     """
     fmt = output_format(path, fmt)
-    if fmt != "dot" and G.number_of_nodes() > max_nodes:
-        raise GraphTooLargeError(
-            f"graph has {G.number_of_nodes()} nodes, over the layout cap of {max_nodes}: "
-            "collapse it (--depth), select a scope, or raise --max-nodes")
+    if fmt != "dot":
+        check_layout_size(G, max_nodes, "collapse it (--depth), select a scope, or raise "
+                                        "--max-nodes")
     text = dot_source(G, **style)
     write_bytes(path, text.encode("utf-8") if fmt == "dot" else render(text, fmt))

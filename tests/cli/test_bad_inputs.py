@@ -203,6 +203,8 @@ OPTIONS = {
     "max-nodes-negative": ["expr", "a*b", "--max-nodes", "-1", "-o", "{box}/x.svg"],
     "max-nodes-word": ["expr", "a*b", "--max-nodes", "lots", "-o", "{box}/x.svg"],
     "max-nodes-over-cap": ["expr", "a*b+a", "--max-nodes", "2", "-o", "{box}/x.svg"],
+    "fan-in-over-cap": ["expr", "+".join(["a"] * 100), "-o", "{box}/x.svg"],
+    "fan-in-animation": ["backward", "+".join(["a*b"] * 100), "-o", "{box}/x.html"],
     "bad-format": ["expr", "a*b", "-o", "{box}/x.svg", "--format", "jpg"],
     "bad-extension": ["expr", "a*b", "-o", "{box}/x.jpg"],
     "stdout-no-format": ["expr", "a*b", "-o", "-"],

@@ -72,7 +72,7 @@ def test_expr_bad_input(tmp_path, args, fragment):
 def test_expr_over_the_cap_leaves_no_file(tmp_path):
     out = tmp_path / "big.svg"
     result = invoke("expr", "+".join(f"x{i}" for i in range(30)), "-o", out, "--max-nodes", "10")
-    assert_one_line_error(result, "over the layout cap of 10", "--max-nodes")
+    assert_one_line_error(result, "over the cap of 10", "--max-nodes")
     assert not out.exists()
 
 

@@ -3,6 +3,7 @@
 import re
 import struct
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -108,7 +109,8 @@ def test_over_the_cap_runs_no_dot_and_writes_nothing(no_dot, tmp_path):
     with pytest.raises(GraphTooLargeError) as error:
         write_diagram(G, out, max_nodes=50)
     assert str(error.value) == (
-        f"graph has {G.number_of_nodes()} nodes, over the layout cap of 50: collapse it "
+        f"graph of {G.number_of_nodes()} nodes and {G.number_of_edges()} edges (at most 3 on "
+        f"one node) has layout size {G.number_of_nodes()}, over the cap of 50: collapse it "
         "(--depth), select a scope, or raise --max-nodes")
     assert out.read_bytes() == b"old"
     write_diagram(G, tmp_path / "big.dot", max_nodes=50)  # text is cheap: no cap
@@ -163,3 +165,71 @@ def test_unwritable_path_is_a_render_error(tmp_path):
     with pytest.raises(RenderError, match="cannot write"):
         write_diagram(graphs.a_times_a(), tmp_path, "dot")  # a directory
     assert files_in(tmp_path) == []
+
+
+def test_layout_size_counts_edges_and_fan():
+    from renderers.diagrams.render import layout_size
+
+    assert layout_size(chain(30)) == chain(30).number_of_nodes()
+    many = nx.MultiDiGraph([(0, 1)] * 40)  # 2 nodes, 40 edges between them
+    assert layout_size(many) == 20 + 2 * (40 - 16) ** 2
+
+
+def test_a_variable_used_too_often_is_refused_before_dot(no_dot, tmp_path):
+    from tracer.expression.evaluate import trace_expression
+
+    G = trace_expression("+".join(["a"] * 80))  # minutes of layout for dot
+    with pytest.raises(GraphTooLargeError, match="at most 80 on one node"):
+        write_diagram(G, tmp_path / "x.svg")
+    assert not (tmp_path / "x.svg").exists()
+
+
+HARD = "+".join(["a*b"] * 80)  # within a raised cap, but minutes of dot
+
+
+@pytest.mark.exe
+def test_dot_runs_under_a_timeout_and_is_killed(tmp_path, monkeypatch):
+    import renderers.diagrams.render as module
+    from tracer.expression.evaluate import trace_expression
+
+    monkeypatch.setattr(module, "DOT_TIMEOUT", 1)
+    spawned = []
+    real = module.subprocess.Popen
+    monkeypatch.setattr(module.subprocess, "Popen",
+                        lambda *a, **k: spawned.append(real(*a, **k)) or spawned[-1])
+    with pytest.raises(RenderError, match="did not finish its layout in 1 s: draw a smaller"):
+        write_diagram(trace_expression(HARD), tmp_path / "x.svg", max_nodes=10**6)
+    assert spawned and spawned[0].poll() is not None  # dot is gone
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.exe
+def test_dot_dies_with_the_command(tmp_path):
+    import os
+    import signal as signals
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[3]
+    cli = subprocess.Popen([sys.executable, "-m", "microgpt_trace", "expr", HARD, "-o",
+                            tmp_path / "x.svg", "--max-nodes", "1000000"], cwd=root,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dot = None
+    for _ in range(200):  # wait for its dot to start
+        time.sleep(0.05)
+        children = Path(f"/proc/{cli.pid}/task/{cli.pid}/children")
+        pids = children.read_text().split() if children.exists() else []
+        if pids:
+            dot = int(pids[0])
+            break
+    assert dot, "dot never started"
+    os.kill(cli.pid, signals.SIGKILL)
+    cli.wait()
+    for _ in range(100):
+        if not Path(f"/proc/{dot}").exists() or "Z" in Path(f"/proc/{dot}/stat").read_text().split()[2]:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(dot, signals.SIGKILL)
+        pytest.fail("dot outlived the command")
