@@ -142,12 +142,11 @@ def check_text(text, tokenizer, block_size):
                         f"{block_size} allows at most {block_size - 1}")
 
 
-def next_update(path=None, param="wte[0][0]", data=DEFAULT_DATA, text=None, steps=None,
-                on_replay=None):
+def next_update(path, param, data=DEFAULT_DATA, text=None, steps=None, on_replay=None):
     """The AdamArithmetic of `param`'s next update in the checkpoint at `path`.
 
-    The gradient is that of `text`, or of the next training document (`data` gives the
-    order). `steps` sets the schedule's length; without it a finished schedule shows
+    `path` None is the default checkpoint. The gradient is that of `text`, or of the
+    next training document (`data` gives the order). `steps` sets the schedule's length; without it a finished schedule shows
     its last step, replayed from the seed (`on_replay(n)` is told first: it takes time).
     """
     state, digest = load(path or DEFAULT_CHECKPOINT)
@@ -158,7 +157,8 @@ def next_update(path=None, param="wte[0][0]", data=DEFAULT_DATA, text=None, step
     if steps is not None and steps <= state.step:
         raise ConfigError(f"--steps {steps} leaves no next step: the checkpoint has done "
                           f"{state.step}; give more than {state.step}")
-    shows = "extended" if steps is not None else "next" if state.step < schedule else "replayed"
+    shows = "extended" if steps not in (None, schedule) else \
+        "next" if state.step < schedule else "replayed"
     if shows == "extended":
         state.train_config = replace(state.train_config, steps=steps)
     if shows == "replayed":

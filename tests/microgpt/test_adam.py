@@ -160,6 +160,11 @@ def test_steps_extends_a_finished_schedule(run):
     assert "schedule set from 5 to 8 steps by --steps" in format_arithmetic(a)
 
 
+def test_steps_equal_to_the_schedule_changes_nothing(run):
+    data, step3, _, _ = run
+    assert next_update(step3, "wte[0][0]", data, steps=5) == next_update(step3, "wte[0][0]", data)
+
+
 def test_steps_must_leave_a_next_step(run):
     data, step3, _, _ = run
     with pytest.raises(ConfigError, match="--steps 3 leaves no next step: the checkpoint has "
