@@ -12,7 +12,7 @@ from microgpt.data import DEFAULT_DATA
 @click.option("--data", type=click.Path(dir_okay=False), default=str(DEFAULT_DATA),
               help="The checkpoint's dataset, which orders the training documents "
               "[default: data/names.txt].")
-@click.option("--steps", type=click.IntRange(min=1),
+@click.option("--steps", type=click.IntRange(min=1), metavar="N",
               help="Set the schedule's length to N steps (more than the checkpoint has "
               "done), e.g. to extend a finished one [default: the checkpoint's].")
 def adam(param, checkpoint, text, data, steps):
@@ -34,5 +34,6 @@ def adam(param, checkpoint, text, data, steps):
     from microgpt.adam import format_arithmetic, next_update
 
     arithmetic = next_update(checkpoint, param, data, text, steps, on_replay=lambda n: click.echo(
-        f"replaying {n} steps from the seed to reach the last one...", err=True))
+        f"replaying {n} steps from the seed to reach the last one (--steps N skips this)...",
+        err=True))
     click.echo(format_arithmetic(arithmetic, checkpoint or "data/checkpoint.json"))

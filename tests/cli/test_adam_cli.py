@@ -54,7 +54,8 @@ def test_finished_schedule_says_it_replays(inputs, tmp_path):
     assert result.stdout.startswith(f"{done} finished its 3-step schedule: its next "
                                     "learning rate is 0, so no weight would move.\n")
     assert new_value(result) == weight(done, "wpe[0][0]")
-    assert result.stderr == "replaying 2 steps from the seed to reach the last one...\n"
+    assert result.stderr == ("replaying 2 steps from the seed to reach the last one "
+                             "(--steps N skips this)...\n")
 
 
 def test_text_and_steps(inputs):
