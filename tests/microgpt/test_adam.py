@@ -219,3 +219,14 @@ def test_format_shows_every_number(run):
         assert f"{number:.6g}" in text
     assert f"= {a.value!r}\n" in text and f"= {a.new_value!r}\n" in text  # to the bit
     assert "0.01 × (1 − 3/5)" in text and "(1 − 0.85^4)" in text and "(1 − 0.99^4)" in text
+
+
+def test_a_zero_step_schedule_has_no_last_step(run, tmp_path):
+    data, _, _, docs = run
+    state = start(docs, TrainConfig(steps=0), **SHAPE)
+    checkpoint.save(state, tmp_path / "zero.json", docs_digest(state.docs))
+    with pytest.raises(ConfigError, match="0-step schedule: there is no last step"):
+        next_update(tmp_path / "zero.json", "wte[0][0]", data)
+    a = next_update(tmp_path / "zero.json", "wte[0][0]", data, steps=2)
+    assert (a.shows, a.step, a.lr_t, a.m_prev, a.v_prev) == ("extended", 0, 0.01, 0.0, 0.0)
+    assert a.new_value == trained(one_step(tmp_path / "zero.json", docs, steps=2), "wte[0][0]")[0]
