@@ -215,7 +215,7 @@ def format_arithmetic(a, checkpoint="the checkpoint"):
     s, t, n = a.step, a.step + 1, a.steps
     b1, b2 = f"{a.beta1:g}", f"{a.beta2:g}"
     rows = [
-        ("p", "the weight now", f"{a.value!r}"),
+        ("p", "the weight before the step", f"{a.value!r}"),
         ("g", "∂loss/∂p", f"{a.grad:.6g}"),
         ("m", f"β1 × m_prev + (1 − β1) × g = {b1} × {num(a.m_prev)} + {1 - a.beta1:.6g} × "
               f"{num(a.grad)}", f"{a.m:.6g}"),
