@@ -32,7 +32,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The main job on the embedded defaults: the worked example, one attention head and
-# the whole model of data/checkpoint.json on "anna", and a few samples.
+# the whole model of data/checkpoint.json on "anna", a few samples and one weight's
+# Adam update.
 demo: setup
 	@mkdir -p out
 	$(BIN)/microgpt-trace expr "a*b+a" --edge-labels -o out/expr.svg
@@ -41,6 +42,7 @@ demo: setup
 	$(BIN)/microgpt-trace backward "a*b+a" -o out/backward.html
 	$(BIN)/microgpt-trace backward --text anna --pos 3 --head 2 -o out/head-backward.gif
 	$(BIN)/microgpt-trace sample -n 5
+	$(BIN)/microgpt-trace adam "layer0.mlp_fc1[3][5]" > out/adam.txt && cat out/adam.txt
 	@echo
 	@echo "outputs in $(CURDIR)/out/:"
 	@echo "  expr.svg   a*b+a with data, grads and what flowed along each edge"
@@ -48,6 +50,7 @@ demo: setup
 	@echo "  model.svg  the whole model on 'anna', collapsed into blocks"
 	@echo "  backward.html      step through backward on a*b+a (open in a browser)"
 	@echo "  head-backward.gif  the gradient flowing back through that head"
+	@echo "  adam.txt   one weight's last Adam update, number by number"
 
 # Every test, one worker per core (pytest-xdist); tests/conftest.py lists the markers.
 test: setup

@@ -1,7 +1,7 @@
 """Errors a user can cause; the CLI turns each into one line on stderr."""
 
 __all__ = ["MicrogptError", "DataError", "ConfigError", "CheckpointError", "LogError",
-           "OutputError"]
+           "OutputError", "ParameterError"]
 
 
 class MicrogptError(Exception):
@@ -26,3 +26,7 @@ class LogError(MicrogptError, ValueError):
 
 class OutputError(MicrogptError, OSError):
     """An output that could not be written (a full disk, a vanished folder)."""
+
+
+class ParameterError(MicrogptError, ValueError):
+    """A parameter named wrongly: bad syntax, an unknown group, an index out of range."""

@@ -20,6 +20,7 @@ COMMANDS = {
     "export": ("export", "Write a traced graph as GraphML, GEXF or JSON."),
     "train": ("train", "Train the scalar GPT and write a checkpoint."),
     "sample": ("sample", "Generate names from a checkpoint."),
+    "adam": ("adam", "Show one weight's next Adam update, number by number."),
     "step": ("step", "Step through backward one node at a time in the terminal."),
     "backward": ("backward", "Animate backward: SVG frames, a GIF or an HTML stepper."),
     "report": ("report", "Draw the training panels and an HTML report from a metrics log."),

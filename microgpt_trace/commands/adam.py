@@ -1,0 +1,39 @@
+import click
+
+from microgpt.data import DEFAULT_DATA
+
+
+@click.command()
+@click.argument("param")
+@click.option("--checkpoint", type=click.Path(dir_okay=False),
+              help="Checkpoint whose next update to show [default: data/checkpoint.json].")
+@click.option("--text", help="Take the gradient of this text's loss [default: the next "
+              "training document].")
+@click.option("--data", type=click.Path(dir_okay=False), default=str(DEFAULT_DATA),
+              help="The checkpoint's dataset, which orders the training documents "
+              "[default: data/names.txt].")
+@click.option("--steps", type=click.IntRange(min=1), metavar="N",
+              help="Set the schedule's length to N steps (more than the checkpoint has "
+              "done), e.g. to extend a finished one [default: the checkpoint's].")
+def adam(param, checkpoint, text, data, steps):
+    """Show the arithmetic of PARAM's next Adam update, with its numbers.
+
+    PARAM is GROUP[ROW][COL], the label the model gives each weight, e.g.
+    layer0.mlp_fc1[3][5] or wte[0][1]. The output goes from the gradient through
+    m and v before and after, both bias corrections and the decayed learning rate
+    to the new value, printed in full: the exact float `train --resume` writes.
+
+    A checkpoint that finished its schedule (as the default one has) would not move
+    its weights (the next learning rate is 0): its last step is shown instead,
+    replayed from the seed (a few seconds); --steps N extends the schedule.
+
+    \b
+      microgpt-trace adam "layer0.mlp_fc1[3][5]"
+      microgpt-trace adam "wte[0][1]" --text anna --steps 2000
+    """
+    from microgpt.adam import format_arithmetic, next_update
+
+    arithmetic = next_update(checkpoint, param, data, text, steps, on_replay=lambda n: click.echo(
+        f"replaying {n} steps from the seed to reach the last one (--steps N skips this)...",
+        err=True))
+    click.echo(format_arithmetic(arithmetic, checkpoint or "data/checkpoint.json"))
