@@ -260,6 +260,13 @@ OPTIONS = {
                      "--grad-scale", "cubic"],
     "report-no-output": ["report", "--log", "{box}/log.jsonl"],
     "docs-extra": ["docs", "--check", "extra"],
+    "adam-unknown-group": ["adam", "foo[1][2]", *CK],
+    "adam-bad-syntax": ["adam", "wte[1, 2]", *CK],
+    "adam-out-of-range": ["adam", "wte[99][0]", *CK],
+    "adam-negative-index": ["adam", "wte[-1][0]", *CK],
+    "adam-bad-text": ["adam", "wte[0][0]", *CK, "--text", "ZZ"],
+    "adam-steps-negative": ["adam", "wte[0][0]", *CK, "--steps", "-1"],
+    "adam-other-data": ["adam", "wte[0][0]", *CK, "--data", "{box}/a-file.txt"],
 }
 TRAIN = ["train", "--data", "{box}/docs.txt", "--steps", "2", *TINY]
 TRAIN_OPTIONS = {
@@ -313,6 +320,7 @@ READERS = {  # commands that read a checkpoint
     "export": ["export", "--text", "anna", "--checkpoint", "{file}", "-o", "{box}/g.json"],
     "backward": ["backward", "--text", "anna", "--checkpoint", "{file}", "-o", "{box}/b.html"],
     "resume": ["train", "--data", "{box}/docs.txt", "--resume", "{file}"],
+    "adam": ["adam", "wte[0][0]", "--checkpoint", "{file}", "--data", "{box}/docs.txt"],
 }
 BAD_FILES = ["missing.json", "a-folder", "empty", "binary", "long-line", "ck-truncated.json",
              "latin1.txt"]
