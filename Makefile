@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	@mkdir -p out
 	$(BIN)/microgpt-trace expr "a*b+a" --edge-labels -o out/expr.svg
-	$(BIN)/microgpt-trace head --text anna --pos 3 --head 2 --backward -o out/head.svg
+	$(BIN)/microgpt-trace head --text anna --pos 3 --head 2 -o out/head.svg
 	$(BIN)/microgpt-trace model --text anna --depth 2 -o out/model.svg > /dev/null
 	$(BIN)/microgpt-trace backward "a*b+a" -o out/backward.html
 	$(BIN)/microgpt-trace backward --text anna --pos 3 --head 2 -o out/head-backward.gif

@@ -87,6 +87,8 @@ def cli():
 
     \b
     Start here:
+      microgpt-trace expr "a*b + a" -o graph.svg
+      microgpt-trace backward "a*b + a" -o backward.html
+      microgpt-trace head --text anna --pos 3 --head 2 -o head.svg
       microgpt-trace sample
-      microgpt-trace train --steps 200 -o my.json
     """

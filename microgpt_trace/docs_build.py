@@ -69,9 +69,9 @@ DIAGRAMS = (
             '--set x2=0 --set b=6.8813735870195432 --edge-labels', {"edge_labels": True}),
     # top to bottom: half as wide as left to right, so a head stays legible at page width
     Diagram("head", partial(head, "atomic"),
-            f"head --text {TEXT} --pos 3 --head 2 --backward --rankdir TB", {"rankdir": "TB"}),
+            f"head --text {TEXT} --pos 3 --head 2 --rankdir TB", {"rankdir": "TB"}),
     Diagram("head-fused", partial(head, "fused"),
-            f"head --text {TEXT} --pos 3 --head 2 --backward --granularity fused --rankdir TB",
+            f"head --text {TEXT} --pos 3 --head 2 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
     Diagram("model", partial(blocks, 1), f"model --text {TEXT} --depth 1"),
 )

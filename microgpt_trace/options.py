@@ -7,7 +7,8 @@ import click
 from renderers.diagrams.render import DEFAULT_MAX_NODES
 from renderers.themes import THEMES
 
-__all__ = ["diagram_options", "model_options", "write_output", "emit", "load_traced_text",
+__all__ = ["diagram_options", "model_options", "engine_option", "depth_option",
+           "write_output", "emit", "load_traced_text",
            "load_head", "GRAPH_FORMATS", "DIAGRAM_FORMATS"]
 
 DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
@@ -15,8 +16,10 @@ GRAPH_FORMATS = ("json", "graphml", "gexf")
 
 
 def diagram_options(command):
-    """-o, --format, --rankdir, --edge-labels, --theme, --max-nodes."""
+    """--no-backward, -o, --format, --rankdir, --edge-labels, --theme, --max-nodes."""
     options = [
+        click.option("--no-backward", is_flag=True,
+                     help="Draw the forward pass only (gradients are shown by default)."),
         click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
                      help="Write the diagram: .svg .png .pdf .dot, or the graph as .json "
                      "(node-link); '-' for stdout (with --format)."),
@@ -36,20 +39,41 @@ def diagram_options(command):
     return command
 
 
-def model_options(command):
-    """--checkpoint, --text, --engine for commands that trace the model."""
+def model_options(engine):
+    """--checkpoint, --text, --engine (default `engine`) for commands that trace the model."""
     options = [
         click.option("--checkpoint", type=click.Path(dir_okay=False),
                      help="Model to trace [default: data/checkpoint.json]."),
         click.option("--text", required=True, help="The document to run, e.g. anna."),
+        engine_option(engine),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def engine_option(default):
+    """--engine atomic|fused: how dot products are recorded, the same in every command."""
+    return click.option("--engine", type=click.Choice(["atomic", "fused"]), default=default,
+                        show_default=True, help="atomic: the reference's own * and + ops; "
+                        "fused: one node per dot product (same numbers).")
+
+
+def depth_option(help_text):
+    """--depth 1|2|3|auto, auto by default, for the block views."""
+    return click.option("--depth", type=click.Choice(["1", "2", "3", "auto"]),
+                        help=help_text + " [default: auto, the deepest that fits --max-nodes].")
 
 
 def write_output(graph, output, fmt, max_nodes, **style):
     """Graph formats go to tracer.export, diagrams to renderers.diagrams.render."""
+    if output == "-" and not fmt:
+        raise click.UsageError("writing to stdout ('-') needs --format: "
+                               + ", ".join(DIAGRAM_FORMATS + ("json",)))
     suffix = Path(output).suffix.lstrip(".").lower() if output != "-" else ""
     if (fmt or suffix) in GRAPH_FORMATS:
         from tracer.export import write_graph
@@ -62,14 +86,14 @@ def write_output(graph, output, fmt, max_nodes, **style):
 
 
 def emit(graph, summary, output, fmt, max_nodes, **style):
-    """Print the text summary (unless the diagram itself goes to stdout), then write
-    the diagram or graph file when -o is given."""
-    if output != "-":
-        click.echo(summary)
+    """Write the diagram or graph file when -o is given, then print the text summary
+    (unless the diagram itself went to stdout): a refused output prints nothing."""
     if output:
         write_output(graph, output, fmt, max_nodes, **style)
-        if output != "-":
-            click.echo(f"wrote {output}", err=True)
+    if output != "-":
+        click.echo(summary)
+    if output and output != "-":
+        click.echo(f"wrote {output}", err=True)
 
 
 def load_traced_text(checkpoint, text, engine):

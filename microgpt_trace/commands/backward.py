@@ -3,7 +3,7 @@ import click
 from renderers.diagrams.render import DEFAULT_MAX_NODES
 from renderers.themes import THEMES
 
-from ..options import load_head, load_traced_text
+from ..options import depth_option, load_head, load_traced_text
 
 
 @click.command()
@@ -25,9 +25,7 @@ from ..options import load_head, load_traced_text
               "product [default: atomic for a head, fused for --model].")
 @click.option("--model", "whole_model", is_flag=True,
               help="With --text: the whole model, one frame per block of --depth.")
-@click.option("--depth", type=click.IntRange(min=1),
-              help="With --model: 1 layers, 2 attention/MLP, 3 heads and sublayers "
-              "[default: 1].")
+@depth_option("With --model: 1 layers, 2 attention/MLP, 3 heads and sublayers")
 @click.option("--granularity", type=click.Choice(["node", "scope", "level"]),
               help="One frame per node, per scope (as soon as it can send), or per "
               "distance from the output [default: node]; --model steps by block.")
@@ -57,7 +55,7 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
     check_options(expression, assignments, text, whole_model, granularity, depth)
     animation_kind(output)  # a bad -o fails before any tracing
     graph, frames = replay(expression, assignments, text, checkpoint, pos, layer, head_index,
-                           engine, whole_model, depth or 1, granularity or "node")
+                           engine, whole_model, depth, granularity or "node", max_nodes)
     kind = write_animation(graph, frames, output, rankdir=rankdir, theme=theme,
                            max_nodes=max_nodes)
     what = "SVG frames" if kind == "frames" else "frames"
@@ -79,7 +77,7 @@ def check_options(expression, assignments, text, whole_model, granularity, depth
 
 
 def replay(expression, assignments, text, checkpoint, pos, layer, head_index, engine,
-           whole_model, depth, granularity):
+           whole_model, depth, granularity, max_nodes):
     """(graph to draw, frames) for an expression, one head, or the whole model."""
     if text is None:
         from tracer.expression.evaluate import parse_assignments, trace_expression
@@ -89,7 +87,10 @@ def replay(expression, assignments, text, checkpoint, pos, layer, head_index, en
     if whole_model:
         from tracer.block_frames import block_frames
 
+        from tracer.queries import auto_depth
+
         graph, _ = load_traced_text(checkpoint, text, engine or "fused")
+        depth = auto_depth(graph, max_nodes) if depth in (None, "auto") else int(depth)
         return block_frames(graph, depth)
     view = load_head(checkpoint, text, engine or "atomic", pos, layer, head_index)
     return view, frames_of(view, granularity, {r: view.nodes[r]["grad"]

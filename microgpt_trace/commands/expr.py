@@ -8,7 +8,6 @@ from ..options import diagram_options, emit
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
               help="A variable's value; repeat for each [default: a=2, b=3, then "
               "-1.5, 0.5, 4, -2, 1.5, -0.5 in order of appearance].")
-@click.option("--no-backward", is_flag=True, help="Draw the forward pass only.")
 @diagram_options
 def expr(expression, assignments, no_backward, output, fmt, rankdir, edge_labels, theme,
          max_nodes):

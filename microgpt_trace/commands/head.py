@@ -4,29 +4,25 @@ from ..options import diagram_options, emit, load_head, model_options
 
 
 @click.command()
-@model_options
+@model_options(engine="atomic")
 @click.option("--pos", type=click.IntRange(min=0),
               help="Query position (0 reads BOS) [default: the last].")
 @click.option("--layer", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--head", "head_index", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--backward", is_flag=True,
-              help="Show gradients, from the loss of the whole text.")
-@click.option("--granularity", type=click.Choice(["atomic", "fused"]), default="atomic",
-              show_default=True, help="atomic: the reference's own * and + ops; fused: "
-              "one node per dot product.")
 @diagram_options
-def head(checkpoint, text, pos, layer, head_index, backward, granularity, output, fmt,
-         rankdir, edge_labels, theme, max_nodes):
+def head(checkpoint, text, engine, pos, layer, head_index, no_backward, output, fmt, rankdir,
+         edge_labels, theme, max_nodes):
     """Draw one attention head at one position: q, k, v, scores, softmax, output.
 
-    Prints the head's attention weights over the positions it sees.
+    Gradients come from the loss of the whole text. Prints the head's attention
+    weights over the positions it sees.
 
     \b
       microgpt-trace head --text anna --pos 3 --head 2 -o head.svg
     """
-    view = load_head(checkpoint, text, granularity, pos, layer, head_index)
+    view = load_head(checkpoint, text, engine, pos, layer, head_index)
     emit(view, format_weights(view), output, fmt, max_nodes, rankdir=rankdir,
-         edge_labels=edge_labels, backward=backward, theme=theme)
+         edge_labels=edge_labels, backward=not no_backward, theme=theme)
 
 
 def format_weights(view):

@@ -50,7 +50,7 @@ def test_expr_to_stdout_needs_a_format_and_skips_the_table():
     result = invoke("expr", "a+b", "-o", "-", "--format", "dot")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("digraph {")
-    assert_one_line_error(invoke("expr", "a+b", "-o", "-"), "needs a format")
+    assert_one_line_error(invoke("expr", "a+b", "-o", "-"), "needs --format")
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -79,7 +79,7 @@ def test_expr_over_the_cap_leaves_no_file(tmp_path):
 def test_head_prints_weights_and_writes_dot(tiny_checkpoint, tmp_path):
     out = tmp_path / "head.dot"
     result = invoke("head", "--checkpoint", tiny_checkpoint, "--text", "anna", "--pos", "3",
-                    "--head", "1", "-o", out, "--backward")
+                    "--head", "1", "-o", out)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "layer 0, head 1, query position 3 ('n')"
@@ -132,3 +132,27 @@ def test_export_needs_exactly_one_source(tmp_path):
     assert_one_line_error(invoke("export", "a", "--text", "ab", "-o", tmp_path / "g.json"),
                           "EXPRESSION or --text")
     assert not (tmp_path / "g.json").exists()
+
+
+@pytest.mark.parametrize("command", [["expr", "a*b+a"], ["head", "--text", "ab"],
+                                     ["model", "--text", "ab"]])
+def test_one_grammar_of_flags(command, tiny_checkpoint, tmp_path):
+    """Gradients by default and --no-backward everywhere; a refused run prints nothing."""
+    model = [] if command[0] == "expr" else ["--checkpoint", tiny_checkpoint]
+    shown = invoke(*command, *model, "-o", tmp_path / "g.dot")
+    hidden = invoke(*command, *model, "--no-backward", "-o", tmp_path / "f.dot")
+    assert shown.exit_code == hidden.exit_code == 0, shown.output + hidden.output
+    assert "grad" in (tmp_path / "g.dot").read_text()
+    assert (tmp_path / "g.dot").read_text() != (tmp_path / "f.dot").read_text()
+    refused = invoke(*command, *model, "--max-nodes", "1", "-o", tmp_path / "x.svg")
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert refused.stderr.startswith("Error: graph of")
+    if command[0] != "expr":
+        assert invoke(*command, *model, "--engine", "fused", "-o", "-", "--format",
+                      "dot").exit_code == 0
+
+
+def test_stdout_needs_a_format_and_names_json():
+    result = invoke("expr", "a*b", "-o", "-")
+    assert result.exit_code == 2
+    assert "needs --format: svg, png, pdf, dot, json" in result.stderr
