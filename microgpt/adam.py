@@ -22,8 +22,8 @@ from itertools import islice
 
 from . import floats
 from .checkpoint import DEFAULT_CHECKPOINT, load
-from .data import DEFAULT_DATA, load_docs
-from .exceptions import CheckpointError, ConfigError, DataError, ParameterError
+from .data import DEFAULT_DATA, check_text, load_docs
+from .exceptions import CheckpointError, ConfigError, ParameterError
 from .model import param_shapes
 from .train import docs_digest, resume, start, train_steps
 
@@ -129,19 +129,6 @@ def adam_numbers(tc, step, p, g, m_prev, v_prev):
                 lr_t=lr_t, delta=delta, new_value=p - delta)
 
 
-def check_text(text, tokenizer, block_size):
-    """A text the model can take whole: not empty, known characters, room for BOS."""
-    if not text:
-        raise DataError("the text is empty: give at least one character")
-    unknown = "".join(sorted(set(text) - set(tokenizer.chars)))
-    if unknown:
-        raise DataError(f"text {text!r} has characters not in the vocabulary: {unknown!r}; "
-                        f"it has {tokenizer.chars!r}")
-    if len(text) > block_size - 1:
-        raise DataError(f"text {text!r} has {len(text)} characters; the model's block_size "
-                        f"{block_size} allows at most {block_size - 1}")
-
-
 def next_update(path, param, data=DEFAULT_DATA, text=None, steps=None, on_replay=None):
     """The AdamArithmetic of `param`'s next update in the checkpoint at `path`.
 
@@ -152,7 +139,7 @@ def next_update(path, param, data=DEFAULT_DATA, text=None, steps=None, on_replay
     state, digest = load(path or DEFAULT_CHECKPOINT)
     name, row, col = parse_param(param, param_shapes(state.model.config))
     if text is not None:
-        check_text(text, state.tokenizer, state.model.config.block_size)
+        check_text(text, state.tokenizer.chars, state.model.config.block_size)
     schedule = state.train_config.steps
     if steps is not None and steps <= state.step:
         raise ConfigError(f"--steps {steps} leaves no next step: the checkpoint has done "

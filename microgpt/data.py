@@ -65,3 +65,17 @@ class Tokenizer:
     def token_text(self, token_id):
         """A printable name for one token: its character, or BOS."""
         return "BOS" if token_id == self.bos else self.chars[token_id]
+
+
+def check_text(text, chars, block_size):
+    """Refuse a text the model cannot take whole: empty, unknown characters, or no room
+    for BOS at both ends (the reference would silently truncate it)."""
+    if not text:
+        raise DataError("the text is empty: give at least one character")
+    unknown = "".join(sorted(set(text) - set(chars)))
+    if unknown:
+        raise DataError(f"text {text!r} has characters not in the vocabulary: "
+                        f"{unknown!r} (the vocabulary is {chars!r})")
+    if len(text) > block_size - 1:
+        raise DataError(f"text {text!r} has {len(text)} characters; the model's "
+                        f"block_size {block_size} allows at most {block_size - 1}")

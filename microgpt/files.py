@@ -9,10 +9,11 @@ temporary file is removed and the old target, if any, is untouched.
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "write_folder"]
+__all__ = ["atomic_write", "write_output", "write_folder"]
 
 
 def atomic_write(path, data) -> Path:
@@ -44,6 +45,15 @@ def atomic_write(path, data) -> Path:
             pass  # e.g. the file system turned read-only: report the first error
         raise
     return path
+
+
+def write_output(path, data) -> None:
+    """atomic_write, or standard output for the path "-" (the usual Unix spelling)."""
+    if str(path) == "-":
+        sys.stdout.buffer.write(data.encode("utf-8") if isinstance(data, str) else data)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write(path, data)
 
 
 def write_folder(folder, files: dict, replaceable) -> list:

@@ -17,13 +17,12 @@ simple graph, the `arg` attribute or 0) with tuple graph attributes restored.
 
 import io
 import json
-import sys
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 import networkx as nx
 
-from microgpt.files import atomic_write
+from microgpt.files import write_output
 
 from .exceptions import ExportError
 
@@ -101,12 +100,8 @@ def write_graph(G: nx.MultiDiGraph, path, fmt: str = None) -> None:
         data = encode(G, fmt)
     except (nx.NetworkXError, TypeError, ValueError) as e:
         raise ExportError(f"cannot write this graph as {fmt}: {e}") from None
-    if str(path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
     try:
-        atomic_write(path, data)
+        write_output(path, data)
     except OSError as e:
         raise ExportError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
 

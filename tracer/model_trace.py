@@ -8,28 +8,14 @@ loss over the positions of `[BOS] + text + [BOS]`, with every gradient filled in
 import networkx as nx
 
 from microgpt.budget import check_memory
-from microgpt.data import Tokenizer
+from microgpt.data import Tokenizer, check_text
 from microgpt.engine import topological_order
 from microgpt.model import GPT, document_loss
 
-from .exceptions import SelectionError
 from .graph import kind_of, trace, trace_part
 from .queries import check_head, head_roles, mark_head
 
 __all__ = ["trace_text", "trace_head"]
-
-
-def check_text(text, chars, block_size):
-    """Refuse what the reference would silently truncate or cannot encode."""
-    if not text:
-        raise SelectionError("the text is empty: give at least one character")
-    unknown = "".join(sorted(set(text) - set(chars)))
-    if unknown:
-        raise SelectionError(f"text {text!r} has characters not in the vocabulary: "
-                             f"{unknown!r} (the vocabulary is {chars!r})")
-    if len(text) > block_size - 1:
-        raise SelectionError(f"text {text!r} has {len(text)} characters; the model's "
-                             f"block_size {block_size} allows at most {block_size - 1}")
 
 
 def trace_text(model: GPT, tokenizer: Tokenizer, text: str, backward: bool = True,
@@ -54,7 +40,7 @@ def trace_text(model: GPT, tokenizer: Tokenizer, text: str, backward: bool = Tru
         head_dim.
 
     Raises:
-        SelectionError: the text is empty, too long, or has unknown characters.
+        DataError: the text is empty, too long, or has unknown characters.
 
     >>> import random
     >>> from microgpt.data import Tokenizer
@@ -89,8 +75,8 @@ def trace_head(model: GPT, tokenizer: Tokenizer, text: str, pos: int, layer: int
         The head view, as tracer.queries.head_view returns it.
 
     Raises:
-        SelectionError: the text is empty, too long, or has unknown characters, or
-            pos/layer/head is out of range.
+        DataError: the text is empty, too long, or has unknown characters.
+        SelectionError: pos, layer or head is out of range.
 
     >>> import random
     >>> from microgpt.data import Tokenizer

@@ -10,13 +10,12 @@ import ctypes
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import networkx as nx
 
-from microgpt.files import atomic_write
+from microgpt.files import write_output
 
 from .source import dot_source
 from ..exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
@@ -186,12 +185,8 @@ def output_format(path, fmt) -> str:
 
 def write_bytes(path, data: bytes) -> None:
     """Write all of `data` or nothing: a temporary file in the same folder, renamed."""
-    if str(path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
     try:
-        atomic_write(path, data)
+        write_output(path, data)
     except OSError as e:
         raise RenderError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
 

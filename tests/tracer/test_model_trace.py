@@ -5,6 +5,7 @@ import pytest
 
 from microgpt.engine import topological_order
 from microgpt.model import GPT, Config, document_loss
+from microgpt.exceptions import DataError
 from tracer.exceptions import SelectionError
 from tracer.model_trace import trace_head, trace_text
 from tracer.queries import head_view
@@ -78,7 +79,7 @@ def test_without_backward_all_grads_are_zero():
     ("abcabcab", r"has 8 characters; the model's block_size 8 allows at most 7"),
 ])
 def test_bad_texts(text, message):
-    with pytest.raises(SelectionError, match=message):
+    with pytest.raises(DataError, match=message):
         trace_text(tiny_model(), TOKENIZER, text)
 
 
@@ -135,5 +136,5 @@ def test_trace_head_without_backward_and_default_source():
     ("abca", 0, 0, 7, r"^--head 7: the model has heads 0\.\.1$"),
 ])
 def test_trace_head_refuses_what_head_view_refuses(text, pos, layer, head, message):
-    with pytest.raises(SelectionError, match=message):
+    with pytest.raises((SelectionError, DataError), match=message):
         trace_head(tiny_model(), TOKENIZER, text, pos, layer, head)
