@@ -162,6 +162,7 @@ def probs_panel(snapshots: Sequence[dict], vocab: Sequence[str], position: int |
                                     else ""),
              ylabel="input → target", title="p(next token) at every position (target boxed)")
     fig.colorbar(image, ax=left, label="probability (square-root scale)", pad=0.01)
+    fig.get_layout_engine().set(wspace=0.06)  # room between the colour bar and the bars
     bars = right.barh(range(n), np.zeros(n), color=TARGET)
     values = [right.text(0, t, "", va="center", fontsize=8) for t in range(n)]
     uniform = right.axvline(1 / len(vocab), color="#636363", linestyle="--", linewidth=1)
@@ -238,8 +239,12 @@ def embedding_panel(snapshots: Sequence[dict], vocab: Sequence[str]) -> Panel:
     low, high = every.min(axis=0), every.max(axis=0)
     pad = (high - low).max() * 0.08 or 1.0
     side = 6 + min(4, len(vocab) / 25)  # room for the labels of a large vocabulary
-    fig = new_figure(side + 0.5, side, layout="none")
-    ax = fig.add_axes((0.13, 0.1, 0.82, 0.8))
+    spans = high - low + 2 * pad
+    ratio = min(1.4, max(0.6, spans[1] / spans[0]))  # the figure takes the data's shape
+    # inches (whole pixels): the axes and its margins
+    width, height = round(side + 1.2, 2), round(side * ratio + 1.0, 2)
+    fig = new_figure(width, height, layout="none")
+    ax = fig.add_axes((0.9 / width, 0.6 / height, side / width, side * ratio / height))
     ax.set_xlim(low[0] - pad, high[0] + pad)
     ax.set_ylim(low[1] - pad, high[1] + pad)
     ax.set_aspect("equal", adjustable="box")

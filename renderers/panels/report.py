@@ -231,10 +231,11 @@ def snapshot_section(per_step, steps):
     ]
     for snapshot, images in per_step:
         record = by_step.get(snapshot["step"], {})
-        caption = (f"step {snapshot['step']} · “{snapshot['text']}”: loss "
+        caption = (f"step {snapshot['step']} · loss on “{snapshot['text']}” "
                    f"{snapshot['loss']:.4f}")
         if "loss" in record:
-            caption += f" · training loss {record['loss']:.4f} · lr {record['lr']:.3g}"
+            caption += (f" · training loss (that step's document) {record['loss']:.4f}"
+                        f" · lr {record['lr']:.3g}")
         figures = "".join(
             f"<figure><figcaption>{e(STEP_PANELS[name])}</figcaption>"
             f"{img(images[name], f'{STEP_PANELS[name]}, {caption}')}</figure>\n"

@@ -110,10 +110,10 @@ def test_slider_switches_the_step_shown(report, page):
     first, last = str(snapshots[0]["step"]), str(snapshots[-1]["step"])
     assert visible_steps(page) == [last]  # opens at the end of training
     text = snapshots[-1]["text"]
-    assert page.inner_text("#step-label").startswith(f"step {last} · “{text}”: loss")
+    assert page.inner_text("#step-label").startswith(f"step {last} · loss on “{text}” ")
     page.fill("#step", "0")
     assert visible_steps(page) == [first]
-    assert page.inner_text("#step-label").startswith(f"step {first} · “{text}”: loss")
+    assert page.inner_text("#step-label").startswith(f"step {first} · loss on “{text}” ")
     page.focus("#step")
     page.keyboard.press("ArrowRight")
     assert visible_steps(page) == [str(snapshots[1]["step"])]
