@@ -7,7 +7,7 @@ the seconds, the share of each stage and seconds per snapshot.
 
 The side-by-side against the code before the report was reworked (one figure per
 panel per snapshot, PNG and SVG each, all redrawn) was measured once on the
-1000-step log of `make checkpoint` (21 snapshots) and is kept here, not re-run:
+1000-step log of `make checkpoint` (21 snapshots, one text) and is kept here, not re-run:
 old 51.0 s CPU (48.8 user + 2.2 sys) against new 8.0 s (7.3 + 0.7) for the whole
 `microgpt-trace report` command, 6.4x.
 
@@ -21,6 +21,7 @@ import time
 from microgpt.metrics import read_log
 from renderers.panels.charts import figure_bytes
 from renderers.panels.frames import frame_pngs, frame_svg
+from renderers.panels.data import scales
 from renderers.panels.report import report_html, run_figures, step_panels
 
 
@@ -43,7 +44,7 @@ def main():
                                      for name, f in run_figures(log.steps, snapshots, vocab)})
     rows.append(("whole-run panels (PNG + SVG)", seconds))
     frames, panels = {}, {}
-    for name, panel in step_panels(snapshots, vocab, 10, True, None):
+    for name, panel in step_panels(snapshots, vocab, 10, True, None, scales(snapshots)):
         seconds, frames[name] = cpu(lambda: frame_pngs(panel, snapshots))
         panels[name] = panel
         rows.append((f"{name}: {len(snapshots)} PNG frames", seconds))

@@ -177,8 +177,10 @@ def grad_curves_figure(steps: Sequence[dict], window: int | None = None) -> Figu
     for i, (name, values) in enumerate(curves.items()):
         shown_values = np.where(values > 0, values, np.nan)  # a log axis has no 0
         ax.plot(x, shown_values, color=colours(i % 10), linewidth=0.6, alpha=0.3)
+        # dashed every other group: wte and wpe often have the same norm (each
+        # character of a document at one position), and one would hide the other
         ax.plot(x, moving_average(values, window), color=colours(i % 10), linewidth=1.8,
-                label=name)
+                linestyle="--" if i % 2 else "-", label=name)
     ax.set_yscale("log")
     ax.set(title=f"Gradient norm per parameter group (bold: moving average of {window} steps)",
            xlabel="step", ylabel="gradient L2 norm (log scale)")

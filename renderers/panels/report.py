@@ -91,14 +91,19 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
         progress(RUN_PANELS[name])
     width = len(str(steps[-1]["step"]))
     stems = [f"step{s['step']:0{width}d}" for s in snapshots]
-    frames = {}
-    for name, panel in step_panels(snapshots, vocab, top_k, log_scale, position):
-        frames[name] = frame_pngs(panel, snapshots, lambda s, n=name: progress(
-            f"{STEP_PANELS[n]}, step {s['step']}"))
-        for snapshot, stem, png in zip(snapshots, stems, frames[name]):
-            files[f"{name}-{stem}.png"] = png
-            if svg:
-                files[f"{name}-{stem}.svg"] = frame_svg(panel, snapshot)
+    frames = {name: [] for name in STEP_PANELS}
+    sc = scales(snapshots) if snapshots else None
+    done = 0
+    for group in text_groups(snapshots):
+        for name, panel in step_panels(group, vocab, top_k, log_scale, position, sc):
+            pngs = frame_pngs(panel, group, lambda s, n=name: progress(
+                f"{STEP_PANELS[n]}, step {s['step']}"))
+            frames[name] += pngs
+            for snapshot, stem, png in zip(group, stems[done:], pngs):
+                files[f"{name}-{stem}.png"] = png
+                if svg:
+                    files[f"{name}-{stem}.svg"] = frame_svg(panel, snapshot)
+        done += len(group)
     per_step = [(s, {name: frames[name][i] for name in STEP_PANELS})
                 for i, s in enumerate(snapshots)]
     files["report.html"] = report_html(run_pngs, per_step, steps, info or {})
@@ -136,11 +141,24 @@ def run_figures(steps, snapshots, vocab):
     yield "grad_curves", grad_curves_figure(steps)
 
 
-def step_panels(snapshots, vocab, top_k, log_scale, position):
-    """Each per-snapshot panel, built once for all snapshots (one text, one set of scales)."""
-    if not snapshots:
-        return
-    sc = scales(snapshots)
+def text_groups(snapshots):
+    """Consecutive snapshots of the same text (a run resumed with another
+    --snapshot-text has two): each group shares one figure per panel.
+
+    >>> [len(g) for g in text_groups([{"text": "a"}, {"text": "a"}, {"text": "b"}])]
+    [2, 1]
+    """
+    groups = []
+    for snapshot in snapshots:
+        if groups and groups[-1][-1]["text"] == snapshot["text"]:
+            groups[-1].append(snapshot)
+        else:
+            groups.append([snapshot])
+    return groups
+
+
+def step_panels(snapshots, vocab, top_k, log_scale, position, sc):
+    """Each per-snapshot panel, built once for snapshots of one text on the scales sc."""
     yield "attention", attention_panel(snapshots, sc)
     yield "probs", probs_panel(snapshots, vocab, position, top_k)
     yield "embedding", embedding_panel(snapshots, vocab)

@@ -121,3 +121,20 @@ def test_slider_switches_the_step_shown(report, page):
                                        "imgs => imgs.map(i => i.naturalWidth > 100)")
     assert images == [True] * len(STEP_PANELS)
     assert page.errors == []
+
+
+def test_a_run_resumed_with_another_snapshot_text_reports_both(tmp_path):
+    state = start(["anna", "bob", "carla"], TrainConfig(steps=4), n_embd=8, n_head=2,
+                  block_size=6)
+    steps, snapshots = [], []
+    for text, stop in (("bob", 2), ("carla", 4)):
+        for m in train_steps(state, 1, snapshot_text=text):
+            steps.append({"type": "step", "step": m.step, "loss": m.loss, "lr": m.lr,
+                          "grad_norm": m.grad_norm})
+            snapshots.append(snapshot_record(state, m))
+            if m.step == stop:
+                break
+    assert [s["text"] for s in snapshots] == ["bob", "bob", "carla", "carla"]
+    vocab = list(state.tokenizer.chars) + ["BOS"]
+    paths = write_report(tmp_path / "r", steps, snapshots, vocab)
+    assert len([p for p in paths if p.name.startswith("attention-step")]) == 4
