@@ -7,9 +7,9 @@ the seconds, the share of each stage and seconds per snapshot.
 
 The side-by-side against the code before the report was reworked (one figure per
 panel per snapshot, PNG and SVG each, all redrawn) was measured once on the
-1000-step log of `make checkpoint` (21 snapshots, one text) and is kept here, not re-run:
-old 51.0 s CPU (48.8 user + 2.2 sys) against new 8.0 s (7.3 + 0.7) for the whole
-`microgpt-trace report` command, 6.4x.
+1000-step log of `make checkpoint` (21 snapshots, one text) and is kept here, not re-run.
+CPU seconds (user + sys) of the whole `microgpt-trace report` command, two runs each,
+on a busy 2-core machine: old 54.0 and 50.2, new 7.8 and 6.9; about 7x.
 
     .venv/bin/microgpt-trace train --data data/names.txt --log /tmp/ck.jsonl -o /tmp/ck.json
     .venv/bin/python benchmarks/bench_report.py /tmp/ck.jsonl [--svg]
