@@ -195,9 +195,9 @@ def top_k_panel(snapshots, vocab, position, k):
 
     first = snapshots[0]
     rows = k + 1
-    fig = new_figure(7, 1.6 + 0.32 * rows, layout="none")
-    ax = fig.add_axes((0.16, 0.7 / (1.6 + 0.32 * rows), 0.8,
-                       (0.32 * rows) / (1.6 + 0.32 * rows)))
+    height = round(1.25 + 0.32 * rows, 2)  # inches: 0.7 below the bars, 0.55 above
+    fig = new_figure(7, height, layout="none")
+    ax = fig.add_axes((0.16, 0.7 / height, 0.8, 0.32 * rows / height))
     bars = ax.barh(range(rows), [0.0] * rows)
     values = [ax.text(0, i, "", va="center", fontsize=8) for i in range(rows)]
     names = [ax.text(-0.02, i, "", va="center", ha="right", fontsize=10,
@@ -208,7 +208,8 @@ def top_k_panel(snapshots, vocab, position, k):
     ax.set_xlim(0, 1.1)
     context = "".join(shown(t) for t in first["tokens"][1:position + 1])
     target = shown(first["tokens"][position + 1])
-    ax.set(xlabel="probability", ylabel="next token\n\n")
+    ax.set(xlabel="probability", ylabel="next token")
+    ax.yaxis.set_label_coords(-0.1, 0.5)  # clear of the token names (texts, not ticks)
     ax.grid(axis="x", alpha=0.3)
     title = ax.set_title(" ")
 
