@@ -20,7 +20,9 @@ from .train import TrainConfig
 __all__ = ["FORMAT", "VERSION", "MetricsLog", "step_record", "Log", "LogError", "read_log"]
 
 FORMAT = "microgpt-trace-metrics"
-VERSION = 1
+# 2: every snapshot shows one fixed text (text, loss, targets, probs at every position).
+# A version 1 log is still read: its steps, without its snapshots (a warning says so).
+VERSION = 2
 
 
 def step_record(metrics):
@@ -55,6 +57,7 @@ class MetricsLog:
                         "train_config": state.train_config.to_dict(),
                         "chars": state.tokenizer.chars})
         else:
+            refuse_older_version(path, self.file)
             keep_steps_up_to(path, state.step)
 
     def write(self, record):
@@ -76,6 +79,19 @@ class MetricsLog:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def refuse_older_version(path, file):
+    """A resumed run appends records of this version: not below another version's header."""
+    with path.open("rb") as f:
+        try:
+            version = json.loads(f.readline()).get("version")
+        except (ValueError, AttributeError):
+            version = None
+    if version != VERSION:
+        file.close()
+        raise LogError(f"metrics log {str(path)!r} has format version {version!r}; a resumed "
+                       f"run appends version {VERSION} records: give a new --log")
 
 
 def keep_steps_up_to(path, step):
@@ -139,7 +155,11 @@ def read_log(path):
     if not lines:
         raise_not_a_log(name, "it is empty" if not tail else "it has no complete line")
     log = Log(name, parse_header(lines[0], name))
-    shapes = snapshot_fields(log.header)
+    shapes = snapshot_fields(log.header) if log.header["version"] == VERSION else None
+    if shapes is None and b'"type": "snapshot"' in data:
+        log.warnings.append(f"{name}: format version {log.header['version']} snapshots "
+                            "showed each step's own document; skipped them (train again "
+                            "for snapshots of one fixed text)")
     records = {"step": {}, "snapshot": {}}
     for number, raw in enumerate(lines[1:], 2):
         add_record(records, parse_record(raw, number, name, shapes))
@@ -172,9 +192,9 @@ def parse_header(raw, name):
             or header.get("format") != FORMAT:
         raise_not_a_log(name, f"its first line is not a {FORMAT} header")
     version = header.get("version")
-    if type(version) is not int or version > VERSION:
+    if type(version) is not int or not 1 <= version <= VERSION:
         raise LogError(f"metrics log {name!r} has format version {version!r}; this "
-                       f"microgpt-trace reads version {VERSION}: upgrade microgpt-trace")
+                       f"microgpt-trace reads versions 1 to {VERSION}: upgrade microgpt-trace")
     try:
         check(header, {"type": TEXT, "format": TEXT, "version": COUNT, "config": CONFIG_FIELDS,
                        "train_config": TRAIN_FIELDS, "chars": distinct_chars})
@@ -194,8 +214,8 @@ STEP_FIELDS = {"type": TEXT, "step": COUNT, "loss": NUMBER, "lr": NUMBER,
 def snapshot_fields(header):
     """The exact shape of a snapshot record of this run (microgpt.snapshots).
 
-    The number of positions n varies with the document, so shapes that depend on
-    it are checked against the record's own `tokens`, see check_snapshot.
+    The number of positions n depends on the snapshot text, so shapes that depend
+    on it are checked against the record's own `tokens`, see parse_record.
     """
     c = header["config"]
     L, H, n_embd = c["n_layer"], c["n_head"], c["n_embd"]
@@ -203,8 +223,9 @@ def snapshot_fields(header):
     token = lambda x: None if x in vocab else f"is not a token of the vocabulary: {x!r:.20}"
     target = lambda x: COUNT(x) or (None if x < len(vocab) else f"{x} is past the vocabulary")
     return lambda n: {
-        "type": TEXT, "step": COUNT, "doc": TEXT, "tokens": [token, n + 1],
-        "attn": [[[[NUMBER, n], n], H], L], "probs": [NUMBER, len(vocab)], "target": target,
+        "type": TEXT, "step": COUNT, "text": TEXT, "loss": NUMBER, "tokens": [token, n + 1],
+        "targets": [target, n], "attn": [[[[NUMBER, n], n], H], L],
+        "probs": [[NUMBER, len(vocab)], n],
         "wte": [[NUMBER, n_embd], len(vocab)],
         "residual": {"stages": [TEXT, 1 + 2 * L], "norm": [[NUMBER, 1 + 2 * L], n],
                      "cosine": [[NUMBER, 2 * L], n]},
@@ -224,6 +245,8 @@ def parse_record(raw, number, name, shapes):
     kind = record.get("type") if isinstance(record, dict) else None
     if kind not in ("step", "snapshot"):
         raise LogError(f"metrics log {name!r}, line {number}: unexpected record type {kind!r}")
+    if kind == "snapshot" and shapes is None:  # an older version's snapshot
+        return None
     try:
         if kind == "step":
             check(record, STEP_FIELDS)

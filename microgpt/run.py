@@ -17,7 +17,7 @@ from pathlib import Path
 from . import checkpoint
 from .exceptions import ConfigError, OutputError
 from .metrics import MetricsLog, step_record
-from .snapshots import snapshot_record
+from .snapshots import check_snapshot_text, default_snapshot_text, snapshot_record
 from .train import StepMetrics, train_steps
 
 __all__ = ["DEFAULT_CHECKPOINT_EVERY", "Outcome", "DivergedError", "check_outputs",
@@ -99,7 +99,8 @@ def remove_stale_temps(path):
 
 
 def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
-              checkpoint_every=DEFAULT_CHECKPOINT_EVERY, stop=(), on_step=None) -> Outcome:
+              snapshot_text=None, checkpoint_every=DEFAULT_CHECKPOINT_EVERY, stop=(),
+              on_step=None) -> Outcome:
     """Train to the end of the schedule (or until `stop` is truthy), writing as it goes.
 
     Args:
@@ -109,22 +110,30 @@ def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
             the end, and when stopping early.
         log_path: the metrics log (appended to, when state has done steps); with
             probe_every=N, snapshots every N steps.
+        snapshot_text: the text every snapshot shows (microgpt.snapshots)
+            [default: the first document in training order].
         stop: checked after every step; a signal handler appends to it.
         on_step: called with each StepMetrics (a progress bar, a printout).
 
     Raises:
-        ConfigError: an output that cannot be written (before the first step), or
-            the file is locked by another run.
+        ConfigError: an output that cannot be written or a snapshot text the model
+            cannot read (both before the first step), or the file is locked by
+            another run.
         DivergedError: the loss is not finite; the last good checkpoint is kept.
     """
     check_outputs(output, log_path)
+    if probe_every:
+        block_size = state.model.config.block_size
+        snapshot_text = default_snapshot_text(state.docs, block_size) \
+            if snapshot_text is None else snapshot_text
+        check_snapshot_text(snapshot_text, state.tokenizer, block_size)
     outcome = Outcome()
     with ExitStack() as stack:
         if output:
             stack.enter_context(locked(output))
         log = stack.enter_context(MetricsLog(log_path, state, append=state.step > 0)) \
             if log_path else None
-        for metrics in checked_steps(state, probe_every, output, outcome):
+        for metrics in checked_steps(state, probe_every, snapshot_text, output, outcome):
             outcome.last = metrics
             if log:
                 log_step(log, state, metrics, outcome)
@@ -143,7 +152,7 @@ def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
 def log_step(log, state, metrics, outcome):
     try:
         log.write(step_record(metrics))
-        if metrics.probes:
+        if metrics.probe:
             log.write(snapshot_record(state, metrics))
     except OSError as e:
         kept = f"; the checkpoint of step {outcome.saved} is kept" if outcome.saved else ""
@@ -161,9 +170,9 @@ def save(state, output, docs_sha256, outcome):
     outcome.saved = state.step
 
 
-def checked_steps(state, probe_every, output, outcome):
+def checked_steps(state, probe_every, snapshot_text, output, outcome):
     """train_steps, ending in DivergedError the moment a loss is not finite."""
-    steps = train_steps(state, probe_every)
+    steps = train_steps(state, probe_every, snapshot_text)
     while True:
         step = state.step + 1
         try:

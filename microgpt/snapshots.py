@@ -1,58 +1,103 @@
-"""Snapshot records: what the model did on one training step's document, as plain data.
+"""Snapshot records: what the model does with one fixed text, as plain data.
 
-A snapshot turns the probes of one step (train_steps(..., probe_every=N)) into the
-matrices the training panels draw: every attention map, the next-token distribution
-at the last position, the token embeddings, the residual stream, the head outputs,
-the MLP activations and the gradient norms. It holds only lists, floats, ints and
-strings, so it goes into the JSON-lines metrics log as one record.
+Every snapshot of a run shows the same text (`train --snapshot-text`, by default
+the first document in training order), so the report's slider shows one example
+being learned: its attention sharpening, the probability of each true next
+character rising. The training document changes every step; a picture of it would
+change for that reason alone.
 
-Timing: activations, probabilities and gradient norms come from the step's forward
-and backward pass (the weights *before* its Adam update); `wte` is read when the
-step has finished, i.e. *after* its update (the weights the next step starts from).
+How a snapshot is taken (microgpt.train.probe_text): on a probed step, before the
+step trains, a separate forward and backward pass of the snapshot text runs on the
+Value graph with the weights the step starts from. It records the activations at
+every position, the text's loss and the gradient norms of *that text's* loss: the
+gradient norms of the training documents are in every step record, as curves over
+the whole run. The extra pass reads the weights and sets the grads it made back to
+zero: the training, the RNG and the Adam moments are bit-identical with or without
+snapshots. `wte` is read at the same moment, so every field of a snapshot comes
+from the same weights.
+
+A snapshot holds only lists, floats, ints and strings: one JSON line of the
+metrics log.
 """
 
 import math
 
-__all__ = ["DEFAULT_SNAPSHOT_EVERY", "snapshot_record", "lower_triangular", "residual_stream"]
+from .exceptions import ConfigError
+
+__all__ = ["DEFAULT_SNAPSHOT_EVERY", "default_snapshot_text", "check_snapshot_text",
+           "snapshot_record", "lower_triangular", "residual_stream"]
 
 # 1000 steps (the reference schedule) give 21 snapshots (steps 1, 51, ..., 951, 1000):
 # enough for a slider to show attention sharpening, about 60 kB of log each.
 DEFAULT_SNAPSHOT_EVERY = 50
 
 
-def snapshot_record(state, metrics):
-    """The snapshot of the step `metrics` reports; `metrics.probes` must be set.
+def default_snapshot_text(docs, block_size):
+    """The first document in training order (after the seeded shuffle) that fits
+    the block size: a text of the data, and the same for a resumed run.
 
-    Shapes, with n the document's positions (at most block_size), L layers, H heads:
+    >>> default_snapshot_text(["a long name", "emma"], block_size=8)
+    'emma'
+    """
+    fits = (doc for doc in docs if 0 < len(doc) < block_size)
+    return next(fits, docs[0][:block_size - 1])
+
+
+def check_snapshot_text(text, tokenizer, block_size):
+    """Refuse a text the model cannot read whole: unknown characters, empty, too long.
+
+    The model sees [BOS] + text and predicts text + [BOS]: a text of at most
+    block_size - 1 characters fits, end included.
+
+    Raises:
+        ConfigError: naming the problem and what would fit.
+    """
+    if not isinstance(text, str) or not text:
+        raise ConfigError("the snapshot text is empty: give at least one character")
+    unknown = "".join(sorted(set(text) - set(tokenizer.chars)))
+    if unknown:
+        raise ConfigError(f"snapshot text {text!r:.60}: characters not in the vocabulary "
+                          f"of the data: {unknown!r:.40}")
+    if len(text) > block_size - 1:
+        raise ConfigError(f"snapshot text {text!r:.60} has {len(text)} characters; with "
+                          f"block size {block_size} at most {block_size - 1} fit")
+
+
+def snapshot_record(state, metrics):
+    """The snapshot of the step `metrics` reports; `metrics.probe` must be set.
+
+    Shapes, with n the snapshot text's positions (its length + 1), L layers, H heads:
+        text: the snapshot text; loss: its mean next-token loss at this step.
         tokens: n + 1 printable tokens ("BOS" for BOS): the n inputs, then the last target.
+        targets: the n target ids (tokens[1:] as ids).
         attn: [L][H] n x n, row = query position, column = key position, zeros above
             the diagonal (a query sees keys 0..itself).
-        probs: vocab floats, the softmax at the last position; target: its target id.
+        probs: n x vocab, the next-token distribution at every position.
         wte: vocab x n_embd token embeddings (row i is token i, BOS last).
         residual: see residual_stream().
         head_out: [L][H] n x head_dim; mlp: [L] n x 4*n_embd (after ReLU).
-        grad_norm: parameter group -> L2 norm of its gradient.
+        grad_norm: parameter group -> L2 norm of the gradient of the text's loss.
     """
     tokenizer, config = state.tokenizer, state.model.config
-    probes = metrics.probes
+    probe = metrics.probe
+    probes = probe.positions
     n = len(probes)
-    doc = state.docs[(metrics.step - 1) % len(state.docs)]  # the document this step trained on
-    tokens = [tokenizer.bos] + tokenizer.encode(doc) + [tokenizer.bos]
     layers, heads = range(config.n_layer), range(config.n_head)
     return {
         "type": "snapshot",
         "step": metrics.step,
-        "doc": doc,
-        "tokens": [tokenizer.token_text(t) for t in tokens[:n + 1]],
+        "text": probe.text,
+        "loss": probe.loss,
+        "tokens": [tokenizer.token_text(t) for t in probe.tokens[:n + 1]],
+        "targets": probe.tokens[1:n + 1],
         "attn": [[lower_triangular([p["attn"][li][h] for p in probes]) for h in heads]
                  for li in layers],
-        "probs": probes[-1]["probs"],
-        "target": tokens[n],
-        "wte": [[v.data for v in row] for row in state.model.params["wte"]],
+        "probs": [p["probs"] for p in probes],
+        "wte": probe.wte,
         "residual": residual_stream([p["residual"] for p in probes]),
         "head_out": [[[p["head_out"][li][h] for p in probes] for h in heads] for li in layers],
         "mlp": [[p["mlp"][li] for p in probes] for li in layers],
-        "grad_norm": metrics.grad_norm,
+        "grad_norm": probe.grad_norm,
     }
 
 

@@ -27,9 +27,10 @@ from .engine import unnamed
 from .exceptions import ConfigError
 from .model import ENGINES, GPT, Config, document_loss
 from .recorder import per_position, recording
+from .snapshots import check_snapshot_text, default_snapshot_text
 
-__all__ = ["TrainConfig", "TrainState", "StepMetrics", "TRAIN_ENGINES", "value_engine",
-           "start", "resume", "train_steps", "train", "docs_digest"]
+__all__ = ["TrainConfig", "TrainState", "StepMetrics", "Probe", "TRAIN_ENGINES", "value_engine",
+           "start", "resume", "train_steps", "probe_text", "train", "docs_digest"]
 
 TRAIN_ENGINES = ("float",) + ENGINES  # float: hand-written backward; the others: Values
 
@@ -83,12 +84,24 @@ class TrainState:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """The model on the snapshot text, with the weights a probed step started from."""
+
+    text: str
+    tokens: list  # ids: [BOS] + text + [BOS]
+    positions: list  # per position, the recorded activations (recorder.per_position)
+    loss: float  # the text's mean next-token loss
+    grad_norm: dict  # parameter group -> L2 norm of the text's own gradient
+    wte: list  # vocab x n_embd token embeddings (floats)
+
+
+@dataclass(frozen=True)
 class StepMetrics:
     step: int  # 1-based: the step just completed
     loss: float
     lr: float
     grad_norm: dict  # parameter group -> L2 norm of its gradient before the update
-    probes: list = None  # per position, when the step was asked to probe
+    probe: Probe = None  # when the step was asked to probe
 
 
 def docs_digest(docs):
@@ -134,37 +147,64 @@ def resume(state, docs, docs_sha256, **overrides):
     return state
 
 
-def train_steps(state, probe_every=0):
+def train_steps(state, probe_every=0, snapshot_text=None):
     """Run the remaining steps of the schedule, yielding StepMetrics after each.
 
-    With probe_every=N, every N-th step (and the first) also carries the model's
-    probes for that step's document.
+    With probe_every=N, every N-th step (and the first and last) also carries a
+    Probe of `snapshot_text` [default: microgpt.snapshots.default_snapshot_text], run
+    with the weights the step starts from. The probe is a separate forward and
+    backward pass: it reads the weights and leaves them, the grads that Adam uses
+    and the RNG as they were, so a probed run trains to the same bits.
+
+    Raises:
+        ConfigError: (at the first next()) a snapshot text the model cannot read.
     """
     tc, model = state.train_config, state.model
     params = model.parameters()
     groups = [(name, sum(len(row) for row in rows)) for name, rows in model.params.items()]
     bos = state.tokenizer.bos
+    if probe_every:
+        text = default_snapshot_text(state.docs, model.config.block_size) \
+            if snapshot_text is None else snapshot_text
+        check_snapshot_text(text, state.tokenizer, model.config.block_size)
+        probe_tokens = [bos] + state.tokenizer.encode(text) + [bos]
     for step in range(state.step, tc.steps):
         doc = state.docs[step % len(state.docs)]
         tokens = [bos] + state.tokenizer.encode(doc) + [bos]
-        probe = bool(probe_every) and (step % probe_every == 0 or step == tc.steps - 1)
+        probed = bool(probe_every) and (step % probe_every == 0 or step == tc.steps - 1)
         with gc_paused(state.engine != "atomic"):  # atomic: microgpt.py's own cost
-            if state.engine == "float" and not probe:
+            probe = probe_text(model, groups, text, probe_tokens) if probed else None
+            if state.engine == "float":
                 loss, grads = floats.loss_and_grads(model.config, floats.weights_of(
                     model.params), tokens)
-                probes, grads = None, list(chain.from_iterable(chain(*grads.values())))
+                grads = list(chain.from_iterable(chain(*grads.values())))
             else:
                 # a fused step nobody traces skips labels and scopes; atomic keeps
-                # microgpt.py's own cost, a probed step needs the labels
-                with unnamed() if state.engine == "fused" and not probe else nullcontext():
-                    loss, probes = probed_loss(model, tokens) if probe else (
-                        document_loss(model, tokens), None)
+                # microgpt.py's own cost
+                with unnamed() if state.engine == "fused" else nullcontext():
+                    loss = document_loss(model, tokens)
                 loss.backward()
                 loss, grads = loss.data, [p.grad for p in params]
             grad_norm = group_norms(groups, grads)
             lr_t = adam_update(params, grads, state, step)
         state.step = step + 1
-        yield StepMetrics(step + 1, loss, lr_t, grad_norm, probes)
+        yield StepMetrics(step + 1, loss, lr_t, grad_norm, probe)
+
+
+def probe_text(model, groups, text, tokens):
+    """Forward and backward of one text on the Value graph, recording its activations.
+
+    The parameters' grads are zero before (Adam zeroed them) and are set back to
+    zero after: the training step that follows accumulates from zero as always.
+    """
+    params = model.parameters()
+    loss, positions = probed_loss(model, tokens)
+    loss.backward()
+    norms = group_norms(groups, [p.grad for p in params])
+    for p in params:
+        p.grad = 0.0
+    wte = [[p.data for p in row] for row in model.params["wte"]]
+    return Probe(text, tokens, positions, loss.data, norms, wte)
 
 
 def probed_loss(model, tokens):

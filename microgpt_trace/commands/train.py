@@ -35,11 +35,15 @@ from microgpt.train import TrainConfig, docs_digest, resume, start
 @click.option("--snapshot-every", type=click.IntRange(min=0),
               help="Add a snapshot for `report` to the --log every N steps, and at the "
               f"first and last; 0: none [default: {DEFAULT_SNAPSHOT_EVERY}].")
+@click.option("--snapshot-text", metavar="TEXT",
+              help="The text every snapshot shows, so the report's slider follows one "
+              "example as it is learned: characters of the data, at most block size - 1 "
+              "of them [default: the first document in training order that fits].")
 @click.option("--resume", type=click.Path(dir_okay=False),
               help="Continue a checkpoint to the end of its schedule.")
 @click.option("--verbose", is_flag=True, help="One line per step instead of a progress bar.")
 def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, output,
-          checkpoint_every, log_path, snapshot_every, resume, verbose):
+          checkpoint_every, log_path, snapshot_every, snapshot_text, resume, verbose):
     """Train the scalar GPT (the algorithm of microgpt.py) on a text file.
 
     --steps is the length of the learning-rate schedule; a resumed run continues to
@@ -48,6 +52,8 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
     """
     if snapshot_every is not None and not log_path:
         raise click.UsageError("--snapshot-every needs --log: snapshots go into the metrics log")
+    if snapshot_text is not None and not log_path:
+        raise click.UsageError("--snapshot-text needs --log: snapshots go into the metrics log")
     if checkpoint_every is not None and not output:
         raise click.UsageError("--checkpoint-every needs -o: the checkpoints go there")
     check_outputs(output, log_path, data)  # a finished run must not fail at its end
@@ -60,6 +66,7 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
     with stop_on_signals() as stop, progress(state, verbose) as on_step:
         outcome = train_run(state, docs_digest(state.docs), output=output, log_path=log_path,
                             probe_every=probe_every if log_path else 0,
+                            snapshot_text=snapshot_text,
                             checkpoint_every=checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
                             stop=stop, on_step=on_step)
     if outcome.stopped:

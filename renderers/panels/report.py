@@ -1,8 +1,12 @@
-"""The training report: every panel as PNG and SVG, plus one self-contained report.html.
+"""The training report: the panels as PNG (and SVG), plus one self-contained report.html.
+
+On top, what covers the whole run: the loss with its moving average and the
+uniform-guess line, the snapshot text's loss and p(target) over the snapshots, and
+each parameter group's gradient norm at every step. Below, a slider walks through
+the snapshots: every panel shows the same text on the same scales (frames).
 
 report.html embeds the PNGs as base64 data URIs and needs nothing else: no network,
-no files next to it. A slider walks through the snapshot steps; the loss curve,
-which covers the whole run, stays on top.
+no files next to it.
 """
 
 from __future__ import annotations
@@ -11,16 +15,24 @@ import base64
 import html
 import re
 from pathlib import Path
+from typing import Callable
 
 from microgpt.files import write_folder
 
 from ..exceptions import RenderError
-from .charts import (attention_figure, embedding_figure, figure_bytes, grad_figure,
-                     head_output_figure, loss_figure, mlp_figure, probs_figure, residual_figure)
+from .charts import figure_bytes, grad_curves_figure, learning_figure, loss_figure
+from .data import scales
+from .frames import (attention_panel, embedding_panel, frame_pngs, frame_svg, grad_panel,
+                     head_output_panel, mlp_panel, probs_panel, residual_panel)
 
-__all__ = ["write_report", "report_html", "STEP_PANELS"]
+__all__ = ["write_report", "report_html", "check_position", "RUN_PANELS", "STEP_PANELS"]
 
 # file name stem -> heading, in the order the report shows them
+RUN_PANELS = {
+    "loss": "Loss",
+    "learning": "The snapshot text being learned",
+    "grad_curves": "Gradient norms over training",
+}
 STEP_PANELS = {
     "attention": "Attention maps",
     "probs": "Next-token probabilities",
@@ -28,33 +40,40 @@ STEP_PANELS = {
     "residual": "Residual stream",
     "head_outputs": "Head outputs",
     "mlp": "MLP activations",
-    "grad_flow": "Gradient flow",
+    "grad_flow": "Gradient flow for the snapshot text",
 }
 # what a report folder holds; only a folder of these is replaced by a new report
-REPORT_FILE = re.compile(rf"(loss|({'|'.join(STEP_PANELS)})-step\d+)\.(png|svg)|report\.html")
+REPORT_FILE = re.compile(rf"(({'|'.join(RUN_PANELS)})|({'|'.join(STEP_PANELS)})-step\d+)"
+                         r"\.(png|svg)|report\.html")
 
 
 def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
                  vocab: list[str], info: dict | None = None, top_k: int = 10,
-                 log_scale: bool = True) -> list[Path]:
-    """Draw every panel into out_dir as PNG and SVG, then out_dir/report.html.
+                 log_scale: bool = True, position: int | None = None, svg: bool = False,
+                 on_progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Draw every panel into out_dir, then out_dir/report.html.
 
     Args:
         out_dir: a new folder (in one that exists), an empty one, or an earlier
             report's (replaced); written all or nothing.
-        steps: the log's step records ({"step", "loss", "lr", ...}), ascending.
+        steps: the log's step records ({"step", "loss", "lr", "grad_norm"}), ascending.
         snapshots: the log's snapshot records, ascending; may be empty.
         vocab: printable token names by id (the characters, then "BOS").
         info: name -> value pairs describing the run, shown at the top of the report.
-        top_k: how many next tokens the probability panel lists.
-        log_scale: draw gradient norms on a log axis.
+        top_k: how many next tokens the probability panel lists (with `position`).
+        log_scale: draw the snapshot's gradient norms on a log axis.
+        position: show the top-k next tokens at this position of the snapshot text;
+            None: p(next token) at every position.
+        svg: also write every snapshot panel as SVG (the whole-run panels always are).
+        on_progress: called with a short description after each figure or frame.
 
     Returns:
-        The paths written: loss.png/.svg, <panel>-step<N>.png/.svg, report.html.
+        The paths written: the whole-run panels (.png and .svg), <panel>-step<N>.png
+        (and .svg), report.html.
 
     Raises:
-        RenderError: no step records, out_dir holds other files, or it cannot be
-            written.
+        RenderError: no step records, a position outside the snapshot text, out_dir
+            holds other files, or it cannot be written.
 
     >>> write_report("/tmp/never", [], [], ["a", "BOS"])
     Traceback (most recent call last):
@@ -62,19 +81,32 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
     """
     if not steps:
         raise RenderError("the metrics log has no step records: nothing to draw")
-    files = {}
-    loss = figure_bytes(loss_figure([s["step"] for s in steps], [s["loss"] for s in steps]))
-    add_files(files, "loss", loss)
+    check_position(snapshots, position)
+    progress = on_progress or (lambda what: None)
+    files, run_pngs = {}, {}
+    for name, figure in run_figures(steps, snapshots, vocab):
+        data = figure_bytes(figure)
+        run_pngs[name] = data["png"]
+        add_files(files, name, data)
+        progress(RUN_PANELS[name])
     width = len(str(steps[-1]["step"]))
-    per_step = []
-    for snapshot in snapshots:
-        images = {}
-        for name, figure in step_figures(snapshot, vocab, top_k, log_scale):
-            data = figure_bytes(figure)
-            images[name] = data["png"]
-            add_files(files, f"{name}-step{snapshot['step']:0{width}d}", data)
-        per_step.append((snapshot, images))
-    files["report.html"] = report_html(loss["png"], per_step, steps, info or {})
+    stems = [f"step{s['step']:0{width}d}" for s in snapshots]
+    frames = {name: [] for name in STEP_PANELS}
+    sc = scales(snapshots) if snapshots else None
+    done = 0
+    for group in text_groups(snapshots):
+        for name, panel in step_panels(group, vocab, top_k, log_scale, position, sc):
+            pngs = frame_pngs(panel, group, lambda s, n=name: progress(
+                f"{STEP_PANELS[n]}, step {s['step']}"))
+            frames[name] += pngs
+            for snapshot, stem, png in zip(group, stems[done:], pngs):
+                files[f"{name}-{stem}.png"] = png
+                if svg:
+                    files[f"{name}-{stem}.svg"] = frame_svg(panel, snapshot)
+        done += len(group)
+    per_step = [(s, {name: frames[name][i] for name in STEP_PANELS})
+                for i, s in enumerate(snapshots)]
+    files["report.html"] = report_html(run_pngs, per_step, steps, info or {})
     try:
         return write_folder(out_dir, files, REPORT_FILE.fullmatch)
     except FileExistsError:
@@ -85,14 +117,55 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
                           f"{e.strerror or e}") from None
 
 
-def step_figures(snapshot, vocab, top_k, log_scale):
-    yield "attention", attention_figure(snapshot)
-    yield "probs", probs_figure(snapshot, vocab, top_k)
-    yield "embedding", embedding_figure(snapshot, vocab)
-    yield "residual", residual_figure(snapshot)
-    yield "head_outputs", head_output_figure(snapshot)
-    yield "mlp", mlp_figure(snapshot)
-    yield "grad_flow", grad_figure(snapshot, log_scale)
+def check_position(snapshots, position):
+    """Refuse a position the snapshot text does not have, naming the valid range."""
+    if position is None or not snapshots:
+        return
+    n = min(len(s["targets"]) for s in snapshots)
+    if not 0 <= position < n:
+        raise RenderError(f"position {position} is outside the snapshot text "
+                          f"“{snapshots[-1]['text']}”: give 0 to {n - 1}")
+
+
+def frame_count(snapshots):
+    """How many figures and frames write_report draws (for a progress bar)."""
+    return len(RUN_PANELS) - (0 if snapshots else 1) + len(STEP_PANELS) * len(snapshots)
+
+
+def run_figures(steps, snapshots, vocab):
+    yield "loss", loss_figure([s["step"] for s in steps], [s["loss"] for s in steps],
+                              len(vocab))
+    if snapshots:
+        same_text = [s for s in snapshots if s["text"] == snapshots[-1]["text"]]
+        yield "learning", learning_figure(same_text, len(vocab))
+    yield "grad_curves", grad_curves_figure(steps)
+
+
+def text_groups(snapshots):
+    """Consecutive snapshots of the same text (a run resumed with another
+    --snapshot-text has two): each group shares one figure per panel.
+
+    >>> [len(g) for g in text_groups([{"text": "a"}, {"text": "a"}, {"text": "b"}])]
+    [2, 1]
+    """
+    groups = []
+    for snapshot in snapshots:
+        if groups and groups[-1][-1]["text"] == snapshot["text"]:
+            groups[-1].append(snapshot)
+        else:
+            groups.append([snapshot])
+    return groups
+
+
+def step_panels(snapshots, vocab, top_k, log_scale, position, sc):
+    """Each per-snapshot panel, built once for snapshots of one text on the scales sc."""
+    yield "attention", attention_panel(snapshots, sc)
+    yield "probs", probs_panel(snapshots, vocab, position, top_k)
+    yield "embedding", embedding_panel(snapshots, vocab)
+    yield "residual", residual_panel(snapshots, sc)
+    yield "head_outputs", head_output_panel(snapshots, sc)
+    yield "mlp", mlp_panel(snapshots, sc)
+    yield "grad_flow", grad_panel(snapshots, sc, log_scale)
 
 
 def add_files(files, stem, data):
@@ -124,12 +197,12 @@ show(Number(slider.value));
 """
 
 
-def report_html(loss_png: bytes, per_step: list[tuple[dict, dict[str, bytes]]],
+def report_html(run_pngs: dict[str, bytes], per_step: list[tuple[dict, dict[str, bytes]]],
                 steps: list[dict], info: dict) -> str:
     """The report page as text; every string from the log is escaped.
 
     Args:
-        loss_png: the loss panel as PNG bytes.
+        run_pngs: whole-run panel name (RUN_PANELS) -> PNG bytes.
         per_step: (snapshot, {panel name: PNG bytes}) per snapshot, ascending step.
         steps: the step records (for each snapshot's loss and learning rate).
         info: name -> value pairs describing the run.
@@ -137,7 +210,8 @@ def report_html(loss_png: bytes, per_step: list[tuple[dict, dict[str, bytes]]],
     Returns:
         A complete HTML document that needs no other file and no network.
 
-    >>> page = report_html(b"PNG", [], [{"step": 1, "loss": 3.0, "lr": 0.01}], {"data": "<x>"})
+    >>> page = report_html({"loss": b"PNG"}, [], [{"step": 1, "loss": 3.0, "lr": 0.01}],
+    ...                    {"data": "<x>"})
     >>> "&lt;x&gt;" in page, "<x>" in page
     (True, False)
     """
@@ -151,9 +225,10 @@ def report_html(loss_png: bytes, per_step: list[tuple[dict, dict[str, bytes]]],
         "<h1>Training report</h1>\n",
         f"<p>{len(steps)} steps in the log, last step {last['step']}, "
         f"loss {last['loss']:.4f}.</p>\n<dl>{facts}</dl>\n",
-        "<figure><figcaption>Loss</figcaption>",
-        f"{img(loss_png, 'training loss per step')}</figure>\n",
     ]
+    parts += [f"<figure><figcaption>{e(RUN_PANELS[name])}</figcaption>"
+              f"{img(png, RUN_PANELS[name])}</figure>\n"
+              for name, png in run_pngs.items()]
     if per_step:
         parts.append(snapshot_section(per_step, steps))
     else:
@@ -174,9 +249,11 @@ def snapshot_section(per_step, steps):
     ]
     for snapshot, images in per_step:
         record = by_step.get(snapshot["step"], {})
-        caption = f"step {snapshot['step']} · document “{snapshot['doc']}”"
+        caption = (f"step {snapshot['step']} · loss on “{snapshot['text']}” "
+                   f"{snapshot['loss']:.4f}")
         if "loss" in record:
-            caption += f" · loss {record['loss']:.4f} · lr {record['lr']:.3g}"
+            caption += (f" · training loss (that step's document) {record['loss']:.4f}"
+                        f" · lr {record['lr']:.3g}")
         figures = "".join(
             f"<figure><figcaption>{e(STEP_PANELS[name])}</figcaption>"
             f"{img(images[name], f'{STEP_PANELS[name]}, {caption}')}</figure>\n"

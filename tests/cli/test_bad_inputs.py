@@ -112,16 +112,19 @@ def log_edits(lines):
         "grad-norm-string-value": edit(1, ("grad_norm", "wte"), "big"),
         "chars-int": edit(0, ("chars",), 5),
         "config-string": edit(0, ("config",), "x"),
-        "version-newer": edit(0, ("version",), 2),
+        "version-newer": edit(0, ("version",), 3),
         "attn-ragged": edit(2, ("attn", 0, 0), [[1.0]]),
         "attn-string": edit(2, ("attn",), "x"),
-        "tokens-outside-vocab": edit(2, ("target",), 999),
+        "tokens-outside-vocab": edit(2, ("targets", 0), 999),
         "probs-short": edit(2, ("probs",), [1.0]),
         "wte-nan": edit(2, ("wte", 0, 0), NAN),
         "snapshot-grad-norm-list": edit(2, ("grad_norm",), [1.0]),
         "tokens-int": edit(2, ("tokens",), [1] * n_tokens),
         "residual-string": edit(2, ("residual",), "x"),
         "mlp-short": edit(2, ("mlp",), []),
+        "text-int": edit(2, ("text",), 5),
+        "snapshot-loss-string": edit(2, ("loss",), "low"),
+        "probs-one-position": edit(2, ("probs",), [snapshot["probs"][0]]),
         "step-zero": edit(1, ("step",), 0),
     }
 
@@ -290,6 +293,10 @@ TRAIN_OPTIONS = {
     "seed-word": ["--seed", "x"],
     "snapshot-negative": ["--snapshot-every", "-1", "--log", "{box}/new.jsonl"],
     "snapshot-without-log": ["--snapshot-every", "5"],
+    "snapshot-text-without-log": ["--snapshot-text", "anna"],
+    "snapshot-text-empty": ["--snapshot-text", "", "--log", "{box}/new.jsonl"],
+    "snapshot-text-unknown-char": ["--snapshot-text", "anne", "--log", "{box}/new.jsonl"],
+    "snapshot-text-too-long": ["--snapshot-text", "annabannab", "--log", "{box}/new.jsonl"],
     "engine": ["--engine", "quantum"],
     "checkpoint-every-zero": ["--checkpoint-every", "0", "-o", "{box}/new.json"],
     "checkpoint-every-without-output": ["--checkpoint-every", "5"],
@@ -363,7 +370,8 @@ def cases():
                  "grad-norm-string-value", "chars-int", "config-string", "version-newer",
                  "attn-ragged", "attn-string", "tokens-outside-vocab", "probs-short",
                  "wte-nan", "snapshot-grad-norm-list", "tokens-int", "residual-string",
-                 "mlp-short", "step-zero"):
+                 "mlp-short", "step-zero", "text-int", "snapshot-loss-string",
+                 "probs-one-position"):
         yield pytest.param(["report", "--log", f"{{box}}/log-{name}.jsonl", "-o", "{box}/r"],
                            id=f"log-field-{name}")
     for command, (args, good) in OUTPUTS.items():

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from microgpt.metrics import read_log
-from renderers.panels.report import STEP_PANELS
+from renderers.panels.report import RUN_PANELS, STEP_PANELS
 
 from .runner import invoke
 
@@ -30,12 +30,32 @@ def test_train_snapshots_then_report(tmp_path):
     assert [r["step"] for r in records(log, "snapshot")] == [1, 6]
     assert [r["step"] for r in records(log, "step")] == [1, 2, 3, 4, 5, 6]
     out = tmp_path / "report"
-    result = invoke("report", "--log", log, "-o", out, "--top-k", "3", "--grad-scale", "linear")
+    result = invoke("report", "--log", log, "-o", out, "--top-k", "3", "--grad-scale", "linear",
+                    "--position", "2")
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote {2 + 2 * 2 * len(STEP_PANELS) + 1} files for 6 steps and " \
+    files = 2 * len(RUN_PANELS) + 2 * len(STEP_PANELS) + 1
+    assert result.stdout == f"wrote {files} files for 6 steps and " \
         f"2 snapshots; open {out / 'report.html'}\n"
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
     assert (out / "report.html").stat().st_size > 10_000
+    assert (out / "attention-step6.png").exists() and not (out / "attention-step6.svg").exists()
+    assert invoke("report", "--log", log, "-o", out, "--svg").exit_code == 0
     assert (out / "attention-step6.svg").exists()
+
+
+def test_snapshot_text_is_every_snapshots_text(tmp_path):
+    log = train_log(tmp_path, "--snapshot-every", "2", "--snapshot-text", "bad")
+    assert [(r["step"], r["text"]) for r in records(log, "snapshot")] == [
+        (1, "bad"), (3, "bad"), (5, "bad"), (6, "bad")]
+
+
+def test_a_position_past_the_text_is_one_line(tmp_path):
+    log = train_log(tmp_path, "--snapshot-every", "5", "--snapshot-text", "bob", steps=2)
+    result = invoke("report", "--log", log, "-o", tmp_path / "out", "--position", "4")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: position 4 is outside the snapshot text “bob”: " \
+        "give 0 to 3\n"
+    assert not (tmp_path / "out").exists()
 
 
 def test_default_snapshots_are_the_first_and_last_step_of_a_short_run(tmp_path):
@@ -49,7 +69,7 @@ def test_snapshot_every_zero_writes_none_and_report_still_draws_the_loss(tmp_pat
     result = invoke("report", "--log", log, "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "loss.png", "loss.svg", "report.html"]
+        "grad_curves.png", "grad_curves.svg", "loss.png", "loss.svg", "report.html"]
 
 
 def test_snapshot_every_needs_a_log():

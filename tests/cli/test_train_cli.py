@@ -144,7 +144,7 @@ def test_metrics_log_and_checkpoint_match_the_library(inputs, tmp_path):
 
     header, *records = read_jsonl(log)
     assert header["type"] == "header"
-    assert (header["format"], header["version"]) == ("microgpt-trace-metrics", 1)
+    assert (header["format"], header["version"]) == ("microgpt-trace-metrics", 2)
     assert header["config"] == state.model.config.to_dict()
     assert header["train_config"] == TrainConfig(steps=4).to_dict()
     assert header["chars"] == "abcdef"

@@ -1,4 +1,5 @@
 import io
+import math
 import warnings
 import xml.etree.ElementTree as ET
 
@@ -9,38 +10,55 @@ from PIL import Image
 from microgpt.snapshots import snapshot_record
 from microgpt.train import TrainConfig, start, train_steps
 from renderers.panels import charts as panels
+from renderers.panels import frames
+from renderers.panels.data import grad_curves
 
 HIRAGANA = ["あいう", "いえ", "うお", "かき", "あかい", "おか"]
 
 
-def tiny_snapshot(docs, **shape):
-    """The last snapshot of a 3-step run, plus the vocabulary."""
-    state = start(docs, TrainConfig(steps=3), **{"n_embd": 8, "n_head": 2, **shape})
-    metrics = list(train_steps(state, probe_every=1))[-1]
-    return snapshot_record(state, metrics), list(state.tokenizer.chars) + ["BOS"]
+def tiny_run(docs, steps=3, **shape):
+    """Every snapshot of a short run (one per step), the step records, the vocabulary."""
+    state = start(docs, TrainConfig(steps=steps), **{"n_embd": 8, "n_head": 2, **shape})
+    snapshots, steps = [], []
+    for m in train_steps(state, probe_every=1):
+        steps.append({"step": m.step, "loss": m.loss, "lr": m.lr, "grad_norm": m.grad_norm})
+        snapshots.append(snapshot_record(state, m))
+    return snapshots, steps, list(state.tokenizer.chars) + ["BOS"]
 
 
 @pytest.fixture(scope="module")
-def snapshot():
-    return tiny_snapshot(["anna", "bob", "carla", "dave"], n_layer=2)
+def run():
+    return tiny_run(["anna", "bob", "carla", "dave"], n_layer=2)
 
 
-def all_figures(snapshot, vocab):
+def step_figures(snapshots, vocab, **options):
+    one = snapshots[-1]
+    figure = frames.snapshot_figure
     return {
-        "loss": panels.loss_figure(list(range(1, 31)), [3 - i / 20 for i in range(30)]),
-        "attention": panels.attention_figure(snapshot),
-        "probs": panels.probs_figure(snapshot, vocab, k=5),
-        "embedding": panels.embedding_figure(snapshot, vocab),
-        "residual": panels.residual_figure(snapshot),
-        "head_outputs": panels.head_output_figure(snapshot),
-        "mlp": panels.mlp_figure(snapshot),
-        "grad_flow": panels.grad_figure(snapshot),
+        "attention": figure(frames.attention_panel, one),
+        "probs": figure(frames.probs_panel, one, vocab),
+        "probs-at": figure(frames.probs_panel, one, vocab, position=1, k=3),
+        "embedding": figure(frames.embedding_panel, one, vocab),
+        "residual": figure(frames.residual_panel, one),
+        "head_outputs": figure(frames.head_output_panel, one),
+        "mlp": figure(frames.mlp_panel, one),
+        "grad_flow": figure(frames.grad_panel, one),
     }
 
 
-def test_every_panel_renders_non_trivial_png_and_svg(snapshot):
-    record, vocab = snapshot
-    for name, figure in all_figures(record, vocab).items():
+def all_figures(run):
+    snapshots, steps, vocab = run
+    return {
+        "loss": panels.loss_figure([s["step"] for s in steps], [s["loss"] for s in steps],
+                                   len(vocab)),
+        "grad_curves": panels.grad_curves_figure(steps),
+        "learning": panels.learning_figure(snapshots, len(vocab)),
+        **step_figures(snapshots, vocab),
+    }
+
+
+def test_every_panel_renders_non_trivial_png_and_svg(run):
+    for name, figure in all_figures(run).items():
         data = panels.figure_bytes(figure)
         image = Image.open(io.BytesIO(data["png"]))
         width, height = figure.get_size_inches() * panels.DPI
@@ -51,51 +69,132 @@ def test_every_panel_renders_non_trivial_png_and_svg(snapshot):
         assert len(data["svg"]) > 10_000, name
 
 
-def test_every_panel_has_a_title_and_labelled_axes(snapshot):
-    record, vocab = snapshot
-    for name, figure in all_figures(record, vocab).items():
+def test_every_panel_has_a_title_and_labelled_axes(run):
+    for name, figure in all_figures(run).items():
         charts = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
-        assert all(ax.get_title() for ax in charts), name
+        assert all(ax.get_title() or figure.get_suptitle() for ax in charts), name
         assert all(ax.get_xlabel() for ax in charts), name
         assert charts[0].get_ylabel(), name  # the attention grid labels its first column
         colour_bars = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
         assert all(ax.get_ylabel() for ax in colour_bars), name
 
 
-def test_attention_grid_has_one_map_per_layer_and_head(snapshot):
-    record, _ = snapshot
-    figure = panels.attention_figure(record)
+def test_a_frame_of_a_reused_figure_equals_a_fresh_figure_of_that_snapshot(run):
+    """Blitting (background once, changing artists per frame) leaves nothing of one
+    frame in the next: frame k is pixel for pixel what a new figure draws for it."""
+    snapshots, _, vocab = run
+    for build, args in ((frames.attention_panel, ()), (frames.probs_panel, (vocab,)),
+                        (frames.residual_panel, ()), (frames.grad_panel, ())):
+        pngs = frames.frame_pngs(build(snapshots, *args), snapshots)
+        for snapshot, png in zip(snapshots, pngs):
+            figure = build(snapshots, *args)
+            whole = frames.frame_pngs(figure, [snapshot])[0]
+            assert Image.open(io.BytesIO(png)).tobytes() == \
+                Image.open(io.BytesIO(whole)).tobytes(), (build.__name__, snapshot["step"])
+
+
+def test_loss_has_the_uniform_guess_line_at_ln_vocab(run):
+    _, steps, vocab = run
+    ax = panels.loss_figure([1, 2], [3.0, 2.0], vocab_size=27).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    uniform = lines[f"uniform guess: ln(27) = {math.log(27):.2f}"]
+    assert list(uniform.get_ydata()) == [math.log(27)] * 2
+    assert set(lines) == {"loss per step", "moving average (1 steps)", uniform.get_label()}
+
+
+def test_grad_curves_have_one_point_per_step_per_group(run):
+    _, steps, _ = run
+    ax = panels.grad_curves_figure(steps).axes[0]
+    assert ax.get_yscale() == "log"
+    curves = grad_curves(steps)
+    bold = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in bold] == list(steps[0]["grad_norm"])
+    for line in ax.get_lines():
+        assert list(line.get_xdata()) == [s["step"] for s in steps]
+    raw = [line for line in ax.get_lines() if line.get_label().startswith("_")]
+    assert [list(line.get_ydata()) for line in raw] == [list(c) for c in curves.values()]
+
+
+def test_attention_grid_has_one_map_per_layer_and_head(run):
+    snapshots, _, _ = run
+    figure = frames.snapshot_figure(frames.attention_panel, snapshots[-1])
     maps = [ax for ax in figure.axes if ax.get_images() and ax.get_title()]
     assert [ax.get_title() for ax in maps] == [
         "layer 0, head 0", "layer 0, head 1", "layer 1, head 0", "layer 1, head 1"]
-    n = len(record["attn"][0][0])
-    assert [t.get_text() for t in maps[0].get_xticklabels()] == record["tokens"][:n]
+    n = len(snapshots[-1]["attn"][0][0])
+    assert [t.get_text() for t in maps[0].get_xticklabels()] == snapshots[-1]["tokens"][:n]
 
 
-def test_probs_panel_marks_the_target_even_outside_the_top_k(snapshot):
-    record, vocab = snapshot
-    record = {**record, "probs": [0.5, 0.2, 0.1, 0.1, 0.05, 0.03, 0.01, 0.01][:len(vocab)]}
-    record["target"] = len(record["probs"]) - 1
-    ax = panels.probs_figure(record, vocab, k=3).axes[0]
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert len(labels) == 4 and labels[-1].endswith(f"(target, rank {len(record['probs'])})")
-    ax = panels.probs_figure(record, vocab, k=len(vocab)).axes[0]
-    assert len(ax.get_yticklabels()) == len(record["probs"])
+def test_every_position_panel_shows_p_target_per_position(run):
+    snapshots, _, vocab = run
+    one = snapshots[-1]
+    figure = frames.snapshot_figure(frames.probs_panel, one, vocab)
+    heatmap, bars = figure.axes[:2]
+    n = len(one["targets"])
+    assert heatmap.get_images()[0].get_array().shape == (n, len(vocab))
+    assert [p.get_width() for p in bars.patches] == [one["probs"][t][one["targets"][t]]
+                                                    for t in range(n)]
+    assert [t.get_text() for t in heatmap.get_yticklabels()][-1].endswith("→ BOS")
 
 
-def test_grad_flow_scale(snapshot):
-    record, _ = snapshot
-    assert panels.grad_figure(record).axes[0].get_xscale() == "log"
-    assert panels.grad_figure(record, log_scale=False).axes[0].get_xscale() == "linear"
-    silent = {**record, "grad_norm": {**record["grad_norm"], "wpe": 0.0}}
-    ax = panels.grad_figure(silent).axes[0]  # a log axis would hide the zero bar
-    assert ax.get_xscale() == "linear" and "a group has no gradient" in ax.get_xlabel()
+def test_probs_at_a_position_marks_the_target_even_outside_the_top_k(run):
+    snapshots, _, vocab = run
+    one = dict(snapshots[-1])
+    target = one["targets"][1]
+    one["probs"] = [list(p) for p in one["probs"]]
+    one["probs"][1] = [0.0 if i == target else 1.0 / (len(vocab) - 1) for i in range(len(vocab))]
+    ax = frames.snapshot_figure(frames.probs_panel, one, vocab, position=1, k=3).axes[0]
+    names = [t.get_text() for t in ax.texts if t.get_text() and t.get_ha() == "right"]
+    assert len(names) == 4 and names[-1] == vocab[target]
+    assert "rank" in ax.get_title()
 
 
-def test_same_snapshot_same_svg(snapshot):
-    record, vocab = snapshot
-    first = panels.figure_bytes(panels.embedding_figure(record, vocab))
-    second = panels.figure_bytes(panels.embedding_figure(record, vocab))
+def test_one_colour_scale_for_every_snapshot(run):
+    snapshots, _, _ = run
+    top = max(abs(x) for s in snapshots for layer in s["head_out"] for head in layer
+              for row in head for x in row)
+    for snapshot in snapshots:
+        figure = frames.snapshot_figure(frames.head_output_panel, snapshot,
+                                        {"head_out": top})
+        assert figure.axes[0].get_images()[0].get_clim() == (-top, top)
+
+
+def test_grad_flow_scale(run):
+    snapshots, _, _ = run
+    one = snapshots[-1]
+    assert frames.snapshot_figure(frames.grad_panel, one).axes[0].get_xscale() == "log"
+    linear = frames.snapshot_figure(frames.grad_panel, one, log_scale=False)
+    assert linear.axes[0].get_xscale() == "linear"
+    silent = {**one, "grad_norm": {**one["grad_norm"], "wpe": 0.0}}
+    ax = frames.snapshot_figure(frames.grad_panel, silent).axes[0]  # a log axis hides 0
+    assert ax.get_xscale() == "linear"
+
+
+def label_boxes(figure):
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    ax = figure.axes[0]
+    return [t.get_window_extent(renderer) for t in ax.texts if t.get_text() and
+            t.get_transform() == ax.transData]
+
+
+@pytest.mark.parametrize("docs", [["anna", "bob", "carla", "dave"], HIRAGANA])
+def test_pca_labels_do_not_overlap(docs):
+    snapshots, _, vocab = tiny_run(docs, steps=2)
+    for snapshot in snapshots:
+        boxes = label_boxes(frames.snapshot_figure(frames.embedding_panel, snapshot, vocab))
+        assert len(boxes) == len(vocab)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not a.overlaps(b), (a, b)
+
+
+def test_same_snapshot_same_svg(run):
+    snapshots, _, vocab = run
+    first = panels.figure_bytes(frames.snapshot_figure(frames.embedding_panel, snapshots[-1],
+                                                       vocab))
+    second = panels.figure_bytes(frames.snapshot_figure(frames.embedding_panel, snapshots[-1],
+                                                        vocab))
     assert first == second
 
 
@@ -109,10 +208,11 @@ def glyph_warnings(draw):
 def test_hiragana_renders_as_glyphs():
     assert panels.cjk_fonts(), "no Japanese font for matplotlib: run `make setup` " \
         "(installs fonts-noto-cjk)"
-    record, vocab = tiny_snapshot(HIRAGANA)
+    snapshots, _, vocab = tiny_run(HIRAGANA, steps=2)
     assert set("あいうえおかき") <= set(vocab)
-    for figure in (panels.attention_figure(record), panels.probs_figure(record, vocab),
-                   panels.embedding_figure(record, vocab)):
+    for build, args in ((frames.attention_panel, ()), (frames.probs_panel, (vocab,)),
+                        (frames.embedding_panel, (vocab,))):
+        figure = frames.snapshot_figure(build, snapshots[-1], *args)
         assert glyph_warnings(lambda: panels.figure_bytes(figure)) == []
     # the check above can fail: without the fallback font the same labels warn
     from matplotlib.figure import Figure
@@ -126,6 +226,8 @@ def test_hiragana_renders_as_glyphs():
 
 
 def test_a_space_token_is_visible():
-    record, vocab = tiny_snapshot(["a b", "ab a", "b b"])
-    figure = panels.attention_figure(record)
+    start_state = start(["a b", "ab a", "b b"], TrainConfig(steps=1), n_embd=8, n_head=2)
+    metrics = next(train_steps(start_state, probe_every=1, snapshot_text="a b"))
+    figure = frames.snapshot_figure(frames.attention_panel,
+                                    snapshot_record(start_state, metrics))
     assert "␣" in [t.get_text() for t in figure.axes[0].get_xticklabels()]

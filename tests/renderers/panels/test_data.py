@@ -1,5 +1,6 @@
 import numpy as np
 
+from renderers.panels import data
 from renderers.panels.data import (attention_mask, head_matrix, moving_average, pca_2d,
                                   residual_summary, top_k)
 
@@ -89,3 +90,69 @@ def test_attention_mask_hides_the_future():
 def test_head_matrix_concatenates_heads_per_position():
     heads = [[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]  # 2 heads x 2 positions x 2
     assert head_matrix(heads).tolist() == [[1.0, 2.0, 5.0, 6.0], [3.0, 4.0, 7.0, 8.0]]
+
+
+# --- one scale and one set of axes for every snapshot ---
+
+def fake_snapshot(seed, n=3, vocab=5):
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(vocab), size=n)
+    return {"head_out": rng.normal(size=(1, 2, n, 2)).tolist(),
+            "mlp": np.maximum(0, rng.normal(size=(1, n, 8))).tolist(),
+            "residual": {"stages": ["embed", "L0_attn", "L0_mlp"],
+                         "norm": rng.uniform(0, 5, size=(n, 3)).tolist(),
+                         "cosine": rng.uniform(-1, 1, size=(n, 2)).tolist()},
+            "grad_norm": {"wte": float(rng.uniform(0.01, 2)), "wpe": float(rng.uniform(0, 2))},
+            "probs": probs.tolist(), "targets": rng.integers(0, vocab, size=n).tolist(),
+            "wte": rng.normal(size=(vocab, 4)).tolist()}
+
+
+def test_scales_are_the_extremes_over_all_snapshots():
+    snapshots = [fake_snapshot(seed) for seed in range(4)]
+    sc = data.scales(snapshots)
+    assert sc["head_out"] == max(abs(x) for s in snapshots for x in np.ravel(s["head_out"]))
+    assert sc["mlp"] == max(x for s in snapshots for x in np.ravel(s["mlp"]))
+    assert sc["residual"] == max(x for s in snapshots for x in np.ravel(s["residual"]["norm"]))
+    assert sc["cosine"] == min([0.0] + [v for s in snapshots for v in
+                                        np.mean(s["residual"]["cosine"], axis=0)])
+    grads = [v for s in snapshots for v in s["grad_norm"].values()]
+    assert sc["grad"] == (min(v for v in grads if v > 0), max(grads))
+
+
+def test_grad_curves_have_one_point_per_step():
+    steps = [{"step": i + 1, "grad_norm": {"wte": i / 10, "lm_head": 1 + i}} for i in range(7)]
+    curves = data.grad_curves(steps)
+    assert list(curves) == ["wte", "lm_head"]
+    assert curves["wte"].tolist() == [i / 10 for i in range(7)]
+    assert curves["lm_head"].tolist() == [1.0 + i for i in range(7)]
+
+
+def test_target_probs_and_the_columns_of_a_large_vocabulary():
+    snapshot = fake_snapshot(1, n=4, vocab=60)
+    assert data.target_probs(snapshot).tolist() == [
+        p[t] for p, t in zip(snapshot["probs"], snapshot["targets"])]
+    columns = data.prob_columns([snapshot], 60, limit=12)
+    assert columns == sorted(columns) and len(columns) <= 12
+    assert set(snapshot["targets"]) <= set(columns)
+    assert data.prob_columns([snapshot], 60, limit=60) == list(range(60))
+
+
+def test_projecting_on_its_own_basis_is_pca_2d():
+    matrix = fake_snapshot(3)["wte"]
+    coords, explained = data.project(matrix, data.pca_basis(matrix))
+    expected, expected_explained = data.pca_2d(matrix)
+    assert np.allclose(coords, expected) and np.allclose(explained, expected_explained)
+
+
+def test_spread_labels_leaves_no_two_boxes_overlapping():
+    rng = np.random.default_rng(0)
+    anchors = rng.normal(50, 8, size=(40, 2))  # a crowded cloud
+    sizes = np.tile([9.0, 12.0], (40, 1))
+    corners = data.spread_labels(anchors, sizes, (0, 0, 400, 400))
+    for i in range(40):
+        for j in range(i + 1, 40):
+            apart = (np.abs((corners[i] + sizes[i] / 2) - (corners[j] + sizes[j] / 2))
+                     >= (sizes[i] + sizes[j]) / 2)
+            assert apart.any(), (i, j)
+    assert (corners >= 0).all() and (corners + sizes <= 400).all()
+    assert np.array_equal(corners, data.spread_labels(anchors, sizes, (0, 0, 400, 400)))
