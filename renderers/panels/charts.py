@@ -106,11 +106,6 @@ def shown(token):
     return "␣" if token == " " else token
 
 
-def shown(token):
-    """A token as a tick label: a space would be invisible."""
-    return "␣" if token == " " else token
-
-
 def position_labels(snapshot):
     """One label per position of the snapshot text: input token → its target."""
     tokens = [shown(t) for t in snapshot["tokens"]]
