@@ -253,16 +253,20 @@ def value_edge(tail: str, head: str, e: dict, style: Style, max_flow: float,
 KIND_NAMES = {"param": "parameter", "input": "input", "const": "constant", "op": "computed"}
 
 
-def key_label(title: str, style: Style, kinds=(), flows: bool = False) -> str:
+def key_label(title: str, style: Style, kinds=(), flows: bool = False, extra=()) -> str:
     """The title, then a key: kind colours, gradient signs, what edges mean.
 
     One row: a key on a second row would be stretched to the title's width.
+    `extra` adds (text, fill) cells after the kinds, a view's own colours (a fill of
+    "" for a note in plain text).
     """
     t = style.theme
     cells = [tag("td", tag("font", tag("b", escape_html(title)), point_size="16",
                            color=t.text), align="left")] if title else []
     cells += [tag("td", escape_html(KIND_NAMES.get(k, k)), bgcolor=t.kind_fill(k), border="1")
               for k in kinds]
+    cells += [tag("td", tag("font", escape_html(text), color=text_on(fill)), bgcolor=fill,
+                  border="1") if fill else tag("td", escape_html(text)) for text, fill in extra]
     if style.backward:
         for sign, value in (("grad < 0", -1), ("grad > 0", 1)):
             colour = t.signed_fill(value, 1)

@@ -11,6 +11,8 @@ import pytest
 
 from renderers.diagrams.source import dot_source, to_dot
 from renderers.exceptions import RenderError
+from renderers.themes import get_theme
+from tracer.text import number
 
 from . import diagram_graphs as graphs
 
@@ -117,6 +119,39 @@ def test_head_view_tables_clusters_and_title():
     assert "layer 0 · head 1 · query position 1 &#39;a&#39;" in text
     rows = re.findall(r'port="inn\d+" bgcolor="#\w+" id="l_n\d+">(L0\.h1\.\w+\[t=\d\])', text)
     assert rows == ["L0.h1.score[t=0]", "L0.h1.score[t=1]", "L0.h1.w[t=0]", "L0.h1.w[t=1]"]
+
+
+def test_head_attention_strip_shows_the_softmax_weights_in_order():
+    G = graphs.tiny_head()
+    text = dot_source(G)
+    weights = [d["data"] for n, d in sorted(G.nodes(data=True)) if d["role"] == "weight"]
+    labels = re.findall(r'strip_q -> strip_k(\d+) \[id="strip_e\1", class="strip", '
+                        r'label="([^"]+)"', text)
+    assert labels == [(str(t), number(w)) for t, w in enumerate(weights)]
+    assert 'strip_q [id="strip_q", class="strip", label="pos 1 \'a\'"' in text
+    assert 'strip_k0 [id="strip_k0", class="strip", label="t=0 BOS"' in text
+    assert abs(sum(weights) - 1) < 1e-12
+
+
+def test_head_softmax_spells_its_steps():
+    text = dot_source(graphs.tiny_head())
+    assert text.count('label="−max = ') == 2  # one per score
+    assert text.count('label="1/Σ"') == 2 and "**-1" not in text
+
+
+@pytest.mark.parametrize("backward", [True, False])
+def test_head_key_lists_every_fill_used(backward):
+    text = dot_source(graphs.tiny_head(), backward=backward)
+    key, body = text.split("\n\tnode", 1)
+    key_fills = set(re.findall(r'bgcolor="(#\w+)"', key))
+    used = set(re.findall(r'fillcolor="(#\w+)"', body)) | set(
+        re.findall(r'<td[^>]*bgcolor="(#\w+)"[^>]*id="l_', body))
+    theme = get_theme("default")
+    grad_fills = set(re.findall(r'bgcolor="(#\w+)" id="g_', body)) | set(
+        re.findall(r'class="compact"[^\n]*fillcolor="(#\w+)"', body))
+    # grads are shaded by size between the two ends the key shows
+    assert used - key_fills - {theme.cluster} <= (grad_fills if backward else set())
+    assert "grads: from the loss of the whole text" in key if backward else "grads" not in key
 
 
 def test_blocks_view_positions_params_and_widths():
