@@ -48,7 +48,9 @@ def edges(text):
 def test_square_has_one_edge_per_argument():
     text = dot_source(graphs.a_times_a(), edge_labels=True)
     assert edges(text) == [("opn1", "n1"), ("n0", "opn1"), ("n0", "opn1")]
-    assert text.count('label="∂ 3 · flows 3"') == 2
+    both = 'label=<local ∂ = 3<br align="left"/>grad back = 3<br align="left"/>>'
+    assert text.count(both) == 2  # one label per edge, each on its own edge
+    assert "edge labels: local ∂ = ∂ op / ∂ this operand; grad back = local ∂ × grad" in text
 
 
 def test_expression_boxes_ops_and_root():
@@ -73,8 +75,9 @@ def test_gradient_colours_follow_sign_and_size():
 def test_forward_only_has_no_gradients():
     text = dot_source(graphs.a_times_b_plus_a(), backward=False, edge_labels=True)
     assert ">grad<" not in text and "grad &lt;" not in text
-    assert "penwidth" not in text and "flows" not in text
-    assert 'label="∂ 3"' in text  # local gradients are part of the forward pass
+    assert "penwidth" not in text and "grad back" not in text
+    # local gradients are part of the forward pass
+    assert 'label=<local ∂ = 3<br align="left"/>>' in text
     assert 'rankdir="LR"' in text
 
 
