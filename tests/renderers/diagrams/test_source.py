@@ -166,6 +166,26 @@ def test_blocks_view_positions_params_and_widths():
     assert re.findall(r'n1 -> n2 \[id="e_n1_n2_0", class="arg", penwidth="([\d.]+)"\]', text) == ["5.00"]
 
 
+def test_blocks_heads_in_order_and_relus_counted():
+    from tracer.queries import collapse
+
+    from ...tracer.tiny_models import tiny_graph
+    B = collapse(tiny_graph("atomic"), 3)
+    text = dot_source(B)
+    names = {d["scope"]: f"n{i}" for i, d in B.nodes(data=True)}
+    for t in range(1, 4):
+        heads = [names[f"pos{t}/layer0/attn/head{h}"] for h in (0, 1)]
+        # inside the position's cluster, one rank, head0 on top
+        cluster = text[text.index(f'subgraph "cluster_pos{t}"'):]
+        cluster = cluster[:cluster.index('subgraph "cluster_pos', 1)] if t < 3 else cluster
+        assert (f'subgraph "heads_pos{t}/layer0/attn" {{\n\t\t\tgraph [rank="same"]\n'
+                f'\t\t\t{heads[1]} -> {heads[0]}') in cluster
+    relus = [f"relu: {d['relu_active']}/{d['relu_total']} active"
+             for _, d in B.nodes(data=True) if "relu_total" in d]
+    assert relus and all(r in text for r in relus)
+    assert "grad norm = √(sum of grad²) over the block&#39;s values" in text
+
+
 def test_blocks_forward_sizes_by_count():
     text = dot_source(graphs.tiny_blocks(), backward=False, edge_labels=True)
     assert "grad" not in text and "data norm 2.25" in text
