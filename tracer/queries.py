@@ -232,7 +232,8 @@ def collapse(G: nx.MultiDiGraph, depth: int) -> nx.DiGraph:
         A DiGraph with node ids 0..n-1 in order of first appearance in G; node attrs
         scope (the block key), label (its last component), position (t or -1), kind
         ("param" or "block"), n_nodes, op_counts ("*:256 +:256", most frequent first),
-        grad_norm and data_norm (L2 over the block's non-constant nodes); edge attrs
+        grad_norm and data_norm (L2 over the block's non-constant nodes), and for a
+        block holding relu ops relu_active (how many output > 0) and relu_total; edge attrs
         count and contribution_norm (L2 of the underlying edges' contribution); graph
         attrs: G's, plus view="blocks", depth and roots (blocks holding G's roots).
 
@@ -271,7 +272,9 @@ def block_attrs(key, nodes):
     parts = key.split("/")
     match = POSITION.match(parts[0])
     ops = Counter(a["op"] for a in nodes if a["op"])
-    return {"scope": key, "label": parts[-1],
+    relus = [a["data"] > 0 for a in nodes if a["op"] == "relu"]
+    active = {"relu_active": sum(relus), "relu_total": len(relus)} if relus else {}
+    return {**active, "scope": key, "label": parts[-1],
             "position": int(match.group(1)) if match else -1,
             "kind": "param" if parts[0] == PARAM_SCOPE and len(parts) > 1 else "block",
             "n_nodes": len(nodes),

@@ -5,6 +5,8 @@ are in each box, op counts in smaller text under them, the weights are cylinders
 their own column, and edge width says how much gradient crossed between two blocks.
 """
 
+import re
+
 import networkx as nx
 
 from tracer.text import number
@@ -15,6 +17,15 @@ from ..quoting import escape_html
 from ..themes import text_on
 
 __all__ = ["blocks_lines", "blocks_title"]
+
+
+def natural(scope: str) -> tuple:
+    """Sort key putting head2 before head10 (digits compared as numbers).
+
+    >>> sorted(["h10", "h2", "h1"], key=natural)
+    ['h1', 'h2', 'h10']
+    """
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", scope))
 
 
 def position_title(G: nx.Graph, t: int) -> str:
@@ -38,6 +49,9 @@ def block_node(name: str, d: dict, style: Style, max_norm: float, root: bool) ->
                 + tag("td", tag("font", escape_html(f"{size} {number(norm)}"), color=text_on(fill)),
                       bgcolor=fill, border="1", align="right",
                       **(grad_cell(name, style) if style.backward else {})))
+    if d.get("relu_total"):
+        rows += tag("tr", tag("td", escape_html(
+            f"relu: {d['relu_active']}/{d['relu_total']} active"), colspan="2", align="left"))
     if d.get("op_counts"):
         rows += tag("tr", tag("td", tag("font", escape_html(d["op_counts"]), **muted),
                               colspan="2", align="left"))
@@ -68,6 +82,26 @@ def block_edge(tail: str, head: str, e: dict, style: Style, max_width: float) ->
     return edge_stmt(tail, head, edge_id(tail, head, 0), "arg", **extra)
 
 
+def heads_in_order(G: nx.Graph, names: dict, t: int) -> str:
+    """Each position's head blocks in one column, head0 on top: dot alone would order
+    them to shorten edges (0, 3, 2, 1), and a reader looks for them in order."""
+    siblings = {}
+    for n in sorted(G.nodes, key=lambda n: natural(G.nodes[n].get("scope", ""))):
+        if G.nodes[n].get("position", -1) != t:
+            continue
+        parent, _, last = G.nodes[n].get("scope", "").rpartition("/")
+        if re.fullmatch(r"head\d+", last):
+            siblings.setdefault(parent, []).append(names[n])
+    body = ""
+    for parent, column in siblings.items():
+        if len(column) > 1:
+            # top to bottom in a left-to-right rank is the reverse of the edges' order
+            chain = "".join(edge_stmt(b, a, f"o_{b}_{a}", "order", style="invis")
+                            for a, b in zip(column, column[1:]))
+            body += subgraph("heads_" + parent, chain, rank="same")
+    return body
+
+
 def blocks_lines(G: nx.DiGraph, style: Style) -> str:
     """Blocks in a cluster per position; weights in one column; the rest at top level."""
     names = node_names(G)
@@ -75,12 +109,12 @@ def blocks_lines(G: nx.DiGraph, style: Style) -> str:
     max_norm = max((d.get("grad_norm", 0.0) if style.backward else d.get("data_norm", 0.0)
                     for _, d in G.nodes(data=True)), default=0.0)
     by_position = {}
-    for node in names:
+    for node in sorted(names, key=lambda n: natural(G.nodes[n].get("scope", ""))):
         by_position.setdefault(G.nodes[node].get("position", -1), []).append(
             block_node(names[node], G.nodes[node], style, max_norm, node in roots))
     body = "".join(by_position.pop(-1, ()))
     for t in sorted(by_position):
-        body += subgraph(f"cluster_pos{t}", "".join(by_position[t]),
+        body += subgraph(f"cluster_pos{t}", "".join(by_position[t]) + heads_in_order(G, names, t),
                          label=position_title(G, t), style="rounded,filled",
                          fillcolor=style.theme.cluster, color=style.theme.cluster_border,
                          fontcolor=style.theme.muted)
@@ -109,6 +143,8 @@ def blocks_title(G: nx.Graph, style: Style) -> str:
         full = t.magnitude_fill(1, 1)
         cells += tag("td", tag("font", "large grad norm", color=text_on(full)),
                      bgcolor=full, border="1")
+        cells += tag("td", escape_html("grad norm = \u221a(sum of grad\u00b2) over the "
+                                       "block's values"))
         cells += tag("td", "edge width: gradient that crossed")
     else:
         cells += tag("td", "edge width: number of edges")

@@ -16,7 +16,7 @@ from .values import (Html, Style, compact_node, edge_id, edge_stmt, grad_cell,
 from ..quoting import escape_html
 from ..themes import text_on
 
-__all__ = ["head_lines", "head_title"]
+__all__ = ["head_lines", "head_title", "attention_strip", "attention_weights"]
 
 # Named values sit in tables, one per group, a row per element; the groups after
 # the q/k/v inputs are clusters that also hold the inner ops computing them.
@@ -84,13 +84,23 @@ def vector_node(name: str, members: list, title: str, style: Style, max_grad: fl
     return node_stmt(name, "table", shape="plain", label=Html(table))
 
 
-def inner_node(G, node, name, style, max_grad) -> str:
-    """An unnamed value: a constant as its small grey number, an op as a circle."""
+def inner_node(G, node, name, style, max_grad, group="") -> str:
+    """An unnamed value: a constant as its small grey number, an op as a circle.
+
+    In the softmax, the steps say what they are: the constant added to each score is
+    "−max" (minus the largest score), and `**-1` is "1/Σ".
+    """
     d = G.nodes[node]
     if not d["op"]:
-        return node_stmt(name, "const", shape="plain", label=number(d["data"]), fontsize="9",
+        text = number(d["data"])
+        if group == "softmax" and d["data"] != 0:
+            text = "−max = " + text
+        return node_stmt(name, "const", shape="plain", label=text, fontsize="9",
                          fontcolor=style.theme.muted)
-    return compact_node(name, op_symbol(G, node, d), d, style, max_grad)
+    symbol = op_symbol(G, node, d)
+    if group == "softmax" and symbol == "**-1":
+        symbol = "1/Σ"
+    return compact_node(name, symbol, d, style, max_grad)
 
 
 def endpoints(G: nx.Graph, names: dict, rankdir: str) -> tuple:
@@ -129,7 +139,7 @@ def group_body(G, group, nodes, names, style, max_grad) -> str:
                               + (":w" if style.rankdir == "LR" else ""),
                               f"e_op{names[n]}_{names[n]}", "result")
     inner = (n for n in nodes if not is_named(G.nodes[n]))
-    return body + "".join(inner_node(G, n, names[n], style, max_grad) for n in inner)
+    return body + "".join(inner_node(G, n, names[n], style, max_grad, group[0]) for n in inner)
 
 
 def stacked(names: list, name: str) -> str:
@@ -139,6 +149,54 @@ def stacked(names: list, name: str) -> str:
     chain = "".join(edge_stmt(a, b, f"o_{a}_{b}", "order", style="invis")
                     for a, b in zip(names, names[1:]))
     return subgraph(name, chain, rank="same")
+
+
+def attention_weights(G: nx.Graph) -> list:
+    """The softmax weights of the head, in node id order: the model computes the
+    weight for key t=0 first, then t=1, ..., so the i-th is key position i's.
+
+    >>> G = nx.MultiDiGraph(pos=1)
+    >>> G.add_node(7, role="weight", data=0.75)
+    >>> G.add_node(5, role="weight", data=0.25)
+    >>> attention_weights(G)
+    [0.25, 0.75]
+    """
+    return [G.nodes[n]["data"] for n in sorted(G.nodes, key=sort_key)
+            if G.nodes[n].get("role") == "weight"]
+
+
+def alpha(colour: str, weight: float) -> str:
+    """The colour with an opacity for weight in [0, 1]; never fully invisible.
+
+    >>> alpha("#762a83", 1.0), alpha("#762a83", 0.0)
+    ('#762a83ff', '#762a831f')
+    """
+    return colour + "{:02x}".format(round(255 * (0.12 + 0.88 * min(max(weight, 0.0), 1.0))))
+
+
+def attention_strip(G: nx.Graph, style: Style) -> str:
+    """What attention does, in the style of bertviz: the query token on the left, the
+    tokens it sees on the right, and a line to each whose opacity, width and label
+    are its softmax weight. Pure layout: these nodes and edges are not values.
+    """
+    weights = attention_weights(G)
+    if not weights:
+        return ""
+    t = style.theme
+    pos = G.graph.get("pos", 0)
+    token = dict(shape="box", style="rounded,filled", fillcolor=t.input, color=t.input,
+                 fontsize="14", margin="0.06,0.02", height="0.3")
+    body = node_stmt("strip_q", "strip", label=f"pos {pos} {token_at(G, pos)}", **token)
+    for k in range(len(weights)):
+        body += node_stmt(f"strip_k{k}", "strip", label=f"t={k} {token_at(G, k)}", **token)
+    for k, w in enumerate(weights):
+        body += edge_stmt("strip_q", f"strip_k{k}", f"strip_e{k}", "strip", label=number(w),
+                          color=alpha(t.magnitude, w / max(weights)), fontcolor=t.text,
+                          penwidth=f"{1 + 5 * w:.2f}", arrowhead="none")
+    body += stacked([f"strip_k{k}" for k in range(len(weights))][::-1], "strip_keys")  # t=0 on top
+    return subgraph("cluster_strip", body,
+                    label="attention: line width and number = softmax weight; darkest = largest",
+                    style="rounded", color=t.cluster_border, fontcolor=t.muted)
 
 
 def head_lines(G: nx.MultiDiGraph, style: Style) -> str:
@@ -163,13 +221,29 @@ def head_lines(G: nx.MultiDiGraph, style: Style) -> str:
     for u, v, key, e in keyed_edges(G):
         body += value_edge(tails[u], heads[v], e, style, max_flow,
                            edge_id(names[u], names[v], key))
-    return body
+    return attention_strip(G, style) + body
 
 
 def head_title(G: nx.Graph, style: Style) -> str:
-    """"layer 0 · head 2 · query position 3 'n'", the text so far, and the key."""
+    """"layer 0 · head 2 · query position 3 'n'", the text so far, and the key.
+
+    Every fill the view uses is in the key. Drawn backward, the key also says where
+    the grads come from: the whole text's loss, so a k or v of an earlier position
+    also holds what later queries sent it (the animation replays this head only,
+    and says so in its own legend).
+    """
+    t = style.theme
     pos = G.graph.get("pos", 0)
     tokens = " ".join(token_text(t) for t in G.graph.get("tokens", ()))
     title = (f"layer {G.graph.get('layer', 0)} \u00b7 head {G.graph.get('head', 0)} \u00b7 "
              f"query position {pos} {token_at(G, pos)} \u00b7 text: {tokens}")
-    return key_label(title, style, flows=G.number_of_edges() > 0)
+    extra = [("op giving a named value", t.op_symbol)]
+    if not style.backward:
+        extra.append(("inner op (numbers in its tooltip)", t.kind_fill("op")))
+    if attention_weights(G):
+        extra += [("token", t.input), ("attention weight", t.magnitude)]
+    if style.backward:
+        extra.append(("grads: from the loss of the whole text", ""))
+    kinds = {d.get("kind", "op") for _, d in G.nodes(data=True)}  # constants are unfilled
+    return key_label(title, style, [k for k in ("param", "input", "op") if k in kinds],
+                     flows=G.number_of_edges() > 0, extra=extra)

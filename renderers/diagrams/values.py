@@ -28,7 +28,7 @@ from ..themes import Theme, text_on
 __all__ = ["Style", "Frames", "Html", "attrs", "tag", "node_stmt", "edge_stmt",
            "subgraph", "digraph", "node_names", "sort_key", "sorted_edges", "keyed_edges",
            "edge_id", "grad_cell", "scales", "op_symbol",
-           "value_node", "op_node", "compact_node", "value_edge", "key_label", "value_lines",
+           "value_node", "op_node", "compact_node", "value_edge", "edge_label", "key_label", "value_lines",
            "token_text"]
 
 # What each op looks like in its small node (x*y is shown as a multiplication sign).
@@ -243,26 +243,40 @@ def value_edge(tail: str, head: str, e: dict, style: Style, max_flow: float,
     elif style.backward and max_flow:
         extra["penwidth"] = f"{1 + 3 * abs(e['contribution']) / max_flow:.2f}"
     if style.edge_labels:
-        text = f"\u2202 {number(e['local_grad'])}"
-        if style.backward:
-            text += f" \u00b7 flows {number(e['contribution'])}"
-        extra.update(label=text, decorate="true")
+        extra.update(label=edge_label(e, style.backward))
     return edge_stmt(tail, head, ident, "arg", **extra)
+
+
+def edge_label(e: dict, backward: bool) -> Html:
+    """"local ∂ = 2", and below it "grad back = 1": two named numbers, never a product
+    to misread. An xlabel, which dot places beside its own edge after the layout.
+
+    >>> print(edge_label({"local_grad": 2.0, "contribution": 1.0}, True))
+    local ∂ = 2<br align="left"/>grad back = 1<br align="left"/>
+    """
+    lines = ["local \u2202 = " + number(e["local_grad"])]
+    if backward:
+        lines.append("grad back = " + number(e["contribution"]))
+    return Html("".join(escape_html(line) + '<br align="left"/>' for line in lines))
 
 
 KIND_NAMES = {"param": "parameter", "input": "input", "const": "constant", "op": "computed"}
 
 
-def key_label(title: str, style: Style, kinds=(), flows: bool = False) -> str:
+def key_label(title: str, style: Style, kinds=(), flows: bool = False, extra=()) -> str:
     """The title, then a key: kind colours, gradient signs, what edges mean.
 
     One row: a key on a second row would be stretched to the title's width.
+    `extra` adds (text, fill) cells after the kinds, a view's own colours (a fill of
+    "" for a note in plain text).
     """
     t = style.theme
     cells = [tag("td", tag("font", tag("b", escape_html(title)), point_size="16",
                            color=t.text), align="left")] if title else []
     cells += [tag("td", escape_html(KIND_NAMES.get(k, k)), bgcolor=t.kind_fill(k), border="1")
               for k in kinds]
+    cells += [tag("td", tag("font", escape_html(text), color=text_on(fill)), bgcolor=fill,
+                  border="1") if fill else tag("td", escape_html(text)) for text, fill in extra]
     if style.backward:
         for sign, value in (("grad < 0", -1), ("grad > 0", 1)):
             colour = t.signed_fill(value, 1)
@@ -271,8 +285,9 @@ def key_label(title: str, style: Style, kinds=(), flows: bool = False) -> str:
         if flows:
             cells.append(tag("td", "edge width: |gradient flowing back|"))
     if style.edge_labels and flows:
-        text = "\u2202 local gradient" + (" \u00b7 flows = \u2202 \u00d7 grad of the op's result"
-                                           if style.backward else "")
+        text = "edge labels: local \u2202 = \u2202 op / \u2202 this operand" + (
+            "; grad back = local \u2202 \u00d7 grad of the op, added to the operand's grad"
+            if style.backward else "")
         cells.append(tag("td", escape_html(text)))
     row = tag("tr", "".join(cells))
     return tag("font", tag("table", row, border="0", cellspacing="4", cellpadding="3"),

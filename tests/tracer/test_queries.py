@@ -224,6 +224,23 @@ def test_collapse_norms_and_op_counts_by_hand(engine):
     assert B.edges[i, proj]["contribution_norm"] == math.sqrt(math.fsum(c * c for c in flows))
 
 
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_collapse_counts_active_relus_as_a_direct_count_does(depth):
+    G = tiny_graph("atomic")
+    B = collapse(G, depth)
+    counted = {d["scope"]: (d["relu_active"], d["relu_total"])
+               for _, d in B.nodes(data=True) if "relu_total" in d}
+    direct = {}
+    for _, d in G.nodes(data=True):
+        if d["op"] == "relu":
+            key = block_of(G, _, depth)
+            active, total = direct.get(key, (0, 0))
+            direct[key] = (active + (d["data"] > 0), total + 1)
+    assert counted == direct and direct
+    assert all(t == 8 * 4 for _, t in direct.values())  # 4 * n_embd relus per position
+    assert "relu_total" not in collapse(trace_expression("a*b"), 1).nodes[0]
+
+
 def test_collapse_folds_constants_into_their_consumer():
     G = tiny_graph("atomic")
     B = collapse(G, 1)

@@ -11,6 +11,8 @@ import pytest
 
 from renderers.diagrams.source import dot_source, to_dot
 from renderers.exceptions import RenderError
+from renderers.themes import get_theme
+from tracer.text import number
 
 from . import diagram_graphs as graphs
 
@@ -46,7 +48,9 @@ def edges(text):
 def test_square_has_one_edge_per_argument():
     text = dot_source(graphs.a_times_a(), edge_labels=True)
     assert edges(text) == [("opn1", "n1"), ("n0", "opn1"), ("n0", "opn1")]
-    assert text.count('label="∂ 3 · flows 3"') == 2
+    both = 'label=<local ∂ = 3<br align="left"/>grad back = 3<br align="left"/>>'
+    assert text.count(both) == 2  # one label per edge, each on its own edge
+    assert "edge labels: local ∂ = ∂ op / ∂ this operand; grad back = local ∂ × grad" in text
 
 
 def test_expression_boxes_ops_and_root():
@@ -71,8 +75,9 @@ def test_gradient_colours_follow_sign_and_size():
 def test_forward_only_has_no_gradients():
     text = dot_source(graphs.a_times_b_plus_a(), backward=False, edge_labels=True)
     assert ">grad<" not in text and "grad &lt;" not in text
-    assert "penwidth" not in text and "flows" not in text
-    assert 'label="∂ 3"' in text  # local gradients are part of the forward pass
+    assert "penwidth" not in text and "grad back" not in text
+    # local gradients are part of the forward pass
+    assert 'label=<local ∂ = 3<br align="left"/>>' in text
     assert 'rankdir="LR"' in text
 
 
@@ -119,6 +124,39 @@ def test_head_view_tables_clusters_and_title():
     assert rows == ["L0.h1.score[t=0]", "L0.h1.score[t=1]", "L0.h1.w[t=0]", "L0.h1.w[t=1]"]
 
 
+def test_head_attention_strip_shows_the_softmax_weights_in_order():
+    G = graphs.tiny_head()
+    text = dot_source(G)
+    weights = [d["data"] for n, d in sorted(G.nodes(data=True)) if d["role"] == "weight"]
+    labels = re.findall(r'strip_q -> strip_k(\d+) \[id="strip_e\1", class="strip", '
+                        r'label="([^"]+)"', text)
+    assert labels == [(str(t), number(w)) for t, w in enumerate(weights)]
+    assert 'strip_q [id="strip_q", class="strip", label="pos 1 \'a\'"' in text
+    assert 'strip_k0 [id="strip_k0", class="strip", label="t=0 BOS"' in text
+    assert abs(sum(weights) - 1) < 1e-12
+
+
+def test_head_softmax_spells_its_steps():
+    text = dot_source(graphs.tiny_head())
+    assert text.count('label="−max = ') == 2  # one per score
+    assert text.count('label="1/Σ"') == 2 and "**-1" not in text
+
+
+@pytest.mark.parametrize("backward", [True, False])
+def test_head_key_lists_every_fill_used(backward):
+    text = dot_source(graphs.tiny_head(), backward=backward)
+    key, body = text.split("\n\tnode", 1)
+    key_fills = set(re.findall(r'bgcolor="(#\w+)"', key))
+    used = set(re.findall(r'fillcolor="(#\w+)"', body)) | set(
+        re.findall(r'<td[^>]*bgcolor="(#\w+)"[^>]*id="l_', body))
+    theme = get_theme("default")
+    grad_fills = set(re.findall(r'bgcolor="(#\w+)" id="g_', body)) | set(
+        re.findall(r'class="compact"[^\n]*fillcolor="(#\w+)"', body))
+    # grads are shaded by size between the two ends the key shows
+    assert used - key_fills - {theme.cluster} <= (grad_fills if backward else set())
+    assert "grads: from the loss of the whole text" in key if backward else "grads" not in key
+
+
 def test_blocks_view_positions_params_and_widths():
     text = dot_source(graphs.tiny_blocks())
     assert 'label="pos 0 BOS"' in text and "label=\"pos 1 'a'\"" in text
@@ -126,6 +164,26 @@ def test_blocks_view_positions_params_and_widths():
     assert re.search(r'subgraph "params" \{\n\t\tgraph \[rank="min"\]\n\t\tn0\n', text)
     assert "grad norm 4.5" in text and "dot:166 *:42 +:42" in text
     assert re.findall(r'n1 -> n2 \[id="e_n1_n2_0", class="arg", penwidth="([\d.]+)"\]', text) == ["5.00"]
+
+
+def test_blocks_heads_in_order_and_relus_counted():
+    from tracer.queries import collapse
+
+    from ...tracer.tiny_models import tiny_graph
+    B = collapse(tiny_graph("atomic"), 3)
+    text = dot_source(B)
+    names = {d["scope"]: f"n{i}" for i, d in B.nodes(data=True)}
+    for t in range(1, 4):
+        heads = [names[f"pos{t}/layer0/attn/head{h}"] for h in (0, 1)]
+        # inside the position's cluster, one rank, head0 on top
+        cluster = text[text.index(f'subgraph "cluster_pos{t}"'):]
+        cluster = cluster[:cluster.index('subgraph "cluster_pos', 1)] if t < 3 else cluster
+        assert (f'subgraph "heads_pos{t}/layer0/attn" {{\n\t\t\tgraph [rank="same"]\n'
+                f'\t\t\t{heads[1]} -> {heads[0]}') in cluster
+    relus = [f"relu: {d['relu_active']}/{d['relu_total']} active"
+             for _, d in B.nodes(data=True) if "relu_total" in d]
+    assert relus and all(r in text for r in relus)
+    assert "grad norm = √(sum of grad²) over the block&#39;s values" in text
 
 
 def test_blocks_forward_sizes_by_count():
