@@ -19,7 +19,7 @@ import json
 from .model import Animation, mark_scale
 from ..quoting import escape_html
 
-__all__ = ["stepper_html", "MIN_TEXT"]
+__all__ = ["stepper_html", "notebook_html", "MIN_TEXT"]
 
 MIN_TEXT = 11  # px: the smallest text the page shows, whatever the graph's size
 
@@ -242,6 +242,35 @@ def stepper_html(anim: Animation, interval_ms: int = 800) -> str:
 </body>
 </html>
 """
+
+
+def notebook_html(anim: Animation, height: int = 640, interval_ms: int = 800) -> str:
+    """The stepper for a notebook cell: the whole page in a sandboxed iframe.
+
+    The iframe isolates it: two steppers in one notebook share no ids, and the keys
+    move only the one that has the focus (click it first).
+
+    Args:
+        anim: from renderers.animation.model.animate.
+        height: of the iframe, in px; it is as wide as the cell.
+        interval_ms: time per frame while playing.
+
+    Returns:
+        One <iframe> element, its srcdoc the escaped page.
+
+    >>> from tracer.expression.evaluate import trace_expression
+    >>> from tracer.replay import backward_frames
+    >>> from renderers.animation.model import animate
+    >>> G = trace_expression("a*a", {"a": 3.0})
+    >>> cell = animate(G, backward_frames(G))._repr_html_()
+    >>> cell.startswith("<iframe"), cell.count("<"), 'id=&quot;caption&quot;' in cell
+    (True, 2, True)
+    """
+    page = html.escape(stepper_html(anim, interval_ms), quote=True)
+    title = html.escape(f"backward · {anim.title}" if anim.title else "backward")
+    return (f'<iframe sandbox="allow-scripts" title="{title}" srcdoc="{page}" '
+            f'style="width: 100%; height: {int(height)}px; border: 1px solid #ddd">'
+            '</iframe>')
 
 
 def frames_json(anim: Animation, interval_ms: int) -> str:
