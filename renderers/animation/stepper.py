@@ -39,7 +39,8 @@ h1 { font-size: 18px; margin: 0 0 2px; }
 #figure { flex: 1 1 auto; min-height: 0; overflow: auto; padding: 8px; background: #fff; }
 #figure svg { display: block; margin: 0 auto; }
 #caption { flex: none; margin: 0; padding: 8px 16px; height: 8.7em; overflow: auto;
-           white-space: pre-wrap; font: 14px/1.45 ui-monospace, "DejaVu Sans Mono", monospace;
+           white-space: pre-wrap; line-height: 1.45; font-size: clamp(14px, 1.15vw, 22px);
+           font-family: ui-monospace, "DejaVu Sans Mono", monospace;
            background: #fff; border-top: 2px solid #ddd; }
 """
 
