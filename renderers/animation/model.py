@@ -75,12 +75,6 @@ class Animation:
     done: dict = field(default_factory=dict)  # edge id -> (colour, width) once flowed
     captions: list = field(default_factory=list)
 
-    def _repr_html_(self) -> str:
-        """Displays the stepper inline in a notebook, in its own iframe (see
-        renderers.animation.stepper.notebook_html)."""
-        from .stepper import notebook_html
-
-        return notebook_html(self)
 
 
 def animate(G: nx.Graph, frames: list, *, rankdir: str = "LR", theme: str = "default",

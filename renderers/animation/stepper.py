@@ -15,11 +15,12 @@ with textContent, never as markup.
 
 import html
 import json
+from dataclasses import dataclass
 
 from .model import Animation, mark_scale
 from ..quoting import escape_html
 
-__all__ = ["stepper_html", "notebook_html", "MIN_TEXT"]
+__all__ = ["stepper_html", "notebook_html", "Stepper", "MIN_TEXT"]
 
 MIN_TEXT = 11  # px: the smallest text the page shows, whatever the graph's size
 
@@ -263,7 +264,7 @@ def notebook_html(anim: Animation, height: int = 640, interval_ms: int = 800) ->
     >>> from tracer.replay import backward_frames
     >>> from renderers.animation.model import animate
     >>> G = trace_expression("a*a", {"a": 3.0})
-    >>> cell = animate(G, backward_frames(G))._repr_html_()
+    >>> cell = Stepper(animate(G, backward_frames(G)))._repr_html_()
     >>> cell.startswith("<iframe"), cell.count("<"), 'id=&quot;caption&quot;' in cell
     (True, 2, True)
     """
@@ -272,6 +273,18 @@ def notebook_html(anim: Animation, height: int = 640, interval_ms: int = 800) ->
     return (f'<iframe sandbox="allow-scripts" title="{title}" srcdoc="{page}" '
             f'style="width: 100%; height: {int(height)}px; border: 1px solid #ddd">'
             '</iframe>')
+
+
+@dataclass(frozen=True)
+class Stepper:
+    """An animation that a notebook displays as its stepper, inline (notebook_html)."""
+
+    anim: Animation
+    height: int = 640  # px
+    interval_ms: int = 800
+
+    def _repr_html_(self) -> str:
+        return notebook_html(self.anim, self.height, self.interval_ms)
 
 
 def frames_json(anim: Animation, interval_ms: int) -> str:

@@ -1,9 +1,10 @@
-"""In a notebook: an Animation displays as its stepper, isolated in an iframe, and a
+"""In a notebook: a Stepper displays as the animation's stepper, isolated in an iframe, and a
 diagram (renderers.diagrams.source.to_dot) displays as SVG."""
 
 import pytest
 
 from renderers.animation.model import animate
+from renderers.animation.stepper import Stepper
 from renderers.diagrams.source import to_dot
 from tracer.expression.evaluate import trace_expression
 from tracer.replay import backward_frames
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.exe
 
 def animation(expression):
     G = trace_expression(expression)
-    return animate(G, backward_frames(G))
+    return Stepper(animate(G, backward_frames(G)))
 
 
 def counter(frame):
@@ -29,7 +30,7 @@ def test_two_steppers_in_one_page_move_on_their_own(page, tmp_path):
                         encoding="utf-8")
     page.goto(notebook.as_uri())
     one, two = page.frame_locator("iframe").nth(0), page.frame_locator("iframe").nth(1)
-    n1, n2 = len(first.values), len(second.values)
+    n1, n2 = len(first.anim.values), len(second.anim.values)
     assert (counter(one), counter(two)) == (f"frame 1 / {n1}", f"frame 1 / {n2}")
     one.locator("#next").click()
     assert (counter(one), counter(two)) == (f"frame 2 / {n1}", f"frame 1 / {n2}")
