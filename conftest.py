@@ -13,6 +13,7 @@ DOCTESTS_NEEDING_DOT = frozenset({
     "renderers.animation.geometry.read_geometry",
     "renderers.animation.gif.gif_bytes",
     "renderers.animation.model.animate",
+    "renderers.animation.stepper.notebook_html",
     "renderers.animation.stepper.stepper_html",
     "renderers.animation.svg.frame_svgs",
     "renderers.animation.svg.write_svg_frames",

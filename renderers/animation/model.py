@@ -30,7 +30,7 @@ from ..themes import get_theme, text_on
 from .geometry import read_geometry
 from .layout import IDLE_EDGE, svg_template, text_width
 
-__all__ = ["Animation", "animate", "mark_scale"]
+__all__ = ["Animation", "animate", "mark_scale", "label_box", "mark_box"]
 
 # (outline of the nodes sending their grad and of their edges, the tick of a final grad)
 ACCENTS = {"default": ("#e66100", "#1a7f37"), "colorblind": ("#cc79a7", "#009e73")}
@@ -163,6 +163,7 @@ def fill_frames(anim, G, frames, states, initial, theme, view):
             totals[key] = totals.get(key, 0.0) + f.contribution ** 2
     top = math.sqrt(max(totals.values(), default=0.0))
     values = list(initial)
+    obstacles = [mark_box(m) for marks in anim.outlines.values() for m in marks]
     for n, c in anim.circles.items():
         values[c.slots[2]] = circle_tip(G, n, c, None, False)
     for frame, state in zip(frames, states):
@@ -181,8 +182,9 @@ def fill_frames(anim, G, frames, states, initial, theme, view):
         # the flows leaving the frame's nodes: inside a group of them they would crowd
         labelled = [(key, f) for key, f in now if f.child not in active][:MAX_LABELS]
         for key, f in labelled:
-            marks.append(("label", *free_spot(anim.edges[key].label_at, marks, anim),
-                          number(f.contribution)))
+            text = number(f.contribution)
+            marks.append(("label", *free_spot(anim.edges[key].label_at, text, marks,
+                                              obstacles, mark_scale(anim)), text))
         for key, _ in now:
             width = 1 + 3 * math.sqrt(totals[key]) / top if top else 1.0
             anim.done[key] = (theme.edge, width)
@@ -197,14 +199,47 @@ def fill_frames(anim, G, frames, states, initial, theme, view):
             put(values, anim.edges[key].slots, (colour, colour, f"{width:.2f}"))
 
 
-def free_spot(point, marks, anim):
-    """The point, moved down a line while it would cover another label."""
+# Where a label may move from its edge's label point, in label heights, nearest first;
+# along the edge (sideways in an LR layout) costs less than off it.
+OFFSETS = sorted(((dx / 2, dy / 2) for dx in range(-16, 17) for dy in range(-8, 9)),
+                 key=lambda d: d[0] ** 2 + (1.5 * d[1]) ** 2)
+
+
+def free_spot(point, text, marks, obstacles, scale):
+    """Where a flow label is written: the nearest place to its edge's label point where
+    its box covers no node (obstacles: boxes) and no label already in marks."""
     x, y = point
-    height = 12 * mark_scale(anim)
-    taken = [(m[1], m[2]) for m in marks if m[0] == "label"]
-    while any(abs(x - a) < 5 * height and abs(y - b) < height for a, b in taken):
-        y += height
+    height = 12 * scale
+    taken = [label_box(m[1], m[2], m[3], scale) for m in marks if m[0] == "label"]
+    reach = 8 * height + text_width(text, 10 * scale)
+    near = [b for b in obstacles + taken
+            if overlap(b, (x - reach, y - reach, x + reach, y + reach))]
+    for dx, dy in OFFSETS:
+        spot = (x + dx * height, y + dy * height)
+        if not any(overlap(label_box(*spot, text, scale), b) for b in near):
+            return spot
+    while any(overlap(label_box(x, y, text, scale), b) for b in taken):
+        y += height  # crowded all around: at least clear of the other labels
     return x, y
+
+
+def label_box(x, y, text, scale):
+    """The box (x0, y0, x1, y1) a flow label covers: bold text of size 10 × scale,
+    centred on x, its baseline 3 × scale above y, with its white halo."""
+    size, halo = 10 * scale, 1.5 * scale
+    half = text_width(text, size) * 1.3 / 2 + halo  # bold DejaVu is wider than Helvetica
+    base = y - 3 * scale
+    return (x - half, base - 0.8 * size - halo, x + half, base + 0.1 * size + halo)
+
+
+def mark_box(mark):
+    """The box of an outline mark ("box" or "ring")."""
+    kind, a, b, c, d = mark
+    return (a - c, b - d, a + c, b + d) if kind == "ring" else (a, b, c, d)
+
+
+def overlap(p, q):
+    return p[0] < q[2] and q[0] < p[2] and p[1] < q[3] and q[1] < p[3]
 
 
 def flow_id(flow, names):

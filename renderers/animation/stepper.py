@@ -2,36 +2,47 @@
 
 The page holds the laid-out SVG once, as frame 0 shows it, and per frame only what
 changes (slot values), the marks and the caption, as JSON that a small script applies:
-previous, next, play/pause, a slider, and the arrow, Home, End and space keys. Text
+previous, next, play/pause, a slider, and the arrow, Home, End and space keys.
+
+The page is sized for a projector: the caption stays at the bottom of the window,
+the graph scrolls in the space above it and follows the nodes sending their grad
+(their outlines carry the class `sending`), a small graph grows to fill that space,
+and a big one is never shrunk below the scale that shows its smallest text at
+MIN_TEXT px. Frames count from 1. Text
 from users (labels, the expression) reaches the page escaped, and captions are set
 with textContent, never as markup.
 """
 
 import html
 import json
+from dataclasses import dataclass
 
 from .model import Animation, mark_scale
 from ..quoting import escape_html
 
-__all__ = ["stepper_html"]
+__all__ = ["stepper_html", "notebook_html", "Stepper", "MIN_TEXT"]
+
+MIN_TEXT = 11  # px: the smallest text the page shows, whatever the graph's size
 
 CSS = """
+html, body { height: 100%; }
 body { font: 15px/1.4 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
-       margin: 0; color: #111; background: #fafafa; }
-header { padding: 10px 16px 4px; }
+       margin: 0; color: #111; background: #fafafa; display: flex; flex-direction: column;
+       overflow: hidden; }
+header { padding: 8px 16px 2px; flex: none; }
 h1 { font-size: 18px; margin: 0 0 2px; }
 .legend { color: #555; font-size: 13px; margin: 0; }
-.controls { position: sticky; top: 0; z-index: 1; display: flex; gap: 6px;
-            align-items: center; padding: 8px 16px; background: #fafafa;
-            border-bottom: 1px solid #ddd; }
+.controls { flex: none; display: flex; gap: 6px; align-items: center; padding: 6px 16px;
+            background: #fafafa; border-bottom: 1px solid #ddd; }
 .controls button { font: inherit; min-width: 2.4em; padding: 3px 8px; cursor: pointer; }
 #slider { flex: 1; min-width: 120px; }
 #counter { font-variant-numeric: tabular-nums; min-width: 7em; text-align: right; }
-#caption { margin: 0; padding: 8px 16px; min-height: 8.5em; white-space: pre-wrap;
-           font: 14px/1.45 ui-monospace, "DejaVu Sans Mono", monospace; background: #fff;
-           border-bottom: 1px solid #ddd; }
-#figure { padding: 8px; overflow: auto; background: #fff; }
-#figure.fit svg { max-width: 100%; height: auto; }
+#figure { flex: 1 1 auto; min-height: 0; overflow: auto; padding: 8px; background: #fff; }
+#figure svg { display: block; margin: 0 auto; }
+#caption { flex: none; margin: 0; padding: 8px 16px; height: 8.7em; overflow: auto;
+           white-space: pre-wrap; line-height: 1.45; font-size: clamp(14px, 1.15vw, 22px);
+           font-family: ui-monospace, "DejaVu Sans Mono", monospace;
+           background: #fff; border-top: 2px solid #ddd; }
 """
 
 SCRIPT = r"""
@@ -41,6 +52,14 @@ SCRIPT = r"""
   var data = JSON.parse(document.getElementById("frames").textContent);
   var els = data.slots.map(function (s) { return document.getElementById(s[0]); });
   var marks = document.getElementById("marks");
+  var figure = document.getElementById("figure");
+  var svg = marks.ownerSVGElement;
+  var box = svg.viewBox.baseVal;
+  // the smallest text drawn, in SVG units: the page never shows it below MIN_TEXT px
+  var smallest = Math.min.apply(null, [10 * data.scale].concat(
+    Array.prototype.map.call(svg.querySelectorAll("text[font-size]"), function (t) {
+      return parseFloat(t.getAttribute("font-size"));
+    })));
   var slider = document.getElementById("slider");
   var caption = document.getElementById("caption");
   var counter = document.getElementById("counter");
@@ -62,9 +81,10 @@ SCRIPT = r"""
     list.forEach(function (m) {
       if (m[0] === "box") {
         marks.appendChild(make("rect", {x: m[1], y: m[2], width: m[3] - m[1],
-                                        height: m[4] - m[2], rx: 3}));
+                                        height: m[4] - m[2], rx: 3, "class": "sending"}));
       } else if (m[0] === "ring") {
-        marks.appendChild(make("ellipse", {cx: m[1], cy: m[2], rx: m[3], ry: m[4]}));
+        marks.appendChild(make("ellipse", {cx: m[1], cy: m[2], rx: m[3], ry: m[4],
+                                           "class": "sending"}));
       } else {
         var t = make("text", {x: m[1], y: m[2] - 3 * s, "text-anchor": "middle",
           "font-family": "DejaVu Sans,sans-serif", "font-size": 10 * s,
@@ -74,6 +94,42 @@ SCRIPT = r"""
         marks.appendChild(t);
       }
     });
+  }
+  function zoom() {
+    // px per SVG unit: as big as the figure (small graphs grow, up to 3x their
+    // natural size), never so small that the smallest text is under MIN_TEXT px
+    var fit = document.getElementById("fit").checked;
+    var natural = 4 / 3, wide = (figure.clientWidth - 16) / box.width;
+    var tall = (figure.clientHeight - 16) / box.height;
+    var z = Math.max(data.minText / smallest,
+                     fit ? Math.min(wide, tall, 3 * natural) : natural);
+    svg.style.width = (box.width * z) + "px";
+    svg.style.height = (box.height * z) + "px";
+  }
+  function union(els) {
+    return Array.prototype.reduce.call(els, function (r, el) {
+      var b = el.getBoundingClientRect();
+      return !r ? {left: b.left, top: b.top, right: b.right, bottom: b.bottom}
+        : {left: Math.min(r.left, b.left), top: Math.min(r.top, b.top),
+           right: Math.max(r.right, b.right), bottom: Math.max(r.bottom, b.bottom)};
+    }, null);
+  }
+  function follow() {
+    // scroll the figure so the nodes sending their grad are in view (the first of
+    // them, if they are too far apart to be seen at once)
+    var sending = marks.querySelectorAll(".sending");
+    if (!sending.length) { return; }
+    var f = figure.getBoundingClientRect(), pad = 16, r = union(sending);
+    var w = figure.clientWidth, h = figure.clientHeight;
+    if (r.right - r.left > w - 2 * pad || r.bottom - r.top > h - 2 * pad) {
+      r = union([sending[0]]);
+    }
+    if (r.left < f.left + pad || r.right > f.left + w - pad) {
+      figure.scrollLeft += (r.left + r.right) / 2 - (f.left + w / 2);
+    }
+    if (r.top < f.top + pad || r.bottom > f.top + h - pad) {
+      figure.scrollTop += (r.top + r.bottom) / 2 - (f.top + h / 2);
+    }
   }
   function show(k) {
     k = Math.max(0, Math.min(last, k));
@@ -89,8 +145,9 @@ SCRIPT = r"""
     drawMarks(frame.marks);
     marks.setAttribute("data-nodes", frame.nodes.join(" "));
     caption.textContent = frame.caption;
-    counter.textContent = "frame " + k + " / " + last;
+    counter.textContent = "frame " + (k + 1) + " / " + (last + 1);
     slider.value = k;
+    follow();
     if (k === last) { stop(); }
   }
   function stop() {
@@ -107,9 +164,8 @@ SCRIPT = r"""
   document.getElementById("prev").onclick = function () { stop(); show(shown - 1); };
   document.getElementById("next").onclick = function () { stop(); show(shown + 1); };
   document.getElementById("last").onclick = function () { stop(); show(last); };
-  document.getElementById("fit").onchange = function (e) {
-    document.getElementById("figure").classList.toggle("fit", e.target.checked);
-  };
+  document.getElementById("fit").onchange = function () { zoom(); follow(); };
+  window.addEventListener("resize", function () { zoom(); follow(); });
   play.onclick = toggle;
   slider.oninput = function () { stop(); show(parseInt(slider.value, 10)); };
   document.addEventListener("keydown", function (e) {
@@ -126,6 +182,7 @@ SCRIPT = r"""
     else { return; }
     e.preventDefault();
   });
+  zoom();
   show(0);
 })();
 """
@@ -175,18 +232,59 @@ def stepper_html(anim: Animation, interval_ms: int = 800) -> str:
 <button id="next" title="next frame (&#x2192;)">&#x25B6;</button>
 <button id="last" title="last frame (End)">&#x25B6;|</button>
 <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="frame">
-<span id="counter">frame 0 / {last}</span>
+<span id="counter">frame 1 / {last + 1}</span>
 <label><input id="fit" type="checkbox" checked> fit width</label>
 </div>
-<pre id="caption">{html.escape(anim.captions[0])}</pre>
-<div id="figure" class="fit">
+<div id="figure">
 {svg}
 </div>
+<pre id="caption">{html.escape(anim.captions[0])}</pre>
 <script id="frames" type="application/json">{frames_json(anim, interval_ms)}</script>
 <script>{SCRIPT}</script>
 </body>
 </html>
 """
+
+
+def notebook_html(anim: Animation, height: int = 640, interval_ms: int = 800) -> str:
+    """The stepper for a notebook cell: the whole page in a sandboxed iframe.
+
+    The iframe isolates it: two steppers in one notebook share no ids, and the keys
+    move only the one that has the focus (click it first).
+
+    Args:
+        anim: from renderers.animation.model.animate.
+        height: of the iframe, in px; it is as wide as the cell.
+        interval_ms: time per frame while playing.
+
+    Returns:
+        One <iframe> element, its srcdoc the escaped page.
+
+    >>> from tracer.expression.evaluate import trace_expression
+    >>> from tracer.replay import backward_frames
+    >>> from renderers.animation.model import animate
+    >>> G = trace_expression("a*a", {"a": 3.0})
+    >>> cell = Stepper(animate(G, backward_frames(G)))._repr_html_()
+    >>> cell.startswith("<iframe"), cell.count("<"), 'id=&quot;caption&quot;' in cell
+    (True, 2, True)
+    """
+    page = html.escape(stepper_html(anim, interval_ms), quote=True)
+    title = html.escape(f"backward · {anim.title}" if anim.title else "backward")
+    return (f'<iframe sandbox="allow-scripts" title="{title}" srcdoc="{page}" '
+            f'style="width: 100%; height: {int(height)}px; border: 1px solid #ddd">'
+            '</iframe>')
+
+
+@dataclass(frozen=True)
+class Stepper:
+    """An animation that a notebook displays as its stepper, inline (notebook_html)."""
+
+    anim: Animation
+    height: int = 640  # px
+    interval_ms: int = 800
+
+    def _repr_html_(self) -> str:
+        return notebook_html(self.anim, self.height, self.interval_ms)
 
 
 def frames_json(anim: Animation, interval_ms: int) -> str:
@@ -203,5 +301,5 @@ def frames_json(anim: Animation, interval_ms: int) -> str:
         before = values
     data = {"slots": anim.slots, "initial": anim.values[0], "frames": frames,
             "accent": anim.accent, "scale": round(mark_scale(anim), 3),
-            "interval": interval_ms}
+            "interval": interval_ms, "minText": MIN_TEXT}
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")

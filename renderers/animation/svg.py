@@ -52,7 +52,8 @@ def frame_svgs(anim: Animation) -> list:
 
 
 def marks_svg(marks, accent: str, scale: float = 1.0) -> str:
-    """The marks of one frame: outlines ("box", "ring") and flow labels ("label").
+    """The marks of one frame: outlines ("box", "ring", class `sending`: they surround
+    the nodes sending their grad) and flow labels ("label").
 
     Args:
         marks: ("box", x0, y0, x1, y1), ("ring", cx, cy, rx, ry) or ("label", x, y,
@@ -73,10 +74,11 @@ def marks_svg(marks, accent: str, scale: float = 1.0) -> str:
     out = [f'<g class="marks" fill="none" stroke="{accent}" stroke-width="{2.5 * scale:.2f}">']
     for kind, a, b, c, *d in marks:
         if kind == "box":
-            out.append(f'<rect x="{a:.2f}" y="{b:.2f}" width="{c - a:.2f}" '
+            out.append(f'<rect class="sending" x="{a:.2f}" y="{b:.2f}" width="{c - a:.2f}" '
                        f'height="{d[0] - b:.2f}" rx="3"/>')
         elif kind == "ring":
-            out.append(f'<ellipse cx="{a:.2f}" cy="{b:.2f}" rx="{c:.2f}" ry="{d[0]:.2f}"/>')
+            out.append(f'<ellipse class="sending" cx="{a:.2f}" cy="{b:.2f}" rx="{c:.2f}" '
+                       f'ry="{d[0]:.2f}"/>')
         else:
             out.append(f'<text x="{a:.2f}" y="{b - 3 * scale:.2f}" text-anchor="middle" '
                        f'font-family="DejaVu Sans,sans-serif" font-size="{10 * scale:.2f}" '
@@ -99,7 +101,7 @@ class Band:
         """(indent in characters, text, style: "bold", "muted" or "") per line."""
         caption = [(len(line) - len(line.lstrip(" ")), line.lstrip(" "), "")
                    for line in anim.captions[k].split("\n")]
-        return [(0, f"frame {k} / {len(anim.values) - 1}", "bold"),
+        return [(0, f"frame {k + 1} / {len(anim.values)}", "bold"),
                 (0, anim.legend, "muted")] + caption
 
     def svg(self, anim, k):

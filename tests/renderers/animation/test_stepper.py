@@ -78,26 +78,26 @@ def state(page):
 def test_steps_with_buttons_keys_and_slider(opened, tmp_path):
     page, H, frames = opened
     last = len(frames) - 1
-    assert state(page) == (f"frame 0 / {last}", frames[0].caption,
+    assert state(page) == (f"frame 1 / {last + 1}", frames[0].caption,
                            " ".join(str(n) for n, _ in frames[0].grads))
     page.click("#next")
-    assert state(page) == (f"frame 1 / {last}", frames[1].caption, str(frames[1].nodes[0]))
+    assert state(page) == (f"frame 2 / {last + 1}", frames[1].caption, str(frames[1].nodes[0]))
     page.keyboard.press("ArrowRight")
-    assert state(page)[0] == f"frame 2 / {last}"
+    assert state(page)[0] == f"frame 3 / {last + 1}"
     page.click("#prev")
-    assert state(page) == (f"frame 1 / {last}", frames[1].caption, str(frames[1].nodes[0]))
+    assert state(page) == (f"frame 2 / {last + 1}", frames[1].caption, str(frames[1].nodes[0]))
     middle = last // 2
     page.eval_on_selector("#slider", "(s, k) => { s.value = k; s.dispatchEvent("
                           "new Event('input')); }", middle)
-    assert state(page) == (f"frame {middle} / {last}", frames[middle].caption,
+    assert state(page) == (f"frame {middle + 1} / {last + 1}", frames[middle].caption,
                            " ".join(str(n) for n in frames[middle].nodes))
     assert page.locator("#marks rect, #marks ellipse").count() >= 1
     page.screenshot(path=tmp_path / "middle.png", full_page=True)
     assert (tmp_path / "middle.png").stat().st_size > 10_000
     page.keyboard.press("Home")
-    assert state(page)[0] == f"frame 0 / {last}"
+    assert state(page)[0] == f"frame 1 / {last + 1}"
     page.keyboard.press("End")
-    assert state(page)[0] == f"frame {last} / {last}"
+    assert state(page)[0] == f"frame {last + 1} / {last + 1}"
     assert page.errors == []
 
 
@@ -121,7 +121,7 @@ def test_play_runs_to_the_end_and_back_steps_from_the_start(opened):
     page, H, frames = opened
     page.click("#play")
     page.wait_for_function("document.getElementById('counter').textContent"
-                           f" === 'frame {len(frames) - 1} / {len(frames) - 1}'")
+                           f" === 'frame {len(frames)} / {len(frames)}'")
     assert page.inner_text("#play").endswith("play")
     page.keyboard.press("ArrowLeft")
     assert state(page)[1] == frames[-2].caption
@@ -129,7 +129,7 @@ def test_play_runs_to_the_end_and_back_steps_from_the_start(opened):
     page.evaluate("document.activeElement.blur()")
     page.keyboard.press(" ")  # space plays too
     page.wait_for_function("document.getElementById('counter').textContent"
-                           f" === 'frame {len(frames) - 1} / {len(frames) - 1}'")
+                           f" === 'frame {len(frames)} / {len(frames)}'")
     assert page.errors == []
 
 

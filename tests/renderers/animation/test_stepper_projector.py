@@ -1,0 +1,97 @@
+"""The stepper on a projector: at 1280×720 and 1920×1080, in every frame, the node
+sending its grad is in view, the caption is visible, and no text is under 11 px."""
+
+import pytest
+
+from microgpt_trace.commands.backward import replay
+from renderers.animation.model import animate
+from renderers.animation.stepper import MIN_TEXT, stepper_html
+
+pytestmark = [pytest.mark.exe, pytest.mark.browser, pytest.mark.slow]
+VIEWPORTS = [(1280, 720), (1920, 1080)]
+
+MEASURE = """k => {
+  const s = document.getElementById('slider');
+  s.value = k; s.dispatchEvent(new Event('input'));
+  const box = e => { const b = e.getBoundingClientRect();
+                     return [b.left, b.top, b.right, b.bottom]; };
+  const figure = document.getElementById('figure'), f = figure.getBoundingClientRect();
+  const caption = document.getElementById('caption'), c = caption.getBoundingClientRect();
+  const svg = figure.querySelector('svg'), z = svg.getScreenCTM().a;
+  const sizes = [...svg.querySelectorAll('text[font-size]')]
+    .filter(t => t.textContent.trim()).map(t => parseFloat(t.getAttribute('font-size')) * z);
+  const hit = document.elementFromPoint((c.left + c.right) / 2, (c.top + c.bottom) / 2);
+  return {sending: [...document.querySelectorAll('.sending')].map(box),
+          figure: [f.left, f.top, f.left + figure.clientWidth, f.top + figure.clientHeight],
+          caption: box(caption), captionOnTop: caption.contains(hit),
+          smallest: Math.min(...sizes), svgWidth: svg.getBoundingClientRect().width,
+          viewBox: [svg.viewBox.baseVal.width, svg.viewBox.baseVal.height],
+          counter: document.getElementById('counter').textContent};
+}"""
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("projector")
+    out = {}
+    for name, args in [("head", (None, (), "anna", None, 3, 0, 2, None, False, 1, "node")),
+                       ("abc", ("a*b+a", (), None, None, 0, 0, 0, None, False, 1, "node"))]:
+        graph, frames = replay(*args)
+        (folder / f"{name}.html").write_text(stepper_html(animate(graph, frames)), "utf-8")
+        out[name] = ((folder / f"{name}.html").as_uri(), len(frames))
+    return out
+
+
+def inside(box, frame, slack=1.0):
+    return (box[0] >= frame[0] - slack and box[1] >= frame[1] - slack
+            and box[2] <= frame[2] + slack and box[3] <= frame[3] + slack)
+
+
+def union(boxes):
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes)]
+
+
+def fits(box, frame):
+    return box[2] - box[0] <= frame[2] - frame[0] and box[3] - box[1] <= frame[3] - frame[1]
+
+
+@pytest.mark.parametrize("width,height", VIEWPORTS)
+def test_every_frame_of_the_head_is_readable_on_a_projector(browser, pages, width, height):
+    uri, count = pages["head"]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(uri)
+    window = [0, 0, width, height]
+    for k in range(count):
+        m = page.evaluate(MEASURE, k)
+        assert m["counter"] == f"frame {k + 1} / {count}"
+        assert inside(m["figure"], window) and m["sending"], k
+        # all the nodes sending their grad, or the first one when they are too far apart
+        seen = union(m["sending"]) if fits(union(m["sending"]), m["figure"]) \
+            else m["sending"][0]
+        assert inside(seen, m["figure"]), (k, m)
+        assert inside(m["caption"], window) and m["captionOnTop"], (k, m["caption"])
+        assert m["smallest"] >= MIN_TEXT - 0.01, (k, m["smallest"])
+    assert errors == []
+    context.close()
+
+
+@pytest.mark.parametrize("width,height", VIEWPORTS)
+def test_a_small_graph_grows_to_the_figure(browser, pages, width, height):
+    uri, count = pages["abc"]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(uri)
+    m = page.evaluate(MEASURE, 0)
+    assert m["counter"] == "frame 1 / 3"
+    figure_w = m["figure"][2] - m["figure"][0]
+    figure_h = m["figure"][3] - m["figure"][1]
+    # as wide as the figure, or as tall, or 3x its natural size (whichever comes first)
+    w, h = m["viewBox"]
+    assert m["svgWidth"] >= 0.95 * min(figure_w - 16, (figure_h - 16) * w / h, 3 * 4 / 3 * w)
+    assert m["svgWidth"] > 1.5 * 4 / 3 * w  # its natural size filled 40% of 1280 px
+    assert inside(union(m["sending"]), m["figure"])
+    context.close()
