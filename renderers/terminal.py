@@ -111,14 +111,14 @@ def frame_text(G, frames, k, color=True) -> str:
     >>> G.add_node(0, label="x", op="", kind="input", data=2.0)
     >>> seed = F(nodes=(), flows=(), grads=((0, 1.0),), final=(0,), caption="seed: x.grad = 1")
     >>> print(frame_text(G, [seed], 0, color=False))
-    frame 0 / 0   ▶ sends its grad   ✓ grad is final
+    frame 1 / 1   ▶ sends its grad   ✓ grad is final
     seed: x.grad = 1
     <BLANKLINE>
        node  op     data  grad
      ✓ x     input     2  0 → 1
     """
     frame, paint = frames[k], painter(color)
-    header = paint(BOLD, f"frame {k} / {len(frames) - 1}") + "   " + paint(DIM, LEGEND)
+    header = paint(BOLD, f"frame {k + 1} / {len(frames)}") + "   " + paint(DIM, LEGEND)
     caption = [printable(line) for line in frame.caption.split("\n")]
     return "\n".join([header, *caption, "", *table(G, frame, paint)])
 
@@ -154,7 +154,7 @@ def step_through(G, frames, keys: Iterable[str], show: Callable[[str], None],
     >>> step_through(G, [seed, seed], ["n", "x", "p", "q"], screens.append, False)
     0
     >>> [screen.split()[1] for screen in screens]  # the frame numbers shown
-    ['0', '1', '0']
+    ['1', '2', '1']
     """
     k, last, paint = 0, len(frames) - 1, painter(color)
     show(frame_text(G, frames, k, color) + "\n\n" + prompt(k, last, paint))

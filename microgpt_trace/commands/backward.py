@@ -77,7 +77,7 @@ def check_options(expression, assignments, text, whole_model, granularity, depth
 
 
 def replay(expression, assignments, text, checkpoint, pos, layer, head_index, engine,
-           whole_model, depth, granularity, max_nodes):
+           whole_model, depth, granularity, max_nodes=DEFAULT_MAX_NODES):
     """(graph to draw, frames) for an expression, one head, or the whole model."""
     if text is None:
         from tracer.expression.evaluate import parse_assignments, trace_expression

@@ -30,7 +30,7 @@ def test_interactive_when_stdin_and_stdout_are_terminals(monkeypatch):
     result = run("a*a", "--set", "a=3", "--no-color", input="npnq")  # CliRunner's getchar
     assert result.exit_code == 0, result.output
     headers = [line[:11] for line in result.output.splitlines() if line.startswith("frame")]
-    assert headers == ["frame 0 / 1", "frame 1 / 1", "frame 0 / 1", "frame 1 / 1"]
+    assert headers == ["frame 1 / 2", "frame 2 / 2", "frame 1 / 2", "frame 2 / 2"]
     assert "[Enter/q quit · p back]" in result.output and "\x1b" not in result.output
 
 

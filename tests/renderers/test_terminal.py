@@ -16,7 +16,7 @@ def worked():
 def test_plain_frame_text(worked):
     G, frames = worked
     assert frame_text(G, frames, 1, color=False) == "\n".join([
-        "frame 1 / 2   ▶ sends its grad   ✓ grad is final",
+        "frame 2 / 3   ▶ sends its grad   ✓ grad is final",
         "backward through d (+), grad 1:",
         "  c.grad += 1 × 1 → 1",
         "  a.grad += 1 × 1 → 1",
@@ -48,7 +48,7 @@ def test_frames_text_is_every_frame_separated_by_blank_lines(worked):
     text = frames_text(G, frames, color=False)
     assert text == "\n\n".join(frame_text(G, frames, k, color=False) for k in range(3))
     assert [line[:11] for line in text.splitlines() if line.startswith("frame ")] == [
-        "frame 0 / 2", "frame 1 / 2", "frame 2 / 2"]
+        "frame 1 / 3", "frame 2 / 3", "frame 3 / 3"]
 
 
 @pytest.mark.parametrize("label, shown", [
@@ -99,7 +99,8 @@ def test_level_frame_with_a_node_still_accumulating():
 
 
 def shown_frames(screens):
-    return [int(screen.split()[1]) for screen in screens]
+    """The index of the frame on each screen (screens count frames from 1)."""
+    return [int(screen.split()[1]) - 1 for screen in screens]
 
 
 @pytest.mark.parametrize("keys, shown, end", [
