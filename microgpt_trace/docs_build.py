@@ -74,6 +74,24 @@ DIAGRAMS = (
             f"head --text {TEXT} --pos 3 --head 2 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
     Diagram("model", partial(blocks, 1), f"model --text {TEXT} --depth 1"),
+    # docs/backprop.md and docs/gpt.md (chapters 1-4)
+    # the table of local gradients: the smallest expression for each op of the engine
+    Diagram("op-add", partial(trace_expression, "a+b", WORKED),
+            'expr "a+b" --set a=2 --set b=3 --edge-labels', {"edge_labels": True}),
+    Diagram("op-mul", partial(trace_expression, "a*b", WORKED),
+            'expr "a*b" --set a=2 --set b=3 --edge-labels', {"edge_labels": True}),
+    Diagram("op-pow", partial(trace_expression, "a**2", {"a": 3.0}),
+            'expr "a**2" --set a=3 --edge-labels', {"edge_labels": True}),
+    Diagram("op-exp", partial(trace_expression, "exp(a)", {"a": 1.0}),
+            'expr "exp(a)" --set a=1 --edge-labels', {"edge_labels": True}),
+    Diagram("op-log", partial(trace_expression, "log(a)", {"a": 2.0}),
+            'expr "log(a)" --set a=2 --edge-labels', {"edge_labels": True}),
+    Diagram("op-relu", partial(trace_expression, "relu(a) + relu(b)", {"a": 2.0, "b": -1.0}),
+            'expr "relu(a) + relu(b)" --set a=2 --set b=-1 --edge-labels',
+            {"edge_labels": True}),
+    Diagram("op-tanh", partial(trace_expression, "tanh(a)", {"a": 0.5}),
+            'expr "tanh(a)" --set a=0.5 --edge-labels', {"edge_labels": True}),
+    Diagram("model-depth2", partial(blocks, 2), f"model --text {TEXT} --depth 2"),
 )
 
 
