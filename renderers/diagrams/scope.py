@@ -1,7 +1,8 @@
 """The scope view: any part of the model at op level, drawn as the head view is.
 
 Named values are tables, a row per element with data and grad; unnamed inner ops are
-small circles coloured by their grad (numbers in the tooltip); inputs from outside
+small circles coloured by their grad (numbers in the tooltip), a constant used once
+written into its op ("×0.0625", "−max"); inputs from outside
 the scope are tables too, with a column `from here` for the grad this scope alone
 sends them. Sub-scopes (rmsnorm, fc1, relu, ...) are clusters.
 
@@ -202,23 +203,48 @@ def pass_node(name: str, style: Style) -> str:
                      fontsize="13")
 
 
-def inner_node(G, node, name, style, max_grad) -> str:
+def folded(G: nx.Graph) -> dict:
+    """Constants used once, by an op of the scope: op -> the constant, written into
+    the op's symbol ("×0.0625", "+1e-05", "−max") instead of a node of its own (27
+    "−max" numbers around a softmax would each draw a long edge)."""
+    out = {}
+    for c in G:
+        d = G.nodes[c]
+        if d["kind"] == "const" and G.out_degree(c) == 1 and d.get("role") == "internal":
+            (v,) = G.successors(c)
+            if G.nodes[v].get("role") != "input" and G.nodes[v]["op"] in ("+", "*"):
+                out.setdefault(v, c)
+    return out
+
+
+def symbol_of(G: nx.Graph, node, consts: dict) -> str:
+    """The op's symbol with its folded constant; a softmax's steps by name."""
+    d = G.nodes[node]
+    symbol = "scale" if d.get("mark") == "scale" else op_symbol(G, node, d)
+    softmax = d.get("scope", "").endswith("softmax")
+    if softmax and symbol == "**-1":
+        return "1/Σ"
+    if node in consts:
+        c = G.nodes[consts[node]]["data"]
+        if softmax and d["op"] == "+" and c:
+            return "−max"  # minus the largest logit, so exp cannot overflow
+        return symbol + number(c)
+    return symbol
+
+
+def inner_node(G, node, name, style, max_grad, consts) -> str:
     """An unnamed value: a constant as its small grey number, an op as a small circle
     (the shared RMSNorm scale ringed and named; in a softmax "−max" and "1/Σ")."""
     d = G.nodes[node]
     t = style.theme
-    softmax = d.get("scope", "").endswith("softmax")
     if not d["op"]:
-        text = number(d["data"])
-        if softmax and d["data"] != 0:
-            text = "−max = " + text  # minus the largest logit, so exp cannot overflow
-        return node_stmt(name, "const", shape="plain", label=text, fontsize="9",
+        return node_stmt(name, "const", shape="plain", label=number(d["data"]), fontsize="9",
                          fontcolor=t.muted)
-    symbol = "scale" if d.get("mark") == "scale" else op_symbol(G, node, d)
-    if softmax and symbol == "**-1":
-        symbol = "1/Σ"
+    symbol = symbol_of(G, node, consts)
     fill = t.signed_fill(d["grad"], max_grad) if style.backward else t.kind_fill("op")
     tip = f"data {number(d['data'])}" + (f", grad {number(d['grad'])}" if style.backward else "")
+    if node in consts:
+        tip = f"the constant {number(G.nodes[consts[node]]['data'])}; " + tip
     ring = ({"color": SCALE_RING, "penwidth": "3", "fontsize": "11"}
             if d.get("mark") == "scale" else {"fontsize": "9"})
     return node_stmt(name, "compact", shape="circle" if len(symbol) == 1 else "ellipse",
@@ -318,6 +344,7 @@ def scope_lines(G: nx.MultiDiGraph, style: Style) -> str:
     table_names = {group: f"t{i}" for i, group in enumerate(order)}
     tables = {n: table_names[g] for g, members in groups.items() for n in members}
     circles = {n for n in tables if has_op_circle(G, n)}
+    consts = folded(G)
     clusters = defaultdict(str)  # sub-scope -> DOT statements
     for group in order:
         members = [(names[n], G.nodes[n]) for n in groups[group]]
@@ -327,14 +354,15 @@ def scope_lines(G: nx.MultiDiGraph, style: Style) -> str:
                           style, max_grad, first["role"] == "output")
         ops = [n for n in groups[group] if n in circles]
         for n in ops:
-            stmt += op_circle(G, n, names[n], table_names[group], style)
+            stmt += op_circle(G, n, names[n], table_names[group], style, consts)
         stmt += stacked(["op" + names[n] for n in ops], "ops_" + table_names[group])
         clusters[where] += stmt
+    hidden = set(consts.values())
     for n in sorted(G, key=sort_key):
-        if n not in tables:
+        if n not in tables and n not in hidden:
             d = G.nodes[n]
             clusters[d.get("cluster", "") if d["role"] != "input" else None] += inner_node(
-                G, n, names[n], style, max_grad)
+                G, n, names[n], style, max_grad, consts)
     tails, heads = endpoints(G, names, tables, circles, style.rankdir)
     for matrix, (name, stmt, consumers) in weight_tables(G, style, tables).items():
         clusters[None] += stmt  # beside the inputs: in a cluster it would widen its ranks
@@ -353,20 +381,20 @@ def scope_lines(G: nx.MultiDiGraph, style: Style) -> str:
     first_add = next((n for n in sorted(G, key=sort_key)
                       if G.nodes[n].get("mark") == "passthrough"), None)
     for u, v, key, e in keyed_edges(G):
-        if e.get("bundle"):
+        if e.get("bundle") or u in hidden:
             continue
         draw = passthrough_edge if v == first_add else value_edge
         body += draw(tails[u], heads[v], e, style, max_flow, edge_id(names[u], names[v], key))
     return body + bundle_edges(G, names, tables, heads, style, max_flow)
 
 
-def op_circle(G, node, name, table, style) -> str:
+def op_circle(G, node, name, table, style, consts) -> str:
     """The op giving a named value, and the edge from it to its row."""
     d = G.nodes[node]
     if d.get("mark") == "passthrough":
         stmt = pass_node("op" + name, style)
     else:
-        stmt = op_node("op" + name, op_symbol(G, node, d), style)
+        stmt = op_node("op" + name, symbol_of(G, node, consts), style)
     return stmt + edge_stmt("op" + name, f"{table}:in{name}"
                             + (":w" if style.rankdir == "LR" else ""),
                             f"e_op{name}_{name}", "result")

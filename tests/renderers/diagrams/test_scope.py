@@ -90,7 +90,7 @@ def test_logits_show_p_and_p_minus_y_over_n():
 
 def test_softmax_names_its_steps():
     text = dot_source(view("pos3/softmax"))
-    assert text.count('label="−max = ') == 4 and 'label="1/Σ"' in text
+    assert text.count('label="−max"') == 4 and 'label="1/Σ"' in text and 'label="+0"' in text
 
 
 def test_weights_are_rows_of_the_table_they_feed():
