@@ -38,6 +38,7 @@ through the scope starts).
 import math
 import re
 from collections import defaultdict
+from dataclasses import replace
 
 import networkx as nx
 
@@ -46,7 +47,8 @@ from .graph import PARAM_SCOPE
 from .names import power_exponent
 from .queries import POSITION, in_scope, induced, natural, nearby_scopes
 
-__all__ = ["scope_view", "scope_names", "scope_seeds", "BUNDLE_MIN", "ROLES"]
+__all__ = ["scope_view", "scope_names", "scope_seeds", "seeded_from_the_loss", "BUNDLE_MIN",
+           "ROLES"]
 
 ROLES = ("input", "value", "output", "internal")
 BUNDLE_MIN = 4  # more edges than this from one table into one op are drawn as one
@@ -307,3 +309,20 @@ def scope_seeds(H: nx.MultiDiGraph) -> dict:
     {3: 0.25}
     """
     return {n: H.nodes[n]["seed"] for n in H.graph["roots"]}
+
+
+def seeded_from_the_loss(H: nx.MultiDiGraph, frames: list) -> list:
+    """The frames of a replay through the scope from scope_seeds, frame 0's caption
+    saying where its seeds come from.
+
+    >>> from tracer.replay import Frame
+    >>> H = nx.MultiDiGraph(scope="pos3/layer0/mlp")
+    >>> frames = seeded_from_the_loss(H, [Frame(0, (), (), (), (), "seed: ...")])
+    >>> print(frames[0].caption)
+    backward through pos3/layer0/mlp starts from the grads its outputs receive from the loss of the whole text
+    seed: ...
+    """
+    first = frames[0]
+    heading = (f"backward through {H.graph['scope']} starts from the grads its outputs "
+               "receive from the loss of the whole text")
+    return [replace(first, caption=f"{heading}\n{first.caption}")] + list(frames[1:])

@@ -73,3 +73,29 @@ def test_refusals_are_one_line(tiny_checkpoint, tmp_path, args, fragments):
                     *(["--max-nodes", "300"] if "atomic" in args else []))
     assert_one_line_error(result, *fragments)
     assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("output", ["b.html", "b.gif", "frames/"])
+def test_backward_through_a_scope(tiny_checkpoint, tmp_path, output):
+    result = invoke("backward", "--text", "anna", "--checkpoint", tiny_checkpoint,
+                    "--scope", "pos2/layer0/residual1", "-o", f"{tmp_path}/{output}")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"wrote {tmp_path}/{output} (9 ")
+    if output == "b.html":
+        page = (tmp_path / output).read_text()
+        assert "starts from the grads its outputs receive from the loss of the whole text" \
+            in page
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--scope", "pos3/layer0/mlp"], ["--scope needs --text"]),
+    (["--scope", "loss", "--text", "anna", "--model"], ["--scope draws one scope"]),
+    (["--scope", "loss", "--text", "anna", "--pos", "2"], ["--scope draws one scope"]),
+    (["--scope", "pos3/layer0/mlpp", "--text", "anna"], ["no ops in scope", "mlp"]),
+])
+def test_backward_scope_refusals(tiny_checkpoint, tmp_path, args, fragments):
+    result = invoke("backward", *args, "--checkpoint", tiny_checkpoint,
+                    "-o", tmp_path / "b.html")
+    assert_one_line_error(result, *fragments)
+    assert list(tmp_path.iterdir()) == []
