@@ -19,6 +19,7 @@ from renderers.diagrams.source import dot_source
 from renderers.diagrams.render import write_diagram
 from tracer.expression.evaluate import trace_expression
 from tracer.queries import collapse
+from tracer.scope_view import scope_view
 
 from .options import load_head, load_traced_text
 
@@ -57,6 +58,10 @@ def blocks(depth: int) -> nx.DiGraph:
     return collapse(traced_text("fused"), depth)
 
 
+def scope_of(name: str) -> nx.MultiDiGraph:
+    return scope_view(traced_text("fused"), name)
+
+
 DIAGRAMS = (
     Diagram("worked-forward", partial(trace_expression, "a*b+a", WORKED, backward=False),
             'expr "a*b+a" --set a=2 --set b=3 --no-backward', {"backward": False}),
@@ -92,6 +97,20 @@ DIAGRAMS = (
     Diagram("op-tanh", partial(trace_expression, "tanh(a)", {"a": 0.5}),
             'expr "tanh(a)" --set a=0.5 --edge-labels', {"edge_labels": True}),
     Diagram("model-depth2", partial(blocks, 2), f"model --text {TEXT} --depth 2"),
+    # one part of the model at op level each, from the loss of the whole text
+    Diagram("scope-embed", partial(scope_of, "pos0/embed"),
+            f"scope pos0/embed --text {TEXT}"),
+    Diagram("scope-mlp", partial(scope_of, "pos3/layer0/mlp"),
+            f"scope pos3/layer0/mlp --text {TEXT}"),
+    Diagram("scope-residual1", partial(scope_of, "pos3/layer0/residual1"),
+            f"scope pos3/layer0/residual1 --text {TEXT}"),
+    Diagram("scope-rmsnorm", partial(scope_of, "pos3/layer0/attn/rmsnorm"),
+            f"scope pos3/layer0/attn/rmsnorm --text {TEXT}"),
+    Diagram("scope-lm-head", partial(scope_of, "pos3/lm_head"),
+            f"scope pos3/lm_head --text {TEXT}"),
+    Diagram("scope-softmax", partial(scope_of, "pos3/softmax"),
+            f"scope pos3/softmax --text {TEXT}"),
+    Diagram("scope-loss", partial(scope_of, "pos3/loss"), f"scope pos3/loss --text {TEXT}"),
 )
 
 
