@@ -28,12 +28,14 @@ def listed_commands():
 
 
 def parse(args):
-    """Parse like the CLI would, without invoking the command."""
+    """Parse like the CLI would, without invoking the command. The parent context
+    carries the group's settings (-h), which click caches on the command."""
     name, *rest = args
-    command = cli.get_command(click.Context(cli), name)
+    parent = click.Context(cli, **cli.context_settings)
+    command = cli.get_command(parent, name)
     if command is None:
         raise click.UsageError(f"no such command {name!r}")
-    command.make_context(name, rest).close()
+    command.make_context(name, rest, parent=parent).close()
 
 
 @pytest.mark.parametrize("args", list(listed_commands()))
