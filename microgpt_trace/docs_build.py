@@ -175,6 +175,17 @@ DIAGRAMS = (
     Diagram("op-tanh", partial(trace_expression, "tanh(a)", {"a": 0.5}),
             'expr "tanh(a)" --set a=0.5 --edge-labels', {"edge_labels": True}),
     Diagram("model-depth2", partial(blocks, 2), f"model --text {TEXT} --depth 2"),
+    Diagram("model-depth3", partial(blocks, 3), f"model --text {TEXT} --depth 3"),
+    # the other heads at the same position as "head": what each one attends to
+    Diagram("head0-fused", partial(load_head, None, TEXT, "fused", 3, 0, 0),
+            f"head --text {TEXT} --pos 3 --head 0 --engine fused --rankdir TB",
+            {"rankdir": "TB"}),
+    Diagram("head1-fused", partial(load_head, None, TEXT, "fused", 3, 0, 1),
+            f"head --text {TEXT} --pos 3 --head 1 --engine fused --rankdir TB",
+            {"rankdir": "TB"}),
+    Diagram("head3-fused", partial(load_head, None, TEXT, "fused", 3, 0, 3),
+            f"head --text {TEXT} --pos 3 --head 3 --engine fused --rankdir TB",
+            {"rankdir": "TB"}),
     # one part of the model at op level each, from the loss of the whole text
     Diagram("scope-embed", partial(scope_of, "pos0/embed"),
             f"scope pos0/embed --text {TEXT}"),
