@@ -35,7 +35,7 @@ from tracer.text import number
 from .head import stacked
 from .values import (Html, Style, edge_id, edge_stmt, grad_cell, key_label, keyed_edges,
                      node_names, node_stmt, op_node, op_symbol, scales, sort_key, subgraph,
-                     tag, value_edge)
+                     tag, token_text, value_edge)
 from ..quoting import escape_html
 from ..themes import text_on
 
@@ -185,13 +185,19 @@ def table_node(name: str, title: str, members: list, style: Style, max_grad: flo
 
 
 def table_title(G: nx.Graph, group: str, nodes: list) -> str:
+    """"input L0.k · pos 2 'n'", "input wte[26] · the row of token BOS", "output
+    L0.fc2[i] = dot(weights row i, L0.relu)"."""
     d = G.nodes[nodes[0]]
     name = group.split(":", 1)[-1].split("@")[0]
     where = ""
+    tokens, t = G.graph.get("tokens", ()), G.graph.get("position", -1)
     if "@pos" in group:
         t = position(group)
-        tokens = G.graph.get("tokens", ())
-        where = f" · pos {t} " + (repr(tokens[t]) if len(tokens[t]) == 1 else tokens[t])
+        where = f" · pos {t} " + token_text(tokens[t])
+    elif name.startswith("wte[") and 0 <= t < len(tokens):
+        where = f" · the row of token {token_text(tokens[t])}"
+    elif name.startswith("wpe["):
+        where = f" · the row of position {t}"
     if d["role"] == "input":
         return f"input {name}{where}"
     kind = "output " if d["role"] == "output" else ""
