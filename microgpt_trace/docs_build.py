@@ -74,6 +74,12 @@ DIAGRAMS = (
             f"head --text {TEXT} --pos 3 --head 2 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
     Diagram("model", partial(blocks, 1), f"model --text {TEXT} --depth 1"),
+    # docs/primer.md, docs/glossary.md, docs/questions.md (chapters-rest)
+    Diagram("model-depth2", partial(blocks, 2), f"model --text {TEXT} --depth 2"),
+    Diagram("residual", partial(trace_expression, "x + relu(w*x)", {"x": 2.0, "w": -1.0}),
+            'expr "x + relu(w*x)" --set x=2 --set w=-1 --edge-labels', {"edge_labels": True}),
+    Diagram("no-residual", partial(trace_expression, "relu(w*x)", {"x": 2.0, "w": -1.0}),
+            'expr "relu(w*x)" --set x=2 --set w=-1 --edge-labels', {"edge_labels": True}),
 )
 
 
