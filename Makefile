@@ -31,14 +31,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# The main job on the embedded defaults: the worked example, one attention head and
-# the whole model of data/checkpoint.json on "anna", a few samples and one weight's
-# Adam update.
+# The main job on the embedded defaults: the worked example, one attention head, the
+# whole model and one MLP op by op of data/checkpoint.json on "anna", a few samples and
+# one weight's Adam update.
 demo: setup
 	@mkdir -p out
 	$(BIN)/microgpt-trace expr "a*b+a" --edge-labels -o out/expr.svg
 	$(BIN)/microgpt-trace head --text anna --pos 3 --head 2 -o out/head.svg
 	$(BIN)/microgpt-trace model --text anna --depth 2 -o out/model.svg > /dev/null
+	$(BIN)/microgpt-trace scope pos3/layer0/mlp --text anna -o out/mlp.svg
 	$(BIN)/microgpt-trace backward "a*b+a" -o out/backward.html
 	$(BIN)/microgpt-trace backward --text anna --pos 3 --head 2 -o out/head-backward.gif
 	$(BIN)/microgpt-trace sample -n 5
@@ -48,6 +49,7 @@ demo: setup
 	@echo "  expr.svg   a*b+a with data, grads and what flowed along each edge"
 	@echo "  head.svg   layer 0, head 2 at position 3 of 'anna', gradients from the whole loss"
 	@echo "  model.svg  the whole model on 'anna', collapsed into blocks"
+	@echo "  mlp.svg    the MLP at position 3 of 'anna' op by op: all 64 ReLU gates closed"
 	@echo "  backward.html      step through backward on a*b+a (open in a browser)"
 	@echo "  head-backward.gif  the gradient flowing back through that head"
 	@echo "  adam.txt   one weight's last Adam update, number by number"

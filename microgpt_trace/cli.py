@@ -17,6 +17,7 @@ COMMANDS = {
     "expr": ("expr", "Trace an expression, print its nodes, draw it."),
     "head": ("head", "Draw one attention head at one position."),
     "model": ("model", "Draw the whole model on a text, collapsed into blocks."),
+    "scope": ("scope", "Draw any scope of the model (an MLP, an RMSNorm, ...) at op level."),
     "export": ("export", "Write a traced graph as GraphML, GEXF or JSON."),
     "train": ("train", "Train the scalar GPT and write a checkpoint."),
     "sample": ("sample", "Generate names from a checkpoint."),

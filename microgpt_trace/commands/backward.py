@@ -22,9 +22,12 @@ from ..options import depth_option, load_head, load_traced_text
               help="Which attention head.")
 @click.option("--engine", type=click.Choice(["atomic", "fused"]),
               help="atomic: the reference's own * and + ops; fused: one node per dot "
-              "product [default: atomic for a head, fused for --model].")
+              "product [default: atomic for a head, fused for --model and --scope].")
 @click.option("--model", "whole_model", is_flag=True,
               help="With --text: the whole model, one frame per block of --depth.")
+@click.option("--scope", "scope_name", metavar="SCOPE",
+              help="With --text: one scope at op level, e.g. pos3/layer0/mlp "
+              "(`scope --list` shows them).")
 @depth_option("With --model: 1 layers, 2 attention/MLP, 3 heads and sublayers")
 @click.option("--granularity", type=click.Choice(["node", "scope", "level"]),
               help="One frame per node, per scope (as soon as it can send), or per "
@@ -38,7 +41,7 @@ from ..options import depth_option, load_head, load_traced_text
 @click.option("--max-nodes", type=click.IntRange(min=1), default=DEFAULT_MAX_NODES,
               show_default=True, help="Refuse to lay out larger graphs (dot gets slow).")
 def backward(expression, assignments, text, checkpoint, pos, layer, head_index, engine,
-             whole_model, depth, granularity, output, rankdir, theme, max_nodes):
+             whole_model, scope_name, depth, granularity, output, rankdir, theme, max_nodes):
     """Animate backward: an HTML stepper, a GIF, or a folder of SVG frames.
 
     Each frame shows the node sending its grad, what flows along each of its edges
@@ -48,14 +51,21 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
     \b
       microgpt-trace backward "a*b + a" -o backward.html
       microgpt-trace backward --text anna --pos 3 --head 2 -o head.gif
+      microgpt-trace backward --text anna --scope pos3/layer0/mlp -o mlp.html
       microgpt-trace backward --text anna --model --depth 1 -o frames/
     """
     from renderers.animation.write import animation_kind, write_animation
 
+    check_scope(scope_name, text, whole_model, pos)
     check_options(expression, assignments, text, whole_model, granularity, depth)
     animation_kind(output)  # a bad -o fails before any tracing
-    graph, frames = replay(expression, assignments, text, checkpoint, pos, layer, head_index,
-                           engine, whole_model, depth, granularity or "node", max_nodes)
+    if scope_name is not None:
+        graph, frames = replay_scope(text, checkpoint, scope_name, engine,
+                                     granularity or "node")
+    else:
+        graph, frames = replay(expression, assignments, text, checkpoint, pos, layer,
+                               head_index, engine, whole_model, depth, granularity or "node",
+                               max_nodes)
     kind = write_animation(graph, frames, output, rankdir=rankdir, theme=theme,
                            max_nodes=max_nodes)
     what = "SVG frames" if kind == "frames" else "frames"
@@ -74,6 +84,25 @@ def check_options(expression, assignments, text, whole_model, granularity, depth
     if whole_model and granularity:
         raise click.UsageError("--model steps one block per frame; --granularity is for "
                                "expressions and heads (use --depth for bigger blocks)")
+
+
+def check_scope(scope_name, text, whole_model, pos):
+    if scope_name is None:
+        return
+    if text is None:
+        raise click.UsageError("--scope needs --text")
+    if whole_model or pos is not None:
+        raise click.UsageError("--scope draws one scope; --model and --pos/--head are "
+                               "other views")
+
+
+def replay_scope(text, checkpoint, scope_name, engine, granularity):
+    """(the scope's view, frames from the grads its outputs get from the whole loss)."""
+    from tracer.scope_view import scope_seeds, scope_view, seeded_from_the_loss
+
+    graph, _ = load_traced_text(checkpoint, text, engine or "fused")
+    view = scope_view(graph, scope_name)
+    return view, seeded_from_the_loss(view, frames_of(view, granularity, scope_seeds(view)))
 
 
 def replay(expression, assignments, text, checkpoint, pos, layer, head_index, engine,

@@ -143,22 +143,40 @@ def layout_size(G: nx.Graph) -> int:
 
     dot's time grows with crossings, and a node with many edges makes them: 60 uses
     of one variable (60 nodes) take 5 s to lay out, 80 uses of two take minutes.
+    Edges sharing a `bundle` attribute are drawn as one (a scope view's dense wiring)
+    and count as one edge, on no node.
 
     >>> G = nx.MultiDiGraph([(0, i) for i in range(1, 21)])
     >>> layout_size(G)  # 21 nodes; node 0 has 20 edges, 4 beyond 16
     37
     """
-    excess = sum(max(0, degree - FREE_FAN) ** 2 for _, degree in G.degree())
-    return max(G.number_of_nodes(), G.number_of_edges() // 2) + excess
+    edges, degree = drawn_edges(G)
+    excess = sum(max(0, d - FREE_FAN) ** 2 for d in degree.values())
+    return max(G.number_of_nodes(), edges // 2) + excess
+
+
+def drawn_edges(G: nx.Graph) -> tuple:
+    """(how many edges are drawn, node -> its drawn edges), a bundle counted once."""
+    bundles, degree, edges = set(), dict.fromkeys(G, 0), 0
+    for u, v, bundle in G.edges(data="bundle"):
+        if bundle is None:
+            degree[u] += 1
+            degree[v] += 1
+            edges += 1
+        elif bundle not in bundles:
+            bundles.add(bundle)
+            edges += 1
+    return edges, degree
 
 
 def check_layout_size(G: nx.Graph, max_nodes: int, hint: str) -> None:
     """GraphTooLargeError unless G's layout_size is within max_nodes."""
     size = layout_size(G)
     if size > max_nodes:
-        fan = max((d for _, d in G.degree()), default=0)
+        edges, degree = drawn_edges(G)
+        fan = max(degree.values(), default=0)
         raise GraphTooLargeError(
-            f"graph of {G.number_of_nodes()} nodes and {G.number_of_edges()} edges (at most "
+            f"graph of {G.number_of_nodes()} nodes and {edges} edges (at most "
             f"{fan} on one node) has layout size {size}, over the cap of {max_nodes}: {hint}")
 
 

@@ -1,7 +1,8 @@
 """Graphs -> DOT text: a pure function, byte-deterministic, no Graphviz needed.
 
 `G.graph["view"]` picks the drawing: "expression" (the default), "model" (the same,
-clustered by scope), "head" (one attention head) or "blocks" (a collapsed model).
+clustered by scope), "head" (one attention head), "blocks" (a collapsed model) or
+"scope" (any scope at op level, from tracer.scope_view).
 Running `dot` on the text is renderers.diagrams.render's job alone.
 """
 
@@ -11,6 +12,7 @@ import networkx as nx
 
 from .blocks import blocks_lines, blocks_title
 from .head import head_lines, head_title
+from .scope import scope_lines, scope_title
 from .values import Frames, Style, digraph, key_label, value_lines
 from ..exceptions import RenderError
 from ..themes import get_theme
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["dot_source", "to_dot", "VIEWS", "RANKDIRS"]
 
-VIEWS = ("expression", "model", "head", "blocks")
+VIEWS = ("expression", "model", "head", "blocks", "scope")
 RANKDIRS = ("LR", "TB")
 KIND_ORDER = ("param", "input", "const", "op")
 
@@ -74,6 +76,8 @@ class="arg", penwidth="2.50"]', 'n1 -> opn2 [id="e_n1_n2_1", class="arg", penwid
         return digraph(head_lines(G, style), style, head_title(G, style), newrank="true")
     if view == "blocks":
         return digraph(blocks_lines(G, style), style, blocks_title(G, style), mclimit="0.01")
+    if view == "scope":
+        return digraph(scope_lines(G, style), style, scope_title(G, style), newrank="true")
     if view not in VIEWS:
         raise RenderError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
     kinds = {d.get("kind", "op") for _, d in G.nodes(data=True)}
