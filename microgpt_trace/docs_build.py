@@ -19,6 +19,7 @@ from renderers.diagrams.source import dot_source
 from renderers.diagrams.render import write_diagram
 from tracer.expression.evaluate import trace_expression
 from tracer.queries import collapse
+from tracer.scope_view import scope_view
 
 from .options import load_head, load_traced_text
 
@@ -80,6 +81,11 @@ DIAGRAMS = (
             'expr "x + relu(w*x)" --set x=2 --set w=-1 --edge-labels', {"edge_labels": True}),
     Diagram("no-residual", partial(trace_expression, "relu(w*x)", {"x": 2.0, "w": -1.0}),
             'expr "relu(w*x)" --set x=2 --set w=-1 --edge-labels', {"edge_labels": True}),
+    Diagram("glossary-mlp-scope", lambda: scope_view(traced_text("fused"), "pos3/layer0/mlp"),
+            f"scope pos3/layer0/mlp --text {TEXT}"),
+    Diagram("residual2-scope",
+            lambda: scope_view(traced_text("fused"), "pos3/layer0/residual2"),
+            f"scope pos3/layer0/residual2 --text {TEXT}"),
 )
 
 
