@@ -68,7 +68,7 @@ checkpoint: setup
 	@mkdir -p out
 	$(BIN)/microgpt-trace train --data data/names.txt -o data/checkpoint.json --log out/checkpoint-metrics.jsonl
 
-# The diagrams in docs/img (their DOT is checked by `make test`).
+# The figures in docs/img (their text sources are checked by `make test`).
 docs: setup
 	$(BIN)/microgpt-trace docs
 

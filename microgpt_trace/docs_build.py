@@ -1,29 +1,43 @@
-"""The diagrams in docs/img: what each one draws, the CLI command that draws the
-same thing, and the function that regenerates them or checks they are current.
+"""The figures in docs/img: what each one draws, the CLI commands that draw the same,
+and the function that regenerates them or checks they are current.
 
-Each diagram is committed twice: the DOT text and the SVG Graphviz made from it.
-SVG bytes depend on the Graphviz version, so the check compares DOT text (exact, and
-needs no `dot`) and only asks that the SVG exists. Regenerating writes each SVG
-before its DOT: if `dot` fails halfway, the old DOT stays and the check still flags
-that diagram.
+Images are never compared: their bytes change with the Graphviz, Pillow and matplotlib
+versions. Each figure commits beside its images a text source they are drawn from, and
+the check recomputes that text (no `dot` needed) and compares it exactly; an image only
+has to exist. Three kinds:
+
+- Diagram: NAME.svg drawn by Graphviz from NAME.dot (the source).
+- Animation: a backward replay as NAME.gif (for the page) and NAME.html (the stepper),
+  both drawn from NAME.dot: the DOT laid out once, then each frame's caption as a
+  `//` comment line.
+- Panels: training panels NAME-PANEL.png drawn by `report` from a short real run on
+  data/names.txt; the source NAME.jsonl is that run's metrics log with every float
+  rounded to 4 significant digits (what the charts show, stable to the last bits).
+
+Regenerating writes a figure's images before its source: if drawing fails halfway,
+the old source stays and the check still flags that figure.
 """
 
+import json
+import re
+import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import networkx as nx
 
 from renderers.diagrams.source import dot_source
-from renderers.diagrams.render import write_diagram
+from renderers.diagrams.render import write_bytes, write_diagram
 from tracer.expression.evaluate import trace_expression
 from tracer.queries import collapse
 from tracer.scope_view import scope_view
 
 from .options import load_head, load_traced_text
 
-__all__ = ["Diagram", "DIAGRAMS", "IMG_DIR", "diagram_dot", "build_docs"]
+__all__ = ["Diagram", "Animation", "Panels", "DIAGRAMS", "ANIMATIONS", "PANELS",
+           "IMG_DIR", "figures", "diagram_dot", "figure_source", "build_docs"]
 
 IMG_DIR = Path("docs") / "img"  # relative to the repository root
 TEXT = "anna"  # the document every model diagram runs on
@@ -42,6 +56,70 @@ class Diagram:
     build: Callable[[], nx.Graph]
     command: str
     style: dict = field(default_factory=dict)
+
+    @property
+    def source(self) -> Path:
+        return IMG_DIR / f"{self.name}.dot"
+
+    @property
+    def images(self) -> tuple:
+        return (IMG_DIR / f"{self.name}.svg",)
+
+    def rows(self) -> dict:
+        """image path -> the CLI commands its table row quotes."""
+        return {self.images[0]: (self.command,)}
+
+
+@dataclass(frozen=True)
+class Animation:
+    """A backward replay: build gives (graph, frames) as `command` computes them;
+    the page shows the GIF and links the HTML stepper."""
+
+    name: str
+    build: Callable[[], tuple]
+    command: str  # without -o: the rows add `-o out/NAME.gif` and `-o out/NAME.html`
+    rankdir: str = "LR"
+
+    @property
+    def source(self) -> Path:
+        return IMG_DIR / f"{self.name}.dot"
+
+    @property
+    def images(self) -> tuple:
+        return tuple(IMG_DIR / f"{self.name}.{ext}" for ext in ("gif", "html"))
+
+    def rows(self) -> dict:
+        return {image: (f"{self.command} -o out/{image.name}",) for image in self.images}
+
+
+@dataclass(frozen=True)
+class Panels:
+    """Training panels of one real run on the default data: `steps` steps at learning
+    rate `lr` (None: the default), snapshots at the first and last step; `panels` are
+    report file stems, a snapshot panel taken at the last step."""
+
+    name: str
+    steps: int
+    lr: Optional[float]
+    panels: tuple
+
+    @property
+    def source(self) -> Path:
+        return IMG_DIR / f"{self.name}.jsonl"
+
+    @property
+    def images(self) -> tuple:
+        return tuple(IMG_DIR / f"{self.name}-{panel}.png" for panel in self.panels)
+
+    @property
+    def commands(self) -> tuple:
+        lr = "" if self.lr is None else f" --lr {self.lr}"
+        log = f"out/{self.name}.jsonl"
+        return (f"train --steps {self.steps}{lr} --snapshot-every {self.steps} --log {log}",
+                f"report --log {log} -o out/{self.name}/")
+
+    def rows(self) -> dict:
+        return {image: self.commands for image in self.images}
 
 
 @lru_cache(maxsize=1)
@@ -89,13 +167,96 @@ DIAGRAMS = (
 )
 
 
+def model_backward(depth: int) -> tuple:
+    """(blocks graph, frames) of backward through the whole model on TEXT."""
+    from tracer.block_frames import block_frames
+
+    return block_frames(traced_text("fused"), depth)
+
+
+# docs/training.md
+ANIMATIONS = (
+    Animation("training-step", partial(model_backward, 1),
+              f"backward --text {TEXT} --model --depth 1"),
+)
+TRAINING_PANELS = ("loss", "grad_curves", "grad_flow", "mlp")
+PANELS = (
+    Panels("train-healthy", 200, None, TRAINING_PANELS),
+    # ten times the default rate: the loss leaves the uniform guess, ReLUs die
+    Panels("train-lr-too-high", 200, 0.1, TRAINING_PANELS),
+)
+
+
+def figures() -> tuple:
+    """Every figure, in the order build_docs handles them."""
+    return DIAGRAMS + ANIMATIONS + PANELS
+
+
 def diagram_dot(diagram: Diagram) -> str:
     """The DOT text of one diagram, exactly as its CLI command writes it."""
     return dot_source(diagram.build(), **diagram.style)
 
 
+def figure_source(figure) -> str:
+    """The text committed as figure.source: what its images are drawn from."""
+    if isinstance(figure, Diagram):
+        return diagram_dot(figure)
+    if isinstance(figure, Animation):
+        from renderers.animation.model import animation_dot
+
+        graph, frames = figure.build()
+        return animation_text(animation_dot(graph, frames, rankdir=figure.rankdir),
+                              [frame.caption for frame in frames])
+    return rounded_log(training_log(figure.steps, figure.lr))
+
+
+def animation_text(dot: str, captions: list) -> str:
+    """The DOT, then each frame's caption as `//` comment lines."""
+    lines = [dot.rstrip("\n")]
+    for number, caption in enumerate(captions, 1):
+        lines.append(f"// frame {number}")
+        lines += [f"// {line}".rstrip() for line in caption.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=None)
+def training_log(steps: int, lr: Optional[float]) -> str:
+    """The metrics log `train --steps STEPS [--lr LR] --snapshot-every STEPS --log ...`
+    writes on the default data (a few seconds on the float engine)."""
+    from microgpt.data import DEFAULT_DATA, load_docs
+    from microgpt.run import train_run
+    from microgpt.train import TrainConfig, docs_digest, start
+
+    config = TrainConfig(steps=steps) if lr is None else TrainConfig(steps=steps, lr=lr)
+    state = start(load_docs(DEFAULT_DATA), config, "float")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "run.jsonl"
+        train_run(state, docs_digest(state.docs), log_path=path, probe_every=steps)
+        return path.read_text(encoding="utf-8")
+
+
+def rounded_log(text: str) -> str:
+    """A metrics log with every float to 4 significant digits, one record a line.
+
+    >>> rounded_log('{"loss": 3.396186163558503, "step": 1, "g": [0.0040950714]}\\n')
+    '{"loss": 3.396, "step": 1, "g": [0.004095]}\\n'
+    """
+    return "".join(json.dumps(rounded(json.loads(line)), ensure_ascii=False) + "\n"
+                   for line in text.splitlines())
+
+
+def rounded(value):
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    return value
+
+
 def build_docs(root, check: bool = False) -> list:
-    """Regenerate every diagram in root/docs/img, or check the committed ones.
+    """Regenerate every figure in root/docs/img, or check the committed ones.
 
     Args:
         root: the repository root (the folder holding docs/).
@@ -108,37 +269,82 @@ def build_docs(root, check: bool = False) -> list:
 
     Raises:
         RenderError: when regenerating, `dot` is missing or failed, or a file cannot
-            be written (the diagrams before it stay written).
+            be written (the figures before it stay written).
     """
     try:
-        return check_diagrams(Path(root)) if check else write_diagrams(Path(root))
+        return check_figures(Path(root)) if check else write_figures(Path(root))
     finally:
         traced_text.cache_clear()  # the whole model graph, tens of MB
 
 
-def paths(diagram: Diagram) -> tuple:
-    return tuple(IMG_DIR / f"{diagram.name}.{ext}" for ext in ("dot", "svg"))
-
-
-def check_diagrams(root: Path) -> list:
+def check_figures(root: Path) -> list:
     stale = []
-    for diagram in DIAGRAMS:
-        dot_path, svg_path = paths(diagram)
-        if not is_current(root / dot_path, diagram_dot(diagram)):
-            stale.append(dot_path.as_posix())
-        if not (root / svg_path).is_file():
-            stale.append(svg_path.as_posix())
+    for figure in figures():
+        if not is_current(root / figure.source, figure_source(figure)):
+            stale.append(figure.source.as_posix())
+        stale += [image.as_posix() for image in figure.images if not (root / image).is_file()]
     return stale
 
 
-def write_diagrams(root: Path) -> list:
+def write_figures(root: Path) -> list:
     written = []
-    for diagram in DIAGRAMS:
-        graph = diagram.build()
-        for path in reversed(paths(diagram)):  # the DOT last: it is what check compares
-            write_diagram(graph, root / path, **diagram.style)
-            written.append(path.as_posix())
+    for figure in figures():
+        if isinstance(figure, Diagram):
+            write_drawing(root, figure)
+        elif isinstance(figure, Animation):
+            write_animation(root, figure)
+        else:
+            write_panels(root, figure)
+        written += [path.as_posix() for path in figure.images + (figure.source,)]
     return written
+
+
+def write_drawing(root: Path, diagram: Diagram) -> None:
+    graph = diagram.build()
+    for path in diagram.images + (diagram.source,):  # the DOT last: what check compares
+        write_diagram(graph, root / path, **diagram.style)
+
+
+def write_animation(root: Path, figure: Animation) -> None:
+    """One layout, encoded as the GIF and the stepper, as `backward -o` writes them."""
+    from renderers.animation.gif import check_frame_count, gif_bytes
+    from renderers.animation.model import animate
+    from renderers.animation.stepper import stepper_html
+
+    graph, frames = figure.build()
+    check_frame_count(len(frames))
+    anim = animate(graph, frames, rankdir=figure.rankdir)
+    gif, html = figure.images
+    write_bytes(root / gif, gif_bytes(anim))
+    write_bytes(root / html, stepper_html(anim).encode("utf-8"))
+    write_bytes(root / figure.source, animation_text(anim.dot, anim.captions).encode("utf-8"))
+
+
+def write_panels(root: Path, figure: Panels) -> None:
+    """Draw the run's report in a scratch folder, keep the panels the docs show."""
+    from microgpt.metrics import read_log
+    from renderers.panels.report import write_report
+
+    with tempfile.TemporaryDirectory() as folder:
+        log_path = Path(folder) / "run.jsonl"
+        log_path.write_text(training_log(figure.steps, figure.lr), encoding="utf-8")
+        log = read_log(log_path)
+        report = Path(folder) / "report"
+        write_report(report, log.steps, log.snapshots, log.vocab,
+                     {**log.header["config"], **log.header["train_config"]})
+        last = log.snapshots[-1]["step"]
+        for panel, image in zip(figure.panels, figure.images):
+            write_bytes(root / image, panel_file(report, panel, last).read_bytes())
+    write_bytes(root / figure.source, figure_source(figure).encode("utf-8"))
+
+
+def panel_file(report: Path, panel: str, step: int) -> Path:
+    """A whole-run panel, or a snapshot panel at `step`, in a report folder."""
+    whole_run = report / f"{panel}.png"
+    if whole_run.is_file():
+        return whole_run
+    pattern = re.compile(rf"{re.escape(panel)}-step0*{step}\.png")
+    return next(p for p in report.iterdir() if pattern.fullmatch(p.name))
 
 
 def is_current(path: Path, text: str) -> bool:

@@ -7,11 +7,15 @@ ROOT = Path(__file__).resolve().parent.parent.parent  # the source checkout hold
 
 @click.command()
 @click.option("--check", is_flag=True,
-              help="Write nothing; exit 1 naming the diagrams that are missing or stale.")
+              help="Write nothing; exit 1 naming the figures that are missing or stale.")
 def docs(check):
-    """Regenerate the diagrams in docs/img (DOT and SVG), or --check they are current.
+    """Regenerate the figures in docs/img, or --check they are current.
 
-    The check compares DOT text, so it needs no Graphviz; regenerating does.
+    Diagrams (.svg from .dot), backward animations (.gif and .html from .dot) and
+    training panels (.png from a short training run, whose metrics log is kept as
+    .jsonl). The check recomputes each text source (seconds: it trains the short
+    runs again) and compares it exactly; images only have to exist, since their bytes
+    vary with Graphviz, Pillow and matplotlib. Regenerating needs Graphviz.
 
     \b
       microgpt-trace docs --check

@@ -30,7 +30,7 @@ from ..themes import get_theme, text_on
 from .geometry import read_geometry
 from .layout import IDLE_EDGE, svg_template, text_width
 
-__all__ = ["Animation", "animate", "mark_scale", "label_box", "mark_box"]
+__all__ = ["Animation", "animate", "animation_dot", "mark_scale", "label_box", "mark_box"]
 
 # (outline of the nodes sending their grad and of their edges, the tick of a final grad)
 ACCENTS = {"default": ("#e66100", "#1a7f37"), "colorblind": ("#cc79a7", "#009e73")}
@@ -109,21 +109,36 @@ def animate(G: nx.Graph, frames: list, *, rankdir: str = "LR", theme: str = "def
     if not frames:
         raise RenderError("no frames to animate")
     palette = get_theme(theme)
-    names = node_names(G)
     view = G.graph.get("view", "expression")
     states = node_states(frames)
-    longest = widest(states, view)
-    widths = {name: math.ceil(text_width(longest.get(n, "")) + 22) for n, name in names.items()}
-    dot = dot_source(G, rankdir=rankdir, backward=True, theme=theme,
-                     frames=Frames(widths, IDLE_EDGE))
+    dot = animation_dot(G, frames, rankdir=rankdir, theme=theme)
     accent, check = ACCENTS.get(palette.name, ACCENTS["default"])
     anim = Animation(dot, "", (0.0, 0.0), [], [], {}, {}, {}, {}, accent, check,
                      legend=LEGENDS.get(view, LEGEND), title=G.graph.get("source", ""))
     layout, svg = render_formats(dot, ("json", "svg"))
     initial = svg_template(svg, read_geometry(json.loads(layout)),
-                           {v: k for k, v in names.items()}, anim)
+                           {v: k for k, v in node_names(G).items()}, anim)
     fill_frames(anim, G, frames, states, initial, palette, view)
     return anim
+
+
+def animation_dot(G: nx.Graph, frames: list, *, rankdir: str = "LR",
+                  theme: str = "default") -> str:
+    """The DOT text `animate` lays out: the diagram in its animation form, each grad
+    cell as wide as the longest text any frame puts in it. Pure: no `dot` runs, so
+    docs checks can compare it without Graphviz.
+
+    >>> from tracer.expression.evaluate import trace_expression
+    >>> from tracer.replay import backward_frames
+    >>> G = trace_expression("a*a")
+    >>> animation_dot(G, backward_frames(G)).startswith("digraph")
+    True
+    """
+    names = node_names(G)
+    longest = widest(node_states(frames), G.graph.get("view", "expression"))
+    widths = {name: math.ceil(text_width(longest.get(n, "")) + 22) for n, name in names.items()}
+    return dot_source(G, rankdir=rankdir, backward=True, theme=theme,
+                      frames=Frames(widths, IDLE_EDGE))
 
 
 def node_states(frames):

@@ -1,0 +1,66 @@
+"""Every ```console transcript in README.md and docs/ (both languages) is what the
+tool prints today.
+
+Each block runs in a scratch folder of its own where the repository's `data/` and
+`docs/` are visible (symlinks) and an empty `out/` exists for the files commands
+write; its commands run in order there, through the installed `microgpt-trace` of
+this interpreter, stdout and stderr merged as a terminal shows them (Python
+unbuffered, so they interleave as they would). The output must equal the lines of
+the transcript exactly, except for trailing whitespace on a line. The exit status is
+not checked: a transcript may show an error on purpose.
+"""
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .transcripts import ROOT, pages, transcripts
+
+pytestmark = [pytest.mark.slow, pytest.mark.exe]  # processes, models, and some draw with dot
+
+PROGRAM = "microgpt-trace"
+EXECUTABLE = Path(sys.executable).parent / PROGRAM
+VISIBLE = ("data", "docs")  # what a scratch folder shows of the repository
+TIMEOUT = 120  # seconds per command; the docs ask for under ~10
+
+
+def all_transcripts():
+    return [t for page in pages() for t in transcripts(page)]
+
+
+def scratch(folder: Path) -> Path:
+    for name in VISIBLE:
+        (folder / name).symlink_to(ROOT / name, target_is_directory=True)
+    (folder / "out").mkdir()
+    return folder
+
+
+def run(command: str, folder: Path) -> list:
+    """The lines `microgpt-trace ...` prints, stdout and stderr merged."""
+    argv = shlex.split(command)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8",
+           "COLUMNS": "80", "NO_COLOR": "1"}
+    done = subprocess.run([str(EXECUTABLE), *argv[1:]], cwd=folder, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+    return [line.rstrip() for line in done.stdout.decode("utf-8").splitlines()]
+
+
+def test_the_docs_hold_transcripts():
+    assert all_transcripts(), "no ```console block found in README.md or docs/"
+
+
+@pytest.mark.parametrize("transcript", all_transcripts(), ids=lambda t: t.where)
+def test_transcript(transcript, tmp_path):
+    folder = scratch(tmp_path)
+    for command in transcript.commands:
+        words = shlex.split(command.line)
+        assert words and words[0] == PROGRAM, (
+            f"{transcript.where}: `$ {command.line}` is not a {PROGRAM} command; "
+            "shell commands not to be run go in a block tagged sh, without `$ `")
+        expected = [line.rstrip() for line in command.output]
+        assert run(command.line, folder) == expected, f"{transcript.where}: $ {command.line}"
