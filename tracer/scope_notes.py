@@ -99,7 +99,7 @@ def logit_notes(H):
 def scope_summary(H: nx.MultiDiGraph) -> str:
     """The text the scope command prints: heading, what is in it, outputs, notes."""
     ops = sum(1 for n in H if H.nodes[n]["op"] and H.nodes[n].get("role") != "input")
-    inputs = sorted({H.nodes[n]["group"][3:] for n in H if H.nodes[n].get("role") == "input"})
+    inputs = input_tables(H)
     weights = weight_shapes(H)
     outputs = list(H.graph["roots"])
     grads = [H.nodes[n]["grad"] for n in outputs]
@@ -109,6 +109,19 @@ def scope_summary(H: nx.MultiDiGraph) -> str:
              f"outputs: {family_list(H, outputs)} (grad norm "
              f"{number(math.sqrt(math.fsum(g * g for g in grads)))})"]
     return "\n".join(lines + teaching_notes(H))
+
+
+def input_tables(H):
+    """["L0.k at pos 0", "L0.k at pos 1", "L0.q", ...]: a name's positions together."""
+    first = {}
+    for n in sorted(H):
+        if H.nodes[n].get("role") == "input":
+            name, _, t = H.nodes[n]["group"][3:].partition("@pos")
+            first.setdefault(name, n)
+            first.setdefault((name, t), (first[name], int(t or -1)))
+    return [name + (f" at pos {t}" if t else "")
+            for (name, t), _ in sorted(((k, v) for k, v in first.items() if isinstance(k, tuple)),
+                                       key=lambda item: item[1])]
 
 
 def weight_shapes(H):

@@ -126,7 +126,8 @@ def scope_view(G: nx.MultiDiGraph, scope: str) -> nx.MultiDiGraph:
                          and u not in inside])
     match = POSITION.match(scope.split("/")[0])
     H.graph.update(view="scope", scope=scope, position=int(match.group(1)) if match else -1,
-                   positions=len(G.graph["tokens"]) - 1)
+                   positions=len(G.graph["tokens"]) - 1,
+                   source=f"{G.graph.get('source', '')}, scope {scope}".lstrip(", "))
     annotate(G, H, inside, summarised, scope)
     return H
 
@@ -153,7 +154,8 @@ def annotate(G, H, inside, summarised, scope):
     seen = defaultdict(set)  # an input label read from several positions (L0.k[8])
     for n, t in positions.items():
         seen[H.nodes[n]["label"]].add(t)
-    several = any(len(ts) > 1 for label, ts in seen.items() if label)
+    several = {family(H.nodes[n]) for n in positions if H.nodes[n]["label"]
+               and len(seen[H.nodes[n]["label"]]) > 1}
     outputs = []
     for n in H:
         d = H.nodes[n]
@@ -161,7 +163,8 @@ def annotate(G, H, inside, summarised, scope):
             d.update(role="input" if d["op"] or d["label"] else "internal",
                      from_here=sent_from(G, n, lambda v: v in inside))
             if d["role"] == "input":
-                d["group"] = "in:" + family(d) + (f"@pos{positions[n]}" if several else "")
+                d["group"] = "in:" + family(d) + (f"@pos{positions[n]}" if family(d) in several
+                                                  else "")
             continue
         used_outside = n in roots or any(v not in inside for v in G.successors(n))
         named = bool(d["label"]) and bool(d["op"])

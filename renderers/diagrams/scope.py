@@ -2,20 +2,26 @@
 
 Named values are tables, a row per element with data and grad; unnamed inner ops are
 small circles coloured by their grad (numbers in the tooltip), a constant used once
-written into its op ("×0.0625", "−max"); inputs from outside
-the scope are tables too, with a column `from here` for the grad this scope alone
-sends them. Sub-scopes (rmsnorm, fc1, relu, ...) are clusters.
+written into its op ("×0.0625", "−max"); inputs from outside the scope are tables
+too, with a column `from here` for the grad this scope alone sends them (what an
+animation of the scope builds up). Sub-scopes (rmsnorm, fc1, relu, ...) are clusters.
 
-Weight matrices come as one table per matrix, a row per matrix row with ‖row‖,
-‖grad‖ (whole loss) and ‖from here‖: a dot product reads a whole row, and 1,024
-weight boxes around fc1 would hide the 64 dot products they feed. Dense wiring
-(every row of xn2 into every dot of fc1) is one bundled edge between the tables.
+Weights are summarised, not drawn one by one. fc1 is 64 rows of 16: drawn weight by
+weight it would put 1,024 boxes and edges around the 64 dot products they feed. A dot
+product reads exactly one row, so its own table row carries that weights row as three
+L2 norms, in the weights' colour: the row's norm, its grad's norm (whole loss) and the
+norm of what this scope sends it (0 for every row of fc1 when all ReLUs are closed).
+Kept in the consumer's row, the weights add no edge and no column of the layout; a
+separate table per matrix would stand in the same rank as the vector the dots read
+and push every cluster into a staircase. Dense wiring (every row of xn2 into every
+dot of fc1) is one bundled edge between the tables.
 
 The marks of what the scope teaches are drawn where they happen, each in the key: a
-ReLU whose input is ≤ 0 is a closed gate (a dark cell "off" where its edge arrives); RMSNorm's scale is one
-ringed node feeding every output; a residual `+` carries the grad it passes to both
-operands on its edges; logits get p and (p − y)/n beside their grad; the notes under
-the title (tracer.scope_notes) say it in words.
+ReLU whose input is ≤ 0 is a closed gate (a dark cell "off" where its edge arrives);
+RMSNorm's scale is one ringed node feeding every output; the first residual `+`
+writes the grad it passes back on both its operand edges; logits get p and
+(p − y)/n beside their grad; the notes under the title (tracer.scope_notes) say it
+in words, with the numbers.
 """
 
 import math
@@ -29,7 +35,7 @@ from tracer.text import number
 from .head import stacked
 from .values import (Html, Style, edge_id, edge_stmt, grad_cell, key_label, keyed_edges,
                      node_names, node_stmt, op_node, op_symbol, scales, sort_key, subgraph,
-                     tag, value_edge)
+                     tag, token_text, value_edge)
 from ..quoting import escape_html
 from ..themes import text_on
 
@@ -163,7 +169,7 @@ def table_node(name: str, title: str, members: list, style: Style, max_grad: flo
     t = style.theme
     columns = columns_of(members, style)
     weights = any("weights" in d for _, d in members)
-    norms = (["‖row‖"] + (["‖grad‖", "‖from here‖"] if style.backward else [])) if weights else []
+    norms = (["norm"] + (["grad norm", "from here"] if style.backward else [])) if weights else []
     gates = any("gate" in d for _, d in members)
     rows = tag("tr", tag("td", tag("b", escape_html(title)),
                          colspan=str(len(norms) + len(columns) + 1 + gates), bgcolor=t.cluster))
@@ -179,13 +185,19 @@ def table_node(name: str, title: str, members: list, style: Style, max_grad: flo
 
 
 def table_title(G: nx.Graph, group: str, nodes: list) -> str:
+    """"input L0.k · pos 2 'n'", "input wte[26] · the row of token BOS", "output
+    L0.fc2[i] = dot(weights row i, L0.relu)"."""
     d = G.nodes[nodes[0]]
     name = group.split(":", 1)[-1].split("@")[0]
     where = ""
+    tokens, t = G.graph.get("tokens", ()), G.graph.get("position", -1)
     if "@pos" in group:
         t = position(group)
-        tokens = G.graph.get("tokens", ())
-        where = f" · pos {t} " + (repr(tokens[t]) if len(tokens[t]) == 1 else tokens[t])
+        where = f" · pos {t} " + token_text(tokens[t])
+    elif name.startswith("wte[") and 0 <= t < len(tokens):
+        where = f" · the row of token {token_text(tokens[t])}"
+    elif name.startswith("wpe["):
+        where = f" · the row of position {t}"
     if d["role"] == "input":
         return f"input {name}{where}"
     kind = "output " if d["role"] == "output" else ""
@@ -251,39 +263,6 @@ def inner_node(G, node, name, style, max_grad, consts) -> str:
                      label=symbol, style="filled", fillcolor=fill, fontcolor=text_on(fill),
                      width="0.28", height="0.28", margin="0.01",
                      tooltip=f"{symbol}: {tip} ({d.get('scope', '')})", **ring)
-
-
-def weight_tables(G: nx.Graph, style: Style, tables: dict) -> dict:
-    """matrix -> (DOT name, table statement, consumers by row) for summarised weights
-    whose ops are not table rows (those carry the norms in their own row)."""
-    rows = defaultdict(list)
-    for n in sorted(G, key=sort_key):
-        d = G.nodes[n]
-        if "weights" in d and n not in tables:
-            rows[d["weights"].split("[")[0]].append(n)
-    t = style.theme
-    out = {}
-    for i, (matrix, consumers) in enumerate(rows.items()):
-        columns = ["‖row‖"] + (["‖grad‖", "‖from here‖"] if style.backward else [])
-        width = max(G.nodes[n]["weights_count"] for n in consumers)
-        body = tag("tr", tag("td", tag("b", escape_html(
-            f"weights {matrix} ({len(consumers)}×{width})")), colspan=str(len(columns) + 1),
-            bgcolor=t.cluster))
-        body += header_row(style, columns)
-        for n in consumers:
-            d = G.nodes[n]
-            cells = tag("td", escape_html(d["weights"][len(matrix):] or d["weights"]),
-                        align="left", bgcolor=t.param)
-            cells += tag("td", escape_html(number(d["weights_norm"])), align="right")
-            if style.backward:
-                cells += tag("td", escape_html(number(d["weights_grad_norm"])), align="right")
-                cells += tag("td", escape_html(number(d["weights_here_norm"])), align="right")
-            body += tag("tr", cells)
-        table = tag("table", body, border="0", cellborder="1", cellspacing="0",
-                    cellpadding="3", color=t.text)
-        out[matrix] = (f"w{i}", node_stmt(f"w{i}", "weights", shape="plain",
-                                          label=Html(table)), consumers)
-    return out
 
 
 def endpoints(G, names, tables, circles, rankdir):
@@ -364,17 +343,6 @@ def scope_lines(G: nx.MultiDiGraph, style: Style) -> str:
             clusters[d.get("cluster", "") if d["role"] != "input" else None] += inner_node(
                 G, n, names[n], style, max_grad, consts)
     tails, heads = endpoints(G, names, tables, circles, style.rankdir)
-    for matrix, (name, stmt, consumers) in weight_tables(G, style, tables).items():
-        clusters[None] += stmt  # beside the inputs: in a cluster it would widen its ranks
-        targets = {tables.get(n) for n in consumers}
-        if len(consumers) > 1 and len(targets) == 1 and None not in targets and all(
-                n not in circles for n in consumers):
-            clusters[""] += edge_stmt(name, targets.pop(), f"w_{name}", "weights",
-                                      label="row i → [i]", style="bold", color=style.theme.muted)
-        else:
-            for n in consumers:
-                clusters[""] += edge_stmt(name, heads[n], f"w_{name}_{names[n]}", "weights",
-                                          color=style.theme.muted)
     body = clusters.pop(None, "") + cluster_statements(G, clusters, style)
     # the first pass-through + writes what it sends back on both its edges; the notes
     # and the `from here` columns say the same for all of them
