@@ -10,7 +10,7 @@ import networkx as nx
 
 from tracer.text import number
 
-from .values import (Html, Style, compact_node, edge_id, edge_stmt, grad_cell,
+from .values import (Html, Style, attrs, compact_node, edge_id, edge_stmt, grad_cell,
                      key_label, keyed_edges, node_names, node_stmt, op_node, op_symbol, scales,
                      sort_key, subgraph, tag, token_text, value_edge)
 from ..quoting import escape_html
@@ -23,10 +23,10 @@ __all__ = ["head_lines", "head_title", "attention_strip", "attention_weights"]
 ROLE_GROUPS = {"q": "q", "k": "k", "v": "v", "score": "scores", "weight": "softmax",
                "out": "out"}
 CLUSTERS = ("scores", "softmax", "out")
-CLUSTER_TITLES = {"scores": "scores  q\u00b7k / \u221ad", "softmax": "softmax",
+CLUSTER_TITLES = {"scores": "scores  q\u00b7k / \u221ad", "softmax": "softmax weights",
                   "out": "weighted sum of v"}
 # left to right the way attention reads: q and keys, scores, softmax, values, sum
-GROUP_ORDER = ("q", "k", "scores", "softmax", "v", "out", "")
+GROUP_ORDER = ("q", "k", "dot", "scores", "softmax", "v", "out", "")
 
 
 def token_at(G: nx.Graph, t: int) -> str:
@@ -50,11 +50,15 @@ def group_of(d: dict) -> tuple:
 
 
 def table_title(G: nx.Graph, group: tuple) -> str:
+    """A table's heading; the result of a cluster names the cluster's step, so no
+    cluster has a title of its own for edges to cross."""
     kind, t = group
     if kind == "q":
         pos = G.graph.get("pos", 0)
         return f"q \u00b7 pos {pos} {token_at(G, pos)}"
-    return f"{kind} \u00b7 t={t} {token_at(G, t)}" if kind in ("k", "v") else ""
+    if kind in ("k", "v"):
+        return f"{kind} \u00b7 t={t} {token_at(G, t)}"
+    return CLUSTER_TITLES.get(kind, "")
 
 
 def vector_node(name: str, members: list, title: str, style: Style, max_grad: float) -> str:
@@ -142,6 +146,28 @@ def group_body(G, group, nodes, names, style, max_grad) -> str:
     return body + "".join(inner_node(G, n, names[n], style, max_grad, group[0]) for n in inner)
 
 
+def key_groups(G: nx.Graph, groups: dict, rankdir: str) -> dict:
+    """The groups with each key's dot product in a group of its own beside the key's
+    table, so the q·k lines stay near their key instead of fanning over every product.
+
+    The ops inside the scores computing key t's score form group ("dot", t): the i-th
+    score in id order is key position i's (as for attention_weights). Top to bottom,
+    where the tables are wider than the products, they join the key's group instead,
+    so that one cluster holds the table and its products.
+    """
+    scores = sorted((n for n in G if G.nodes[n].get("role") == "score"), key=sort_key)
+    moved = {}
+    for group, nodes in groups.items():
+        for n in nodes:
+            if group[0] == "scores" and not is_named(G.nodes[n]):
+                reached = nx.descendants(G, n)
+                key = next(t for t, score in enumerate(scores) if score in reached)
+                moved.setdefault(("dot" if rankdir == "LR" else "k", key), []).append(n)
+            else:
+                moved.setdefault(group, []).append(n)
+    return moved
+
+
 def stacked(names: list, name: str) -> str:
     """Nodes in one column (one rank), top to bottom in this order."""
     if len(names) < 2:
@@ -193,35 +219,46 @@ def attention_strip(G: nx.Graph, style: Style) -> str:
         body += edge_stmt("strip_q", f"strip_k{k}", f"strip_e{k}", "strip", label=number(w),
                           color=alpha(t.magnitude, w / max(weights)), fontcolor=t.text,
                           penwidth=f"{1 + 5 * w:.2f}", arrowhead="none")
-    body += stacked([f"strip_k{k}" for k in range(len(weights))][::-1], "strip_keys")  # t=0 on top
+    keys = [f"strip_k{k}" for k in range(len(weights))]
+    # t=0 first: on top left to right (dot stacks a rank bottom up), at left top down
+    body += stacked(keys[::-1] if style.rankdir == "LR" else keys, "strip_keys")
     return subgraph("cluster_strip", body,
                     label="attention: line width and number = softmax weight; darkest = largest",
                     style="rounded", color=t.cluster_border, fontcolor=t.muted)
 
 
 def head_lines(G: nx.MultiDiGraph, style: Style) -> str:
-    """q, k and v tables, then scores, softmax and the weighted sum as clusters."""
+    """q, k and v tables, each key's products, then scores, softmax and the weighted
+    sum as clusters. No cluster has a title of its own (edges would cross it): the
+    heading of the table inside says what it is."""
     names = node_names(G)
     max_grad, max_flow = scales(G)
     groups = {}
     for node in names:
         groups.setdefault(group_of(G.nodes[node]), []).append(node)
+    groups = key_groups(G, groups, style.rankdir)
     order = sorted(groups, key=lambda g: (GROUP_ORDER.index(g[0]), g[1]))
+    # a key's table with its products (top to bottom) is boxed like the products alone
+    boxed_keys = {g for g in order if g[0] == "k"
+                  and any(not is_named(G.nodes[n]) for n in groups[g])}
     body = ""
     for group in order:
         inner = group_body(G, group, groups[group], names, style, max_grad)
-        if group[0] in CLUSTERS:
-            inner = subgraph(f"cluster_{group[0]}", inner, label=CLUSTER_TITLES[group[0]],
+        if group[0] in CLUSTERS or group[0] == "dot" or group in boxed_keys:
+            name = "dot{}".format(group[1]) if group[0] in ("k", "dot") else group[0]
+            inner = subgraph(f"cluster_{name}", inner, label="",
                              style="rounded,filled", fillcolor=style.theme.cluster,
-                             color=style.theme.cluster_border, fontcolor=style.theme.muted)
+                             color=style.theme.cluster_border)
         body += inner
-    body += stacked(["{}{}".format(*g) for g in order if g[0] in ("q", "k")], "column_qk")
     body += stacked(["{}{}".format(*g) for g in order if g[0] == "v"], "column_v")
     tails, heads = endpoints(G, names, style.rankdir)
     for u, v, key, e in keyed_edges(G):
         body += value_edge(tails[u], heads[v], e, style, max_flow,
                            edge_id(names[u], names[v], key))
-    return attention_strip(G, style) + body
+    # room between columns for the q and k lines to reach their products one by one;
+    # and little crossing reduction, which would shuffle the keys' clusters
+    layout = f"\tgraph{attrs(ranksep='0.55', mclimit='0.1')}\n"
+    return layout + attention_strip(G, style) + body
 
 
 def head_title(G: nx.Graph, style: Style) -> str:
