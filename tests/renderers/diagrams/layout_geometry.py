@@ -79,3 +79,17 @@ def crossed_titles(j: dict) -> list:
     titles = {name: title for name, (_, title) in clusters(j).items() if title}
     return [(name, edge) for edge, points in edge_paths(j).items()
             for name, title in titles.items() if any(inside(p, title) for p in points)]
+
+
+def label_boxes(j: dict) -> dict:
+    """edge id -> the box of its (x)label's text, as dot drew it."""
+    boxes = {}
+    for e in j.get("edges", []):
+        for op in e.get("_ldraw_", []) + e.get("_xldraw_", []):
+            if op["op"] == "T":
+                size = next(o["size"] for o in e["_ldraw_"] + e.get("_xldraw_", [])
+                            if o["op"] == "F")
+                x, y = op["pt"]
+                w = op["width"]
+                boxes[e.get("id", e["_gvid"])] = (x - w / 2, y - 0.3 * size, x + w / 2, y + size)
+    return boxes

@@ -161,9 +161,14 @@ def test_head_key_lists_every_fill_used(backward):
 
 def test_blocks_view_positions_params_and_widths():
     text = dot_source(graphs.tiny_blocks())
-    assert 'label="pos 0 BOS"' in text and "label=\"pos 1 'a'\"" in text
-    assert 'shape="cylinder"' in text and text.count('shape="box"') == 5
-    assert re.search(r'subgraph "params" \{\n\t\tgraph \[rank="min"\]\n\t\tn0\n', text)
+    # each row headed by its title as a node (flow labels keep clear of nodes)
+    assert 'title_pos0 [id="title_pos0", class="title", shape="plain", label="pos 0 BOS"' in text
+    assert "label=\"pos 1 'a'\"" in text and 'graph [label=""' in text
+    assert 'shape="cylinder"' in text and text.count('class="block", shape="box"') == 5
+    # the weight's edge starts at a tag beside the block it enters, under its own id
+    assert re.search(r'w_n1 \[id="w_n1", class="weights", [^\n]*label="wte"\]', text)
+    assert 'w_n1 -> n1 [id="e_n0_n1_0", class="arg"' in text
+    assert 'subgraph "column_w_n1" {\n\t\t\tgraph [rank="same"]\n\t\t\tw_n1\n\t\t\tn1\n' in text
     assert "grad norm 4.5" in text and "dot:166 *:42 +:42" in text
     assert re.findall(r'n1 -> n2 \[id="e_n1_n2_0", class="arg", penwidth="([\d.]+)"\]', text) == ["5.00"]
 
@@ -191,7 +196,10 @@ def test_blocks_heads_in_order_and_relus_counted():
 def test_blocks_forward_sizes_by_count():
     text = dot_source(graphs.tiny_blocks(), backward=False, edge_labels=True)
     assert "grad" not in text and "data norm 2.25" in text
-    assert 'n2 -> n4 [id="e_n2_n4_0", class="arg", penwidth="5.00", xlabel="32 edges"]' in text
+    assert 'label="weights"' in text
+    # the same block at a later position: left out of the ranking, rows stay aligned
+    assert ('n2 -> n4 [id="e_n2_n4_0", class="arg", penwidth="5.00", xlabel="32 edges", '
+            'constraint="false"]') in text
     assert 'n2 -> n5 [id="e_n2_n5_0", class="arg", penwidth="1.12", xlabel="1 edge"]' in text
 
 
