@@ -6,12 +6,13 @@ is spelled from what it computes: `L0.h2.w[t=3]*L0.v[11]`, as many levels of unn
 operands deep (up to three) as fit in a caption line, `…` below that.
 
 Inside a softmax the steps use the words of the head view: the constant added to each
-score is `−max` (so `score − max`), and the reciprocal of the total is `1/Σ`.
+score is `−max` (so `score − max`), the total of the exps is `Σ` and its reciprocal
+`1/Σ`.
 """
 
 from .text import number, printable
 
-__all__ = ["node_name", "power_exponent"]
+__all__ = ["node_name", "power_exponent", "is_reciprocal"]
 
 INFIX = {"+": (1, " + "), "*": (2, "*")}  # precedence and separator
 MAX_LENGTH = 40  # a spelled name goes less deep until it fits, or one level deep
@@ -52,6 +53,8 @@ def spelled(G, node, depth):
     op, args = attrs["op"], operands(G, node)
     if in_softmax(attrs) and op == "**" and is_reciprocal(G, node):
         return "1/Σ"
+    if in_softmax(attrs) and op == "+" and any(is_reciprocal(G, n) for n in G.successors(node)):
+        return "Σ"
     if in_softmax(attrs) and op == "+" and len(args) == 2 and is_minus_max(G, args[1]):
         score = bracketed(G, args[0], spelled(G, args[0], depth - 1), 1)
         return f"{score} − max"

@@ -8,6 +8,7 @@ atomic engine (each dot product a chain of `*` and `+`) readable on one slide.
 
 import networkx as nx
 
+from tracer.names import is_reciprocal
 from tracer.text import number
 
 from .values import (Html, Style, attrs, compact_node, edge_id, edge_stmt, grad_cell,
@@ -92,7 +93,8 @@ def inner_node(G, node, name, style, max_grad, group="") -> str:
     """An unnamed value: a constant as its small grey number, an op as a circle.
 
     In the softmax, the steps say what they are: the constant added to each score is
-    "−max" (minus the largest score), and `**-1` is "1/Σ".
+    "−max" (minus the largest score), the total of the exps is "Σ" and `**-1` is "1/Σ"
+    (the words the captions use, tracer.names).
     """
     d = G.nodes[node]
     if not d["op"]:
@@ -104,6 +106,8 @@ def inner_node(G, node, name, style, max_grad, group="") -> str:
     symbol = op_symbol(G, node, d)
     if group == "softmax" and symbol == "**-1":
         symbol = "1/Σ"
+    elif group == "softmax" and any(is_reciprocal(G, n) for n in G.successors(node)):
+        symbol = "Σ"  # the last + of the total: what 1/Σ takes the reciprocal of
     return compact_node(name, symbol, d, style, max_grad)
 
 

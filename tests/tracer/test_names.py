@@ -43,7 +43,7 @@ def last(root):
 
 
 def test_softmax_steps_use_the_words_of_the_head_view():
-    """The caption says `score − max` and `1/Σ`, as the head diagram labels them."""
+    """The caption says `score − max`, `Σ` and `1/Σ`, as the head diagram labels them."""
     from microgpt.engine import scope
     from microgpt.model import softmax
     scores = [Value(0.5, label="s0"), Value(-0.25, label="s1")]
@@ -51,7 +51,7 @@ def test_softmax_steps_use_the_words_of_the_head_view():
         weights = softmax(scores)
     G = trace(weights[0] + weights[1])
     names = {node_name(G, n) for n in G}
-    assert "1/Σ" in names
+    assert {"1/Σ", "Σ"} <= names
     assert {"exp(s0 − max)", "exp(s1 − max)", "−max"} <= names
     assert not any("**-1" in name or "-0.5" in name for name in names)
 

@@ -142,6 +142,7 @@ def test_head_softmax_spells_its_steps():
     text = dot_source(graphs.tiny_head())
     assert text.count('label="−max = ') == 2  # one per score
     assert text.count('label="1/Σ"') == 2 and "**-1" not in text
+    assert text.count('label="Σ"') == 1  # the total, one for both weights
 
 
 @pytest.mark.parametrize("backward", [True, False])
