@@ -63,28 +63,43 @@ def table_title(G: nx.Graph, group: tuple) -> str:
 
 
 def vector_node(name: str, members: list, title: str, style: Style, max_grad: float) -> str:
-    """Named values as one table, a row each, so they keep their order on the page.
+    """Named values as one table, so they keep their order on the page: a row each
+    left to right, a column each top to bottom (edges then leave and arrive on the
+    side that faces the flow, never across the other values).
 
-    Each row has two ports: `in<node>` on its label (edges arrive) and `<node>` on
+    Each value has two ports: `in<node>` on its label (edges arrive) and `<node>` on
     its last number (edges leave).
     """
     t = style.theme
     muted = {"color": t.muted, "point_size": "9"}
-    rows = tag("tr", tag("td", tag("b", escape_html(title)), colspan="3",
-                         bgcolor=t.cluster)) if title else ""
-    rows += tag("tr", "<td></td>" + tag("td", tag("font", "data", **muted))
-                + (tag("td", tag("font", "grad", **muted)) if style.backward else ""))
+    across = style.rankdir != "LR"
+    heads = [tag("font", "data", **muted)] + ([tag("font", "grad", **muted)]
+                                             if style.backward else [])
+    lines = []  # per value: its label, data and grad cells
     for port, d in members:
         data = {} if style.backward else {"port": port}
-        cells = tag("td", escape_html(d.get("label", "")), align="left", port="in" + port,
-                    bgcolor=t.kind_fill(d.get("kind", "op")), id="l_" + port)
-        cells += tag("td", escape_html(number(d["data"])), align="right", **data)
+        cells = [tag("td", escape_html(d.get("label", "")), align="left",
+                     port="in" + port, bgcolor=t.kind_fill(d.get("kind", "op")), id="l_" + port),
+                 tag("td", escape_html(number(d["data"])), align="right", **data)]
         if style.backward:
             fill = t.signed_fill(d["grad"], max_grad)
-            cells += tag("td", tag("font", escape_html(number(d["grad"])), color=text_on(fill)),
-                         align="right", bgcolor=fill, port=port, **grad_cell(port, style))
-        rows += tag("tr", cells)
-    table = tag("table", rows, border="0", cellborder="1", cellspacing="0", cellpadding="3",
+            cells.append(tag("td", tag("font", escape_html(number(d["grad"])),
+                                       color=text_on(fill)),
+                             align="right", bgcolor=fill, port=port, **grad_cell(port, style)))
+        lines.append(cells)
+    heading = tag("b", escape_html(title)) if title else ""
+    if not across:  # the title above the columns, edges come in at the left
+        rows = [["<td></td>"] + [tag("td", h) for h in heads]] + lines
+        body = tag("tr", tag("td", heading, colspan=str(1 + len(heads)),
+                             bgcolor=t.cluster)) if heading else ""
+    else:  # edges come in at the top: the title in the corner, where none arrives
+        corner = tag("td", heading, bgcolor=t.cluster) if heading else "<td></td>"
+        rows = [[corner] + [cells[0] for cells in lines]]
+        rows += [[tag("td", h, align="left")] + [cells[i + 1] for cells in lines]
+                 for i, h in enumerate(heads)]
+        body = ""
+    body += "".join(tag("tr", "".join(cells)) for cells in rows)
+    table = tag("table", body, border="0", cellborder="1", cellspacing="0", cellpadding="3",
                 color=t.text)
     return node_stmt(name, "table", shape="plain", label=Html(table))
 
@@ -114,10 +129,11 @@ def inner_node(G, node, name, style, max_grad, group="") -> str:
 def endpoints(G: nx.Graph, names: dict, rankdir: str) -> tuple:
     """Where edges leave and arrive: a table row's port, an op node, or the node.
 
-    Left to right, edges leave a row on its right side and arrive on its left, so
-    they never cross the row's numbers.
+    Edges leave a value on the side facing the flow and arrive on the side facing
+    back (right and left of a row, bottom and top of a column), so they never cross
+    the table's numbers.
     """
-    east, west = (":e", ":w") if rankdir == "LR" else ("", "")
+    east, west = (":e", ":w") if rankdir == "LR" else (":s", ":n")
     tails, heads = {}, {}
     for node, name in names.items():
         d = G.nodes[node]
@@ -144,7 +160,7 @@ def group_body(G, group, nodes, names, style, max_grad) -> str:
         if G.nodes[n]["op"] and G.in_degree(n):
             body += op_node("op" + names[n], op_symbol(G, n, G.nodes[n]), style)
             body += edge_stmt("op" + names[n], f"{table}:in{names[n]}"
-                              + (":w" if style.rankdir == "LR" else ""),
+                              + (":w" if style.rankdir == "LR" else ":n"),
                               f"e_op{names[n]}_{names[n]}", "result")
     inner = (n for n in nodes if not is_named(G.nodes[n]))
     return body + "".join(inner_node(G, n, names[n], style, max_grad, group[0]) for n in inner)

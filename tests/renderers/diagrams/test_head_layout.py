@@ -57,3 +57,29 @@ def test_strip_is_beside_the_computation_and_apart_from_it(head):
                    for b in others)
     # left of everything after the keys: beside q and k, where the reading starts
     assert strip[0] <= min(b[0] for b in others) + 1
+
+
+def test_top_to_bottom_edges_meet_tables_at_top_and_bottom(head):
+    """Top to bottom a table has a column per value: edges arrive on its top edge and
+    leave from its bottom edge, never across its title or its numbers."""
+    j = layout(dot_source(head, rankdir="TB"))
+    names = {o["_gvid"]: o["name"] for o in j["objects"]}
+    boxes = node_boxes(j)
+    tables = {n for n in boxes if n.rstrip("0123456789") in ("q", "k", "v", "scores",
+                                                            "softmax", "out")}
+    assert len(tables) == 1 + 4 + 4 + 3
+    met = 0
+    for e in j["edges"]:
+        if e.get("style") == "invis":
+            continue
+        points = [p for op in e["_draw_"] if op["op"] in ("b", "B") for p in op["points"]]
+        arrow = [p for op in e.get("_hdraw_", []) if op["op"] in ("P", "p") for p in op["points"]]
+        tail, head_ = names[e["tail"]], names[e["head"]]
+        if tail in tables:
+            assert abs(points[0][1] - boxes[tail][1]) < 3, (tail, head_)  # y up: bottom
+            met += 1
+        if head_ in tables:
+            tip = min(arrow or points[-1:], key=lambda p: p[1])  # pointing down
+            assert abs(tip[1] - boxes[head_][3]) < 3, (tail, head_)  # its top
+            met += 1
+    assert met > 50
