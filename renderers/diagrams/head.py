@@ -62,7 +62,8 @@ def table_title(G: nx.Graph, group: tuple) -> str:
     return CLUSTER_TITLES.get(kind, "")
 
 
-def vector_node(name: str, members: list, title: str, style: Style, max_grad: float) -> str:
+def vector_node(name: str, members: list, title: str, style: Style, max_grad: float,
+                arrivals: bool = True) -> str:
     """Named values as one table, so they keep their order on the page: a row each
     left to right, a column each top to bottom (edges then leave and arrive on the
     side that faces the flow, never across the other values).
@@ -88,11 +89,17 @@ def vector_node(name: str, members: list, title: str, style: Style, max_grad: fl
                              align="right", bgcolor=fill, port=port, **grad_cell(port, style)))
         lines.append(cells)
     heading = tag("b", escape_html(title)) if title else ""
-    if not across:  # the title above the columns, edges come in at the left
-        rows = [["<td></td>"] + [tag("td", h) for h in heads]] + lines
-        body = tag("tr", tag("td", heading, colspan=str(1 + len(heads)),
+    if not across or not arrivals:  # the title above the columns: no edge comes in there
+        if across:
+            rows = [["<td></td>"] + [cells[0] for cells in lines]]
+            rows += [[tag("td", h, align="left")] + [cells[i + 1] for cells in lines]
+                     for i, h in enumerate(heads)]
+        else:
+            rows = [["<td></td>"] + [tag("td", h) for h in heads]] + lines
+        body = tag("tr", tag("td", heading, colspan=str(len(rows[0])),
                              bgcolor=t.cluster)) if heading else ""
     else:  # edges come in at the top: the title in the corner, where none arrives
+        # (a table that only sends, q, k or v, keeps it on top: narrower)
         corner = tag("td", heading, bgcolor=t.cluster) if heading else "<td></td>"
         rows = [[corner] + [cells[0] for cells in lines]]
         rows += [[tag("td", h, align="left")] + [cells[i + 1] for cells in lines]
@@ -155,7 +162,8 @@ def group_body(G, group, nodes, names, style, max_grad) -> str:
     body = ""
     if named:
         members = [(names[n], G.nodes[n]) for n in named]
-        body += vector_node(table, members, table_title(G, group), style, max_grad)
+        arrivals = any(G.nodes[n]["op"] and G.in_degree(n) for n in named)
+        body += vector_node(table, members, table_title(G, group), style, max_grad, arrivals)
     for n in named:
         if G.nodes[n]["op"] and G.in_degree(n):
             body += op_node("op" + names[n], op_symbol(G, n, G.nodes[n]), style)
