@@ -75,15 +75,21 @@ def block_edge(tail: str, head: str, e: dict, style: Style, max_width: float,
     extra = {"penwidth": f"{1 + 4 * measure / max_width:.2f}"} if max_width else {}
     if style.frames:
         extra = {"color": style.frames.idle_edge}
-    if style.edge_labels:
-        count = e.get("count", 0)
-        text = f"{count} edge" + ("" if count == 1 else "s")
-        if style.backward:
-            text += f" \u00b7 flow norm {number(e.get('contribution_norm', 0.0))}"
-        # xlabel: dot 2.43's cluster ranking fails ("trouble in init_rank") on some
-        # block graphs whose edges carry ordinary labels.
-        extra["xlabel"] = text
+    if style.edge_labels and not drawn_from:  # a weight's flow is written in its tag
+        # xlabel on an edge left out of the ranking: dot 2.43's cluster ranking fails
+        # ("trouble in init_rank") on some block graphs whose such edges carry labels
+        extra["label" if not layout else "xlabel"] = flow_text(e, style)
     return edge_stmt(drawn_from or tail, head, edge_id(tail, head, 0), "arg", **extra, **layout)
+
+
+def flow_text(e: dict, style: Style) -> str:
+    """"16 edges · flow norm 0.375": how many edges of the graph a block edge stands
+    for, and (backward) the L2 norm of the gradient that crossed it."""
+    count = e.get("count", 0)
+    text = f"{count} edge" + ("" if count == 1 else "s")
+    if style.backward:
+        text += f" \u00b7 flow norm {number(e.get('contribution_norm', 0.0))}"
+    return text
 
 
 def heads_in_order(G: nx.Graph, names: dict, t: int) -> str:
@@ -120,14 +126,19 @@ def weight_tags(G: nx.Graph, names: dict, style: Style) -> tuple:
         if G.nodes[u].get("kind") == "param" and G.nodes[v].get("position", -1) >= 0:
             tag_name = "w_" + names[v]
             tails[u, v] = tag_name
-            tags.setdefault(v, (tag_name, []))[1].append(weight_name(G.nodes[u]))
+            label = weight_name(G.nodes[u])
+            if style.edge_labels:  # one line per weight: labels on the short edges would pile up
+                label += ": " + flow_text(G.edges[u, v], style)
+            tags.setdefault(v, (tag_name, []))[1].append(label)
     tags = {v: (name, sorted(labels, key=natural)) for v, (name, labels) in tags.items()}
     # in the block's own column, right above it: a column earlier it would sit
     # among other blocks (the heads), and dot would reorder them around it
     stmts = {v: node_stmt(name, "weights", shape="box", style="filled,rounded",
                           fillcolor=style.theme.param, color=style.theme.param,
                           fontsize="9", margin="0.04,0.02", height="0.2", width="0.3",
-                          label=" ".join(labels))
+                          label=Html('<br align="left"/>'.join(map(escape_html, labels))
+                                     + ('<br align="left"/>' if style.edge_labels else ""))
+                          if style.edge_labels else " ".join(labels))
              + subgraph("column_" + name, f"\t{name}\n\t{names[v]}\n", rank="same")
              for v, (name, labels) in tags.items()}
     return tails, stmts

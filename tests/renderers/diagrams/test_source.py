@@ -201,7 +201,10 @@ def test_blocks_forward_sizes_by_count():
     # the same block at a later position: left out of the ranking, rows stay aligned
     assert ('n2 -> n4 [id="e_n2_n4_0", class="arg", penwidth="5.00", xlabel="32 edges", '
             'constraint="false"]') in text
-    assert 'n2 -> n5 [id="e_n2_n5_0", class="arg", penwidth="1.12", xlabel="1 edge"]' in text
+    # a label of its own (dot makes room for it) on every edge the ranking uses
+    assert 'n2 -> n5 [id="e_n2_n5_0", class="arg", penwidth="1.12", label="1 edge"]' in text
+    # a weight's flow in its tag, one line per weight, not on the short edges
+    assert 'label=<wte: 16 edges<br align="left"/>>' in text and 'w_n1 -> n1 [id="e_n0_n1_0", class="arg", penwidth="3.00"]' in text
 
 
 def test_same_graph_same_bytes():
