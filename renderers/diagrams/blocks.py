@@ -163,8 +163,10 @@ def same_block(a: dict, b: dict) -> bool:
 
 def first_use(G: nx.Graph, param) -> tuple:
     """The first block reading a weight (blocks are numbered in the order the model
-    computes them), so the weights row runs in reading order too."""
-    return (min(G.successors(param), key=sort_key, default=param),)
+    computes them), so the weights row runs in reading order too; weights first read
+    by the same block (all of a layer's, at depth 1) by name."""
+    return (min(G.successors(param), key=sort_key, default=param),
+            natural(G.nodes[param].get("label", "")))
 
 
 def weights_row(params: list, style: Style) -> str:
