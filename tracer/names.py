@@ -7,7 +7,7 @@ operands deep (up to three) as fit in a caption line, `…` below that.
 
 Inside a softmax the steps use the words of the head view: the constant added to each
 score is `−max` (so `score − max`), the total of the exps is `Σ` and its reciprocal
-`1/Σ`.
+`1/Σ`. RMSNorm's shared scale, which a scope view marks, is `scale`, as drawn.
 """
 
 from .text import number, printable
@@ -46,6 +46,8 @@ def spelled(G, node, depth):
     attrs = G.nodes[node]
     if attrs.get("label"):
         return attrs["label"]
+    if attrs.get("mark") == "scale":
+        return "scale"
     if not attrs["op"]:
         return "−max" if is_minus_max(G, node) else number(attrs['data'])
     if depth == 0:
