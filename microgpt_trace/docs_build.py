@@ -174,7 +174,6 @@ DIAGRAMS = (
             {"edge_labels": True}),
     Diagram("op-tanh", partial(trace_expression, "tanh(a)", {"a": 0.5}),
             'expr "tanh(a)" --set a=0.5 --edge-labels', {"edge_labels": True}),
-    Diagram("model-depth2", partial(blocks, 2), f"model --text {TEXT} --depth 2"),
     Diagram("model-depth3", partial(blocks, 3), f"model --text {TEXT} --depth 3"),
     # the other heads at the same position as "head": what each one attends to
     Diagram("head0-fused", partial(load_head, None, TEXT, "fused", 3, 0, 0),
@@ -200,6 +199,17 @@ DIAGRAMS = (
     Diagram("scope-softmax", partial(scope_of, "pos3/softmax"),
             f"scope pos3/softmax --text {TEXT}"),
     Diagram("scope-loss", partial(scope_of, "pos3/loss"), f"scope pos3/loss --text {TEXT}"),
+    # docs/primer.md, docs/glossary.md, docs/questions.md (chapters-rest)
+    Diagram("model-depth2", partial(blocks, 2), f"model --text {TEXT} --depth 2"),
+    Diagram("residual", partial(trace_expression, "x + relu(w*x)", {"x": 2.0, "w": -1.0}),
+            'expr "x + relu(w*x)" --set x=2 --set w=-1 --edge-labels', {"edge_labels": True}),
+    Diagram("no-residual", partial(trace_expression, "relu(w*x)", {"x": 2.0, "w": -1.0}),
+            'expr "relu(w*x)" --set x=2 --set w=-1 --edge-labels', {"edge_labels": True}),
+    Diagram("glossary-mlp-scope", lambda: scope_view(traced_text("fused"), "pos3/layer0/mlp"),
+            f"scope pos3/layer0/mlp --text {TEXT}"),
+    Diagram("residual2-scope",
+            lambda: scope_view(traced_text("fused"), "pos3/layer0/residual2"),
+            f"scope pos3/layer0/residual2 --text {TEXT}"),
 )
 
 

@@ -4,11 +4,15 @@ Most op nodes of a model are unnamed partial results (the `*` and `+` inside a d
 product). A caption that says `#28629 *` tells a reader nothing, so an unnamed node
 is spelled from what it computes: `L0.h2.w[t=3]*L0.v[11]`, as many levels of unnamed
 operands deep (up to three) as fit in a caption line, `…` below that.
+
+Inside a softmax the steps use the words of the head view: the constant added to each
+score is `−max` (so `score − max`), the total of the exps is `Σ` and its reciprocal
+`1/Σ`. RMSNorm's shared scale, which a scope view marks, is `scale`, as drawn.
 """
 
 from .text import number, printable
 
-__all__ = ["node_name", "power_exponent"]
+__all__ = ["node_name", "power_exponent", "is_reciprocal"]
 
 INFIX = {"+": (1, " + "), "*": (2, "*")}  # precedence and separator
 MAX_LENGTH = 40  # a spelled name goes less deep until it fits, or one level deep
@@ -42,11 +46,20 @@ def spelled(G, node, depth):
     attrs = G.nodes[node]
     if attrs.get("label"):
         return attrs["label"]
+    if attrs.get("mark") == "scale":
+        return "scale"
     if not attrs["op"]:
-        return number(attrs['data'])
+        return "−max" if is_minus_max(G, node) else number(attrs['data'])
     if depth == 0:
         return "…"
     op, args = attrs["op"], operands(G, node)
+    if in_softmax(attrs) and op == "**" and is_reciprocal(G, node):
+        return "1/Σ"
+    if in_softmax(attrs) and op == "+" and any(is_reciprocal(G, n) for n in G.successors(node)):
+        return "Σ"
+    if in_softmax(attrs) and op == "+" and len(args) == 2 and is_minus_max(G, args[1]):
+        score = bracketed(G, args[0], spelled(G, args[0], depth - 1), 1)
+        return f"{score} − max"
     if op in INFIX:
         precedence, separator = INFIX[op]
         return separator.join(bracketed(G, child, spelled(G, child, depth - 1), precedence)
@@ -57,6 +70,22 @@ def spelled(G, node, depth):
         return f"{base}**{'k' if k is None else f'{k:.4g}'}"
     parts = [spelled(G, child, depth - 1) for child in args[:MAX_ARGS]]
     return f"{op}({', '.join(parts)}{', …' if len(args) > MAX_ARGS else ''})"
+
+
+def in_softmax(attrs) -> bool:
+    return attrs.get("scope", "").rsplit("/", 1)[-1] == "softmax"
+
+
+def is_reciprocal(G, node) -> bool:
+    """x**-1, as the diagrams read the exponent (to the digits they print)."""
+    k = power_exponent(G, node)
+    return k is not None and number(k) == "-1"
+
+
+def is_minus_max(G, node) -> bool:
+    """The constant a softmax adds to every score: minus the largest (zero stays 0)."""
+    attrs = G.nodes[node]
+    return not attrs["op"] and not attrs.get("label") and attrs["data"] != 0 and in_softmax(attrs)
 
 
 def bracketed(G, child, part, precedence):

@@ -79,7 +79,7 @@ def svg_template(svg: bytes, geometry, by_name: dict, anim) -> list:
 
     anim is a fresh renderers.animation.model.Animation, passed in so this module needs
     no import of it: its size, svg_attrs, parts and slots are set, cells, circles,
-    edges and outlines filled, and its check colour drawn on ticks.
+    edges, outlines and node boxes filled, and its check colour drawn on ticks.
     """
     root = local_names(ET.fromstring(svg))
     graph = next(g for g in root.findall("g") if g.get("class") == "graph")
@@ -99,6 +99,8 @@ def svg_template(svg: bytes, geometry, by_name: dict, anim) -> list:
         if "compact" in shape.classes and name in by_name and name in ids:
             op_circle(ids[name], name, by_name[name], shape, t, anim)
         add_outline(anim, name, by_name, shape)
+        if shape.bounds:  # flow labels keep off the whole node, its headings too
+            anim.boxes.append(shape.bounds)
     for ident, shape in geometry.edges.items():
         if ident in ids and "arg" in (ids[ident].get("class") or "").split():
             edge_group(ids[ident], ident, shape, t, anim)

@@ -76,6 +76,7 @@ class Animation:
     flowing: list = field(default_factory=list)  # per frame: the edges carrying grad
     done: dict = field(default_factory=dict)  # edge id -> (colour, width) once flowed
     captions: list = field(default_factory=list)
+    boxes: list = field(default_factory=list)  # every node's whole box (a table's title too)
 
 
 
@@ -180,7 +181,7 @@ def fill_frames(anim, G, frames, states, initial, theme, view):
             totals[key] = totals.get(key, 0.0) + f.contribution ** 2
     top = math.sqrt(max(totals.values(), default=0.0))
     values = list(initial)
-    obstacles = [mark_box(m) for marks in anim.outlines.values() for m in marks]
+    obstacles = anim.boxes + [mark_box(m) for marks in anim.outlines.values() for m in marks]
     for n, c in anim.circles.items():
         values[c.slots[2]] = circle_tip(G, n, c, None, False)
     for frame, state in zip(frames, states):

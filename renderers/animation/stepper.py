@@ -6,7 +6,9 @@ previous, next, play/pause, a slider, and the arrow, Home, End and space keys.
 
 The page is sized for a projector: the caption stays at the bottom of the window,
 the graph scrolls in the space above it and follows the nodes sending their grad
-(their outlines carry the class `sending`), a small graph grows to fill that space,
+(their outlines carry the class `sending`: all of them when they fit in the view, else
+the first with as many others as fit, and a note says how many are out of view), a
+small graph grows to fill that space,
 and a big one is never shrunk below the scale that shows its smallest text at
 MIN_TEXT px. Frames count from 1. Text
 from users (labels, the expression) reaches the page escaped, and captions are set
@@ -37,6 +39,7 @@ h1 { font-size: 18px; margin: 0 0 2px; }
 .controls button { font: inherit; min-width: 2.4em; padding: 3px 8px; cursor: pointer; }
 #slider { flex: 1; min-width: 120px; }
 #counter { font-variant-numeric: tabular-nums; min-width: 7em; text-align: right; }
+#offview { color: #b35806; font-size: 13px; }
 #figure { flex: 1 1 auto; min-height: 0; overflow: auto; padding: 8px; background: #fff; }
 #figure svg { display: block; margin: 0 auto; }
 #caption { flex: none; margin: 0; padding: 8px 16px; height: 8.7em; overflow: auto;
@@ -64,6 +67,7 @@ SCRIPT = r"""
   var caption = document.getElementById("caption");
   var counter = document.getElementById("counter");
   var play = document.getElementById("play");
+  var offview = document.getElementById("offview");
   var last = data.frames.length - 1, shown = 0, timer = null;
 
   function set(i, value) {
@@ -106,29 +110,60 @@ SCRIPT = r"""
     svg.style.width = (box.width * z) + "px";
     svg.style.height = (box.height * z) + "px";
   }
-  function union(els) {
-    return Array.prototype.reduce.call(els, function (r, el) {
-      var b = el.getBoundingClientRect();
-      return !r ? {left: b.left, top: b.top, right: b.right, bottom: b.bottom}
-        : {left: Math.min(r.left, b.left), top: Math.min(r.top, b.top),
-           right: Math.max(r.right, b.right), bottom: Math.max(r.bottom, b.bottom)};
+  function rect(el) {
+    var b = el.getBoundingClientRect();
+    return {left: b.left, top: b.top, right: b.right, bottom: b.bottom};
+  }
+  function union(rs) {
+    return rs.reduce(function (r, b) {
+      return !r ? b : {left: Math.min(r.left, b.left), top: Math.min(r.top, b.top),
+                       right: Math.max(r.right, b.right), bottom: Math.max(r.bottom, b.bottom)};
     }, null);
   }
+  function within(b, left, top, w, h) {
+    return b.left >= left && b.top >= top && b.right <= left + w && b.bottom <= top + h;
+  }
+  function mostInView(rs, w, h) {
+    // the sending nodes that fit in one view with the first, as many as can: views
+    // holding the first, their edges on the edge of some node, compared by count
+    var first = rs[0], best = [first];
+    var lefts = rs.map(function (b) { return b.left; }).concat(
+      rs.map(function (b) { return b.right - w; }));
+    var tops = rs.map(function (b) { return b.top; }).concat(
+      rs.map(function (b) { return b.bottom - h; }));
+    lefts.forEach(function (left) {
+      tops.forEach(function (top) {
+        if (!within(first, left, top, w, h)) { return; }
+        var seen = rs.filter(function (b) { return within(b, left, top, w, h); });
+        if (seen.length > best.length) { best = seen; }
+      });
+    });
+    return union(best);
+  }
   function follow() {
-    // scroll the figure so the nodes sending their grad are in view (the first of
-    // them, if they are too far apart to be seen at once)
-    var sending = marks.querySelectorAll(".sending");
+    // scroll the figure so the nodes sending their grad are in view; when they are
+    // too far apart to be seen at once, the first and as many others as fit with
+    // it, and the controls say how many are out of view
+    var sending = Array.prototype.slice.call(marks.querySelectorAll(".sending"));
+    offview.textContent = "";
     if (!sending.length) { return; }
-    var f = figure.getBoundingClientRect(), pad = 16, r = union(sending);
+    var f = figure.getBoundingClientRect(), pad = 16;
     var w = figure.clientWidth, h = figure.clientHeight;
+    var rs = sending.map(rect), r = union(rs);
     if (r.right - r.left > w - 2 * pad || r.bottom - r.top > h - 2 * pad) {
-      r = union([sending[0]]);
+      r = mostInView(rs, w - 2 * pad, h - 2 * pad);
     }
     if (r.left < f.left + pad || r.right > f.left + w - pad) {
       figure.scrollLeft += (r.left + r.right) / 2 - (f.left + w / 2);
     }
     if (r.top < f.top + pad || r.bottom > f.top + h - pad) {
       figure.scrollTop += (r.top + r.bottom) / 2 - (f.top + h / 2);
+    }
+    var away = sending.filter(function (el) {
+      return !within(rect(el), f.left, f.top, w, h);
+    }).length;
+    if (away) {
+      offview.textContent = away + " of " + sending.length + " sending nodes out of view: scroll";
     }
   }
   function show(k) {
@@ -233,6 +268,7 @@ def stepper_html(anim: Animation, interval_ms: int = 800) -> str:
 <button id="last" title="last frame (End)">&#x25B6;|</button>
 <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="frame">
 <span id="counter">frame 1 / {last + 1}</span>
+<span id="offview" role="status"></span>
 <label><input id="fit" type="checkbox" checked> fit width</label>
 </div>
 <div id="figure">

@@ -1,8 +1,10 @@
-"""The blocks view: a model collapsed by scope, one box per block, a cluster per position.
+"""The blocks view: a model collapsed by scope, one box per block, a row per position.
 
 Readable at 50-150 blocks: the numbers a reader compares (node count, gradient norm)
-are in each box, op counts in smaller text under them, the weights are cylinders in
-their own column, and edge width says how much gradient crossed between two blocks.
+are in each box, op counts in smaller text under them, every block kind in one column
+across the rows, the weights are cylinders in a row of their own (each block tagged
+with the weights it reads), and edge width says how much gradient crossed between
+two blocks.
 """
 
 import re
@@ -64,22 +66,30 @@ def block_node(name: str, d: dict, style: Style, max_norm: float, root: bool) ->
                      penwidth="3" if root else "1")
 
 
-def block_edge(tail: str, head: str, e: dict, style: Style, max_width: float) -> str:
+def block_edge(tail: str, head: str, e: dict, style: Style, max_width: float,
+               drawn_from: str = None, **layout) -> str:
     """Width by the gradient that crossed (backward) or by how many edges (forward);
-    in an animation, idle until gradient crosses."""
+    in an animation, idle until gradient crosses. `drawn_from` starts the line
+    elsewhere than its tail (a weight's tag) under the same id."""
     measure = e.get("contribution_norm", 0.0) if style.backward else e.get("count", 0)
     extra = {"penwidth": f"{1 + 4 * measure / max_width:.2f}"} if max_width else {}
     if style.frames:
         extra = {"color": style.frames.idle_edge}
-    if style.edge_labels:
-        count = e.get("count", 0)
-        text = f"{count} edge" + ("" if count == 1 else "s")
-        if style.backward:
-            text += f" \u00b7 flow norm {number(e.get('contribution_norm', 0.0))}"
-        # xlabel: dot 2.43's cluster ranking fails ("trouble in init_rank") on some
-        # block graphs whose edges carry ordinary labels.
-        extra["xlabel"] = text
-    return edge_stmt(tail, head, edge_id(tail, head, 0), "arg", **extra)
+    if style.edge_labels and not drawn_from:  # a weight's flow is written in its tag
+        # xlabel on an edge left out of the ranking: dot 2.43's cluster ranking fails
+        # ("trouble in init_rank") on some block graphs whose such edges carry labels
+        extra["label" if not layout else "xlabel"] = flow_text(e, style)
+    return edge_stmt(drawn_from or tail, head, edge_id(tail, head, 0), "arg", **extra, **layout)
+
+
+def flow_text(e: dict, style: Style) -> str:
+    """"16 edges · flow norm 0.375": how many edges of the graph a block edge stands
+    for, and (backward) the L2 norm of the gradient that crossed it."""
+    count = e.get("count", 0)
+    text = f"{count} edge" + ("" if count == 1 else "s")
+    if style.backward:
+        text += f" \u00b7 flow norm {number(e.get('contribution_norm', 0.0))}"
+    return text
 
 
 def heads_in_order(G: nx.Graph, names: dict, t: int) -> str:
@@ -102,29 +112,112 @@ def heads_in_order(G: nx.Graph, names: dict, t: int) -> str:
     return body
 
 
+def weight_tags(G: nx.Graph, names: dict, style: Style) -> tuple:
+    """A small tag beside each block naming the weights it reads ("attn_wq attn_wk"),
+    in the weights' colour, and the tail each weight's edge is drawn from.
+
+    Every position reads the same weights: drawn from the cylinders, their edges
+    would cross the whole figure. The edges keep their ids (an animation finds them),
+    they only start at the tag of the block they enter; the cylinders, in their own
+    column, hold the grads summed over every position.
+    """
+    tails, tags = {}, {}
+    for u, v in sorted(G.edges, key=lambda e: (sort_key(e[1]), sort_key(e[0]))):
+        if G.nodes[u].get("kind") == "param" and G.nodes[v].get("position", -1) >= 0:
+            tag_name = "w_" + names[v]
+            tails[u, v] = tag_name
+            label = weight_name(G.nodes[u])
+            if style.edge_labels:  # one line per weight: labels on the short edges would pile up
+                label += ": " + flow_text(G.edges[u, v], style)
+            tags.setdefault(v, (tag_name, []))[1].append(label)
+    tags = {v: (name, sorted(labels, key=natural)) for v, (name, labels) in tags.items()}
+    # in the block's own column, right above it: a column earlier it would sit
+    # among other blocks (the heads), and dot would reorder them around it
+    stmts = {v: node_stmt(name, "weights", shape="box", style="filled,rounded",
+                          fillcolor=style.theme.param, color=style.theme.param,
+                          fontsize="9", margin="0.04,0.02", height="0.2", width="0.3",
+                          label=Html('<br align="left"/>'.join(map(escape_html, labels))
+                                     + ('<br align="left"/>' if style.edge_labels else ""))
+                          if style.edge_labels else " ".join(labels))
+             + subgraph("column_" + name, f"\t{name}\n\t{names[v]}\n", rank="same")
+             for v, (name, labels) in tags.items()}
+    return tails, stmts
+
+
+def weight_name(d: dict) -> str:
+    """"layer0.attn_wq" -> "attn_wq": the row already says which position it is."""
+    return d.get("label", "").split(".", 1)[-1]
+
+
+def same_block(a: dict, b: dict) -> bool:
+    """The same block (its scope below the position) at two different positions.
+
+    >>> same_block({"scope": "pos0/layer0/attn", "position": 0},
+    ...            {"scope": "pos2/layer0/attn", "position": 2})
+    True
+    """
+    def below(d):
+        return d.get("scope", "").split("/", 1)[-1]
+    return -1 < a.get("position", -1) != b.get("position", -1) > -1 and below(a) == below(b)
+
+
+def first_use(G: nx.Graph, param) -> tuple:
+    """The first block reading a weight (blocks are numbered in the order the model
+    computes them), so the weights row runs in reading order too; weights first read
+    by the same block (all of a layer's, at depth 1) by name."""
+    return (min(G.successors(param), key=sort_key, default=param),
+            natural(G.nodes[param].get("label", "")))
+
+
+def weights_row(params: list, style: Style) -> str:
+    """The weight cylinders side by side in a row of their own, headed by what their
+    grads are: one column of them would be as tall as all the positions."""
+    text = "weights (grads summed over every position)" if style.backward else "weights"
+    title = row_title("title_weights", text, style)
+    chain = ["title_weights"] + params
+    return title + "".join(edge_stmt(a, b, f"o_{a}_{b}", "order", style="invis")
+                           for a, b in zip(chain, chain[1:]))
+
+
+def row_title(name: str, text: str, style: Style) -> str:
+    """A position's title as a node at the start of its row: flow labels, which dot
+    places clear of nodes but not of cluster titles, never cover it."""
+    return node_stmt(name, "title", shape="plain", label=text, fontsize="14",
+                     fontcolor=style.theme.muted)
+
+
 def blocks_lines(G: nx.DiGraph, style: Style) -> str:
-    """Blocks in a cluster per position; weights in one column; the rest at top level."""
+    """Blocks in a cluster per position, each row headed by its title; each block's
+    weights tagged beside it; the weights themselves in one column."""
     names = node_names(G)
     roots = set(G.graph.get("roots", ()))
     max_norm = max((d.get("grad_norm", 0.0) if style.backward else d.get("data_norm", 0.0)
                     for _, d in G.nodes(data=True)), default=0.0)
+    tails, tags = weight_tags(G, names, style)
     by_position = {}
     for node in sorted(names, key=lambda n: natural(G.nodes[n].get("scope", ""))):
         by_position.setdefault(G.nodes[node].get("position", -1), []).append(
-            block_node(names[node], G.nodes[node], style, max_norm, node in roots))
+            tags.get(node, "") + block_node(names[node], G.nodes[node], style, max_norm,
+                                            node in roots))
     body = "".join(by_position.pop(-1, ()))
     for t in sorted(by_position):
-        body += subgraph(f"cluster_pos{t}", "".join(by_position[t]) + heads_in_order(G, names, t),
-                         label=position_title(G, t), style="rounded,filled",
-                         fillcolor=style.theme.cluster, color=style.theme.cluster_border,
-                         fontcolor=style.theme.muted)
-    params = [names[n] for n in sorted(G.nodes, key=sort_key) if G.nodes[n].get("kind") == "param"]
+        title = row_title(f"title_pos{t}", position_title(G, t), style)
+        body += subgraph(f"cluster_pos{t}", title + "".join(by_position[t])
+                         + heads_in_order(G, names, t), label="", style="rounded,filled",
+                         fillcolor=style.theme.cluster, color=style.theme.cluster_border)
+    params = sorted((n for n in G.nodes if G.nodes[n].get("kind") == "param"),
+                    key=lambda n: first_use(G, n))
+    params = [names[n] for n in params]
     if params:
-        body += subgraph("params", "".join(f"\t{p}\n" for p in params), rank="min")
+        body += weights_row(params, style)
     key = "contribution_norm" if style.backward else "count"
     max_width = max((e.get(key, 0) for *_, e in G.edges(data=True)), default=0)
     for u, v, _, e in keyed_edges(G):
-        body += block_edge(names[u], names[v], e, style, max_width)
+        # keys and values reaching the same block of a later position: left out of
+        # the ranking, which would otherwise shift every row one column right
+        across = same_block(G.nodes[u], G.nodes[v])
+        body += block_edge(names[u], names[v], e, style, max_width, tails.get((u, v)),
+                           **({"constraint": "false"} if across else {}))
     return body
 
 

@@ -8,9 +8,10 @@ atomic engine (each dot product a chain of `*` and `+`) readable on one slide.
 
 import networkx as nx
 
+from tracer.names import is_reciprocal
 from tracer.text import number
 
-from .values import (Html, Style, compact_node, edge_id, edge_stmt, grad_cell,
+from .values import (Html, Style, attrs, compact_node, edge_id, edge_stmt, grad_cell,
                      key_label, keyed_edges, node_names, node_stmt, op_node, op_symbol, scales,
                      sort_key, subgraph, tag, token_text, value_edge)
 from ..quoting import escape_html
@@ -23,10 +24,10 @@ __all__ = ["head_lines", "head_title", "attention_strip", "attention_weights"]
 ROLE_GROUPS = {"q": "q", "k": "k", "v": "v", "score": "scores", "weight": "softmax",
                "out": "out"}
 CLUSTERS = ("scores", "softmax", "out")
-CLUSTER_TITLES = {"scores": "scores  q\u00b7k / \u221ad", "softmax": "softmax",
+CLUSTER_TITLES = {"scores": "scores  q\u00b7k / \u221ad", "softmax": "softmax weights",
                   "out": "weighted sum of v"}
 # left to right the way attention reads: q and keys, scores, softmax, values, sum
-GROUP_ORDER = ("q", "k", "scores", "softmax", "v", "out", "")
+GROUP_ORDER = ("q", "k", "dot", "scores", "softmax", "v", "out", "")
 
 
 def token_at(G: nx.Graph, t: int) -> str:
@@ -50,36 +51,62 @@ def group_of(d: dict) -> tuple:
 
 
 def table_title(G: nx.Graph, group: tuple) -> str:
+    """A table's heading; the result of a cluster names the cluster's step, so no
+    cluster has a title of its own for edges to cross."""
     kind, t = group
     if kind == "q":
         pos = G.graph.get("pos", 0)
         return f"q \u00b7 pos {pos} {token_at(G, pos)}"
-    return f"{kind} \u00b7 t={t} {token_at(G, t)}" if kind in ("k", "v") else ""
+    if kind in ("k", "v"):
+        return f"{kind} \u00b7 t={t} {token_at(G, t)}"
+    return CLUSTER_TITLES.get(kind, "")
 
 
-def vector_node(name: str, members: list, title: str, style: Style, max_grad: float) -> str:
-    """Named values as one table, a row each, so they keep their order on the page.
+def vector_node(name: str, members: list, title: str, style: Style, max_grad: float,
+                arrivals: bool = True) -> str:
+    """Named values as one table, so they keep their order on the page: a row each
+    left to right, a column each top to bottom (edges then leave and arrive on the
+    side that faces the flow, never across the other values).
 
-    Each row has two ports: `in<node>` on its label (edges arrive) and `<node>` on
+    Each value has two ports: `in<node>` on its label (edges arrive) and `<node>` on
     its last number (edges leave).
     """
     t = style.theme
     muted = {"color": t.muted, "point_size": "9"}
-    rows = tag("tr", tag("td", tag("b", escape_html(title)), colspan="3",
-                         bgcolor=t.cluster)) if title else ""
-    rows += tag("tr", "<td></td>" + tag("td", tag("font", "data", **muted))
-                + (tag("td", tag("font", "grad", **muted)) if style.backward else ""))
+    across = style.rankdir != "LR"
+    heads = [tag("font", "data", **muted)] + ([tag("font", "grad", **muted)]
+                                             if style.backward else [])
+    lines = []  # per value: its label, data and grad cells
     for port, d in members:
         data = {} if style.backward else {"port": port}
-        cells = tag("td", escape_html(d.get("label", "")), align="left", port="in" + port,
-                    bgcolor=t.kind_fill(d.get("kind", "op")), id="l_" + port)
-        cells += tag("td", escape_html(number(d["data"])), align="right", **data)
+        cells = [tag("td", escape_html(d.get("label", "")), align="left",
+                     port="in" + port, bgcolor=t.kind_fill(d.get("kind", "op")), id="l_" + port),
+                 tag("td", escape_html(number(d["data"])), align="right", **data)]
         if style.backward:
             fill = t.signed_fill(d["grad"], max_grad)
-            cells += tag("td", tag("font", escape_html(number(d["grad"])), color=text_on(fill)),
-                         align="right", bgcolor=fill, port=port, **grad_cell(port, style))
-        rows += tag("tr", cells)
-    table = tag("table", rows, border="0", cellborder="1", cellspacing="0", cellpadding="3",
+            cells.append(tag("td", tag("font", escape_html(number(d["grad"])),
+                                       color=text_on(fill)),
+                             align="right", bgcolor=fill, port=port, **grad_cell(port, style)))
+        lines.append(cells)
+    heading = tag("b", escape_html(title)) if title else ""
+    if not across or not arrivals:  # the title above the columns: no edge comes in there
+        if across:
+            rows = [["<td></td>"] + [cells[0] for cells in lines]]
+            rows += [[tag("td", h, align="left")] + [cells[i + 1] for cells in lines]
+                     for i, h in enumerate(heads)]
+        else:
+            rows = [["<td></td>"] + [tag("td", h) for h in heads]] + lines
+        body = tag("tr", tag("td", heading, colspan=str(len(rows[0])),
+                             bgcolor=t.cluster)) if heading else ""
+    else:  # edges come in at the top: the title in the corner, where none arrives
+        # (a table that only sends, q, k or v, keeps it on top: narrower)
+        corner = tag("td", heading, bgcolor=t.cluster) if heading else "<td></td>"
+        rows = [[corner] + [cells[0] for cells in lines]]
+        rows += [[tag("td", h, align="left")] + [cells[i + 1] for cells in lines]
+                 for i, h in enumerate(heads)]
+        body = ""
+    body += "".join(tag("tr", "".join(cells)) for cells in rows)
+    table = tag("table", body, border="0", cellborder="1", cellspacing="0", cellpadding="3",
                 color=t.text)
     return node_stmt(name, "table", shape="plain", label=Html(table))
 
@@ -88,7 +115,8 @@ def inner_node(G, node, name, style, max_grad, group="") -> str:
     """An unnamed value: a constant as its small grey number, an op as a circle.
 
     In the softmax, the steps say what they are: the constant added to each score is
-    "−max" (minus the largest score), and `**-1` is "1/Σ".
+    "−max" (minus the largest score), the total of the exps is "Σ" and `**-1` is "1/Σ"
+    (the words the captions use, tracer.names).
     """
     d = G.nodes[node]
     if not d["op"]:
@@ -100,16 +128,19 @@ def inner_node(G, node, name, style, max_grad, group="") -> str:
     symbol = op_symbol(G, node, d)
     if group == "softmax" and symbol == "**-1":
         symbol = "1/Σ"
+    elif group == "softmax" and any(is_reciprocal(G, n) for n in G.successors(node)):
+        symbol = "Σ"  # the last + of the total: what 1/Σ takes the reciprocal of
     return compact_node(name, symbol, d, style, max_grad)
 
 
 def endpoints(G: nx.Graph, names: dict, rankdir: str) -> tuple:
     """Where edges leave and arrive: a table row's port, an op node, or the node.
 
-    Left to right, edges leave a row on its right side and arrive on its left, so
-    they never cross the row's numbers.
+    Edges leave a value on the side facing the flow and arrive on the side facing
+    back (right and left of a row, bottom and top of a column), so they never cross
+    the table's numbers.
     """
-    east, west = (":e", ":w") if rankdir == "LR" else ("", "")
+    east, west = (":e", ":w") if rankdir == "LR" else (":s", ":n")
     tails, heads = {}, {}
     for node, name in names.items():
         d = G.nodes[node]
@@ -131,15 +162,38 @@ def group_body(G, group, nodes, names, style, max_grad) -> str:
     body = ""
     if named:
         members = [(names[n], G.nodes[n]) for n in named]
-        body += vector_node(table, members, table_title(G, group), style, max_grad)
+        arrivals = any(G.nodes[n]["op"] and G.in_degree(n) for n in named)
+        body += vector_node(table, members, table_title(G, group), style, max_grad, arrivals)
     for n in named:
         if G.nodes[n]["op"] and G.in_degree(n):
             body += op_node("op" + names[n], op_symbol(G, n, G.nodes[n]), style)
             body += edge_stmt("op" + names[n], f"{table}:in{names[n]}"
-                              + (":w" if style.rankdir == "LR" else ""),
+                              + (":w" if style.rankdir == "LR" else ":n"),
                               f"e_op{names[n]}_{names[n]}", "result")
     inner = (n for n in nodes if not is_named(G.nodes[n]))
     return body + "".join(inner_node(G, n, names[n], style, max_grad, group[0]) for n in inner)
+
+
+def key_groups(G: nx.Graph, groups: dict, rankdir: str) -> dict:
+    """The groups with each key's dot product in a group of its own beside the key's
+    table, so the q·k lines stay near their key instead of fanning over every product.
+
+    The ops inside the scores computing key t's score form group ("dot", t): the i-th
+    score in id order is key position i's (as for attention_weights). Top to bottom,
+    where the tables are wider than the products, they join the key's group instead,
+    so that one cluster holds the table and its products.
+    """
+    scores = sorted((n for n in G if G.nodes[n].get("role") == "score"), key=sort_key)
+    moved = {}
+    for group, nodes in groups.items():
+        for n in nodes:
+            if group[0] == "scores" and not is_named(G.nodes[n]):
+                reached = nx.descendants(G, n)
+                key = next(t for t, score in enumerate(scores) if score in reached)
+                moved.setdefault(("dot" if rankdir == "LR" else "k", key), []).append(n)
+            else:
+                moved.setdefault(group, []).append(n)
+    return moved
 
 
 def stacked(names: list, name: str) -> str:
@@ -193,35 +247,46 @@ def attention_strip(G: nx.Graph, style: Style) -> str:
         body += edge_stmt("strip_q", f"strip_k{k}", f"strip_e{k}", "strip", label=number(w),
                           color=alpha(t.magnitude, w / max(weights)), fontcolor=t.text,
                           penwidth=f"{1 + 5 * w:.2f}", arrowhead="none")
-    body += stacked([f"strip_k{k}" for k in range(len(weights))][::-1], "strip_keys")  # t=0 on top
+    keys = [f"strip_k{k}" for k in range(len(weights))]
+    # t=0 first: on top left to right (dot stacks a rank bottom up), at left top down
+    body += stacked(keys[::-1] if style.rankdir == "LR" else keys, "strip_keys")
     return subgraph("cluster_strip", body,
                     label="attention: line width and number = softmax weight; darkest = largest",
                     style="rounded", color=t.cluster_border, fontcolor=t.muted)
 
 
 def head_lines(G: nx.MultiDiGraph, style: Style) -> str:
-    """q, k and v tables, then scores, softmax and the weighted sum as clusters."""
+    """q, k and v tables, each key's products, then scores, softmax and the weighted
+    sum as clusters. No cluster has a title of its own (edges would cross it): the
+    heading of the table inside says what it is."""
     names = node_names(G)
     max_grad, max_flow = scales(G)
     groups = {}
     for node in names:
         groups.setdefault(group_of(G.nodes[node]), []).append(node)
+    groups = key_groups(G, groups, style.rankdir)
     order = sorted(groups, key=lambda g: (GROUP_ORDER.index(g[0]), g[1]))
+    # a key's table with its products (top to bottom) is boxed like the products alone
+    boxed_keys = {g for g in order if g[0] == "k"
+                  and any(not is_named(G.nodes[n]) for n in groups[g])}
     body = ""
     for group in order:
         inner = group_body(G, group, groups[group], names, style, max_grad)
-        if group[0] in CLUSTERS:
-            inner = subgraph(f"cluster_{group[0]}", inner, label=CLUSTER_TITLES[group[0]],
+        if group[0] in CLUSTERS or group[0] == "dot" or group in boxed_keys:
+            name = "dot{}".format(group[1]) if group[0] in ("k", "dot") else group[0]
+            inner = subgraph(f"cluster_{name}", inner, label="",
                              style="rounded,filled", fillcolor=style.theme.cluster,
-                             color=style.theme.cluster_border, fontcolor=style.theme.muted)
+                             color=style.theme.cluster_border)
         body += inner
-    body += stacked(["{}{}".format(*g) for g in order if g[0] in ("q", "k")], "column_qk")
     body += stacked(["{}{}".format(*g) for g in order if g[0] == "v"], "column_v")
     tails, heads = endpoints(G, names, style.rankdir)
     for u, v, key, e in keyed_edges(G):
         body += value_edge(tails[u], heads[v], e, style, max_flow,
                            edge_id(names[u], names[v], key))
-    return attention_strip(G, style) + body
+    # room between columns for the q and k lines to reach their products one by one;
+    # and little crossing reduction, which would shuffle the keys' clusters
+    layout = f"\tgraph{attrs(ranksep='0.55', mclimit='0.1')}\n"
+    return layout + attention_strip(G, style) + body
 
 
 def head_title(G: nx.Graph, style: Style) -> str:

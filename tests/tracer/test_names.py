@@ -40,3 +40,25 @@ def test_control_characters_are_escaped():
 def last(root):
     G = trace(root)
     return G, max(G)
+
+
+def test_softmax_steps_use_the_words_of_the_head_view():
+    """The caption says `score − max`, `Σ` and `1/Σ`, as the head diagram labels them."""
+    from microgpt.engine import scope
+    from microgpt.model import softmax
+    scores = [Value(0.5, label="s0"), Value(-0.25, label="s1")]
+    with scope("head0"), scope("softmax"):
+        weights = softmax(scores)
+    G = trace(weights[0] + weights[1])
+    names = {node_name(G, n) for n in G}
+    assert {"1/Σ", "Σ"} <= names
+    assert {"exp(s0 − max)", "exp(s1 − max)", "−max"} <= names
+    assert not any("**-1" in name or "-0.5" in name for name in names)
+
+
+def test_a_reciprocal_outside_a_softmax_stays_a_power():
+    a = Value(2.0, label="a")
+    from microgpt.engine import scope
+    with scope("mlp"):
+        G, root = last((a + 1.0) ** -1)
+    assert node_name(G, root) == "(a + 1)**-1"

@@ -11,6 +11,7 @@ from microgpt.model import document_loss, softmax
 from renderers.diagrams.render import layout_size
 from tracer.exceptions import SelectionError
 from tracer.expression.evaluate import trace_expression
+from tracer.names import node_name
 from tracer.replay import backward_frames
 from tracer.scope_notes import scope_summary, teaching_notes
 from tracer.scope_view import ROLES, scope_names, scope_seeds, scope_view
@@ -133,6 +134,7 @@ def test_rmsnorm_has_one_scale_for_every_output(values):
     for xi, out in zip(x, outputs):
         assert out["data"] == xi * s  # each output is its input times the one scale
         assert named[out["scope"], out["label"]].data == out["data"]
+    assert node_name(H, scale) == "scale"  # captions say what the picture draws
 
 
 @pytest.mark.parametrize("scope", ["pos3/layer0/residual1", "pos2/layer0/residual2"])

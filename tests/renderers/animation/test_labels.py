@@ -1,5 +1,6 @@
 """Flow labels cover no node: in every frame, each label's box (as the SVG frames, the
-stepper and the GIF draw it) is clear of every node's outline and of the other labels."""
+stepper and the GIF draw it) is clear of every node's outline, every node's whole box
+(a table's title and column heads too) and of the other labels."""
 
 import pytest
 
@@ -35,6 +36,9 @@ def test_no_label_covers_a_node_or_another_label(name):
     _, G, frames = next(c for c in cases() if c[0] == name)
     anim = animate(G, frames)
     nodes = {n: [mark_box(m) for m in marks] for n, marks in anim.outlines.items()}
+    # a table's title and column heads too, not only its rows
+    nodes.update({("whole node", i): [box] for i, box in enumerate(anim.boxes)})
+    assert anim.boxes
     scale = mark_scale(anim)
     labelled = 0
     for k, marks in enumerate(anim.marks):

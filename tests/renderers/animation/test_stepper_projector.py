@@ -1,5 +1,7 @@
-"""The stepper on a projector: at 1280×720 and 1920×1080, in every frame, the node
-sending its grad is in view, the caption is visible, and no text is under 11 px."""
+"""The stepper on a projector: at 1280×720 and 1920×1080, in every frame of a head
+(node by node and by level) and of the whole model, the nodes sending their grad are
+in view (or, too far apart, the first with as many as fit, and the page says how many
+are not), the caption is visible, and no text is under 11 px."""
 
 import pytest
 
@@ -26,16 +28,24 @@ MEASURE = """k => {
           caption: box(caption), captionOnTop: caption.contains(hit),
           smallest: Math.min(...sizes), svgWidth: svg.getBoundingClientRect().width,
           viewBox: [svg.viewBox.baseVal.width, svg.viewBox.baseVal.height],
-          counter: document.getElementById('counter').textContent};
+          counter: document.getElementById('counter').textContent,
+          offview: document.getElementById('offview').textContent};
 }"""
+
+
+STEPPERS = {  # replay's arguments: one head node by node, by level, the whole model
+    "head": (None, (), "anna", None, 3, 0, 2, None, False, 1, "node"),
+    "head-levels": (None, (), "anna", None, 3, 0, 2, None, False, 1, "level"),
+    "model": (None, (), "anna", None, None, 0, 0, None, True, 2, "node"),
+    "abc": ("a*b+a", (), None, None, 0, 0, 0, None, False, 1, "node"),
+}
 
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("projector")
     out = {}
-    for name, args in [("head", (None, (), "anna", None, 3, 0, 2, None, False, 1, "node")),
-                       ("abc", ("a*b+a", (), None, None, 0, 0, 0, None, False, 1, "node"))]:
+    for name, args in STEPPERS.items():
         graph, frames = replay(*args)
         (folder / f"{name}.html").write_text(stepper_html(animate(graph, frames)), "utf-8")
         out[name] = ((folder / f"{name}.html").as_uri(), len(frames))
@@ -56,25 +66,34 @@ def fits(box, frame):
     return box[2] - box[0] <= frame[2] - frame[0] and box[3] - box[1] <= frame[3] - frame[1]
 
 
+@pytest.mark.parametrize("name", ["head", "head-levels", "model"])
 @pytest.mark.parametrize("width,height", VIEWPORTS)
-def test_every_frame_of_the_head_is_readable_on_a_projector(browser, pages, width, height):
-    uri, count = pages["head"]
+def test_every_frame_is_readable_on_a_projector(browser, pages, name, width, height):
+    uri, count = pages[name]
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(uri)
     window = [0, 0, width, height]
+    apart = 0
     for k in range(count):
         m = page.evaluate(MEASURE, k)
         assert m["counter"] == f"frame {k + 1} / {count}"
         assert inside(m["figure"], window) and m["sending"], k
-        # all the nodes sending their grad, or the first one when they are too far apart
-        seen = union(m["sending"]) if fits(union(m["sending"]), m["figure"]) \
-            else m["sending"][0]
-        assert inside(seen, m["figure"]), (k, m)
+        away = [box for box in m["sending"] if not inside(box, m["figure"])]
+        if fits(union(m["sending"]), m["figure"]):  # all the nodes sending their grad
+            assert away == [] and m["offview"] == "", (k, m)
+        else:  # too far apart: the first, as many more as fit, and a note saying so
+            apart += 1
+            assert inside(m["sending"][0], m["figure"]), (k, m)
+            assert 0 < len(away) < len(m["sending"]), (k, m)
+            assert m["offview"] == (f"{len(away)} of {len(m['sending'])} sending nodes "
+                                    "out of view: scroll"), (k, m)
         assert inside(m["caption"], window) and m["captionOnTop"], (k, m["caption"])
         assert m["smallest"] >= MIN_TEXT - 0.01, (k, m["smallest"])
+    if name == "head-levels" and width == 1280:
+        assert apart  # some levels spread over more than one view: that path is tested
     assert errors == []
     context.close()
 

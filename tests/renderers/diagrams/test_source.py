@@ -117,8 +117,10 @@ def test_head_view_tables_clusters_and_title():
     text = dot_source(graphs.tiny_head())
     for title in ("q · pos 1 &#39;a&#39;", "k · t=0 BOS", "v · t=1 &#39;a&#39;"):
         assert f"<b>{title}</b>" in text
-    for cluster in ("scores  q·k / √d", "softmax", "weighted sum of v"):
-        assert f'label="{cluster}"' in text
+    # a cluster's step is the heading of its result's table: no cluster title to cross
+    for title in ("scores  q·k / √d", "softmax weights", "weighted sum of v"):
+        assert f"<b>{title}</b>" in text
+    assert not re.search(r'subgraph "cluster_(?!strip)[^"]*" \{\n\t\tgraph \[label="[^"]', text)
     assert "layer 0 · head 1 · query position 1 &#39;a&#39;" in text
     rows = re.findall(r'port="inn\d+" bgcolor="#\w+" id="l_n\d+">(L0\.h1\.\w+\[t=\d\])', text)
     assert rows == ["L0.h1.score[t=0]", "L0.h1.score[t=1]", "L0.h1.w[t=0]", "L0.h1.w[t=1]"]
@@ -140,6 +142,7 @@ def test_head_softmax_spells_its_steps():
     text = dot_source(graphs.tiny_head())
     assert text.count('label="−max = ') == 2  # one per score
     assert text.count('label="1/Σ"') == 2 and "**-1" not in text
+    assert text.count('label="Σ"') == 1  # the total, one for both weights
 
 
 @pytest.mark.parametrize("backward", [True, False])
@@ -159,9 +162,14 @@ def test_head_key_lists_every_fill_used(backward):
 
 def test_blocks_view_positions_params_and_widths():
     text = dot_source(graphs.tiny_blocks())
-    assert 'label="pos 0 BOS"' in text and "label=\"pos 1 'a'\"" in text
-    assert 'shape="cylinder"' in text and text.count('shape="box"') == 5
-    assert re.search(r'subgraph "params" \{\n\t\tgraph \[rank="min"\]\n\t\tn0\n', text)
+    # each row headed by its title as a node (flow labels keep clear of nodes)
+    assert 'title_pos0 [id="title_pos0", class="title", shape="plain", label="pos 0 BOS"' in text
+    assert "label=\"pos 1 'a'\"" in text and 'graph [label=""' in text
+    assert 'shape="cylinder"' in text and text.count('class="block", shape="box"') == 5
+    # the weight's edge starts at a tag beside the block it enters, under its own id
+    assert re.search(r'w_n1 \[id="w_n1", class="weights", [^\n]*label="wte"\]', text)
+    assert 'w_n1 -> n1 [id="e_n0_n1_0", class="arg"' in text
+    assert 'subgraph "column_w_n1" {\n\t\t\tgraph [rank="same"]\n\t\t\tw_n1\n\t\t\tn1\n' in text
     assert "grad norm 4.5" in text and "dot:166 *:42 +:42" in text
     assert re.findall(r'n1 -> n2 \[id="e_n1_n2_0", class="arg", penwidth="([\d.]+)"\]', text) == ["5.00"]
 
@@ -189,8 +197,14 @@ def test_blocks_heads_in_order_and_relus_counted():
 def test_blocks_forward_sizes_by_count():
     text = dot_source(graphs.tiny_blocks(), backward=False, edge_labels=True)
     assert "grad" not in text and "data norm 2.25" in text
-    assert 'n2 -> n4 [id="e_n2_n4_0", class="arg", penwidth="5.00", xlabel="32 edges"]' in text
-    assert 'n2 -> n5 [id="e_n2_n5_0", class="arg", penwidth="1.12", xlabel="1 edge"]' in text
+    assert 'label="weights"' in text
+    # the same block at a later position: left out of the ranking, rows stay aligned
+    assert ('n2 -> n4 [id="e_n2_n4_0", class="arg", penwidth="5.00", xlabel="32 edges", '
+            'constraint="false"]') in text
+    # a label of its own (dot makes room for it) on every edge the ranking uses
+    assert 'n2 -> n5 [id="e_n2_n5_0", class="arg", penwidth="1.12", label="1 edge"]' in text
+    # a weight's flow in its tag, one line per weight, not on the short edges
+    assert 'label=<wte: 16 edges<br align="left"/>>' in text and 'w_n1 -> n1 [id="e_n0_n1_0", class="arg", penwidth="3.00"]' in text
 
 
 def test_same_graph_same_bytes():
