@@ -150,7 +150,7 @@ DIAGRAMS = (
     Diagram("neuron", partial(trace_expression, "tanh(w1*x1 + w2*x2 + b)", NEURON),
             'expr "tanh(w1*x1 + w2*x2 + b)" --set w1=-3 --set x1=2 --set w2=1 '
             '--set x2=0 --set b=6.8813735870195432 --edge-labels', {"edge_labels": True}),
-    # top to bottom: half as wide as left to right, so a head stays legible at page width
+    # top to bottom: narrower than left to right, so a head stays legible at page width
     Diagram("head", partial(head, "atomic"),
             f"head --text {TEXT} --pos 3 --head 2 --rankdir TB", {"rankdir": "TB"}),
     Diagram("head-fused", partial(head, "fused"),
@@ -205,10 +205,7 @@ DIAGRAMS = (
             'expr "x + relu(w*x)" --set x=2 --set w=-1 --edge-labels', {"edge_labels": True}),
     Diagram("no-residual", partial(trace_expression, "relu(w*x)", {"x": 2.0, "w": -1.0}),
             'expr "relu(w*x)" --set x=2 --set w=-1 --edge-labels', {"edge_labels": True}),
-    Diagram("glossary-mlp-scope", lambda: scope_view(traced_text("fused"), "pos3/layer0/mlp"),
-            f"scope pos3/layer0/mlp --text {TEXT}"),
-    Diagram("residual2-scope",
-            lambda: scope_view(traced_text("fused"), "pos3/layer0/residual2"),
+    Diagram("residual2-scope", partial(scope_of, "pos3/layer0/residual2"),
             f"scope pos3/layer0/residual2 --text {TEXT}"),
 )
 
