@@ -128,8 +128,9 @@ def traced_text(engine: str) -> nx.MultiDiGraph:
     return load_traced_text(None, TEXT, engine)[0]
 
 
-def head(granularity: str) -> nx.MultiDiGraph:
-    return load_head(None, TEXT, granularity, 3, 0, 2)
+def head(engine: str, index: int = 2) -> nx.MultiDiGraph:
+    """Head `index` of layer 0 at position 3 of TEXT."""
+    return load_head(None, TEXT, engine, 3, 0, index)
 
 
 def blocks(depth: int) -> nx.DiGraph:
@@ -176,13 +177,13 @@ DIAGRAMS = (
             'expr "tanh(a)" --set a=0.5 --edge-labels', {"edge_labels": True}),
     Diagram("model-depth3", partial(blocks, 3), f"model --text {TEXT} --depth 3"),
     # the other heads at the same position as "head": what each one attends to
-    Diagram("head0-fused", partial(load_head, None, TEXT, "fused", 3, 0, 0),
+    Diagram("head0-fused", partial(head, "fused", 0),
             f"head --text {TEXT} --pos 3 --head 0 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
-    Diagram("head1-fused", partial(load_head, None, TEXT, "fused", 3, 0, 1),
+    Diagram("head1-fused", partial(head, "fused", 1),
             f"head --text {TEXT} --pos 3 --head 1 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
-    Diagram("head3-fused", partial(load_head, None, TEXT, "fused", 3, 0, 3),
+    Diagram("head3-fused", partial(head, "fused", 3),
             f"head --text {TEXT} --pos 3 --head 3 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
     # one part of the model at op level each, from the loss of the whole text

@@ -70,7 +70,8 @@ def depth_option(help_text):
 
 
 def write_output(graph, output, fmt, max_nodes, **style):
-    """Graph formats go to tracer.export, diagrams to renderers.diagrams.render."""
+    """Graph formats go to tracer.export, diagrams to renderers.diagrams.render
+    (style: write_diagram's keywords, the refusal's hint and dot_source's options)."""
     if output == "-" and not fmt:
         raise click.UsageError("writing to stdout ('-') needs --format: "
                                + ", ".join(DIAGRAM_FORMATS + ("json",)))

@@ -10,13 +10,9 @@ import math
 
 import networkx as nx
 
-from .text import number
+from .text import number, token_text
 
 __all__ = ["scope_heading", "teaching_notes", "scope_summary"]
-
-
-def token(tokens, t) -> str:
-    return repr(tokens[t]) if len(tokens[t]) == 1 else tokens[t]
 
 
 def scope_heading(H: nx.MultiDiGraph) -> str:
@@ -29,8 +25,8 @@ def scope_heading(H: nx.MultiDiGraph) -> str:
     tokens, t = H.graph["tokens"], H.graph["position"]
     if t < 0:
         return f"scope {H.graph['scope']} · the mean over {len(tokens) - 1} positions"
-    return (f"scope {H.graph['scope']} · position {t} reads {token(tokens, t)}, "
-            f"predicts {token(tokens, t + 1)}")
+    return (f"scope {H.graph['scope']} · position {t} reads {token_text(tokens[t])}, "
+            f"predicts {token_text(tokens[t + 1])}")
 
 
 def marked(H, mark):
@@ -86,7 +82,7 @@ def logit_notes(H):
         t = int(d["scope"].split("/")[0][3:])
         notes.append(f"softmax + cross-entropy, mean over n = {n} positions: logit i gets "
                      f"(p_i − y_i)/n, (p − 1)/n = ({number(d['prob'])} − 1)/{n} = "
-                     f"{number(d['softmax_grad'])} at the target {token(tokens, t + 1)}, "
+                     f"{number(d['softmax_grad'])} at the target {token_text(tokens[t + 1])}, "
                      f"p/n elsewhere.")
     for _, d in sorted(H.nodes(data=True)):
         if "prob" in d and "target" not in d and d["label"].startswith("p["):

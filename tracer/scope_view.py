@@ -45,7 +45,7 @@ import networkx as nx
 from .exceptions import SelectionError
 from .graph import PARAM_SCOPE
 from .names import power_exponent
-from .queries import POSITION, in_scope, induced, natural, nearby_scopes
+from .queries import POSITION, in_scope, induced, l2, natural, nearby_scopes
 
 __all__ = ["scope_view", "scope_names", "scope_seeds", "seeded_from_the_loss", "BUNDLE_MIN",
            "ROLES"]
@@ -124,8 +124,7 @@ def scope_view(G: nx.MultiDiGraph, scope: str) -> nx.MultiDiGraph:
     H.remove_edges_from([(u, v, k) for u, v, k in H.edges(keys=True)
                          if v in summarised and G.nodes[u]["kind"] == "param"
                          and u not in inside])
-    match = POSITION.match(scope.split("/")[0])
-    H.graph.update(view="scope", scope=scope, position=int(match.group(1)) if match else -1,
+    H.graph.update(view="scope", scope=scope, position=position_of(scope),
                    positions=len(G.graph["tokens"]) - 1,
                    source=f"{G.graph.get('source', '')}, scope {scope}".lstrip(", "))
     annotate(G, H, inside, summarised, scope)
@@ -204,10 +203,6 @@ def sent_from(G, node, counts):
         for _, d in sorted(G.get_edge_data(node, v).items()):
             total += d["contribution"]
     return total
-
-
-def l2(xs):
-    return math.sqrt(math.fsum(x * x for x in xs))
 
 
 def weight_summary(G, op, weights):

@@ -6,7 +6,7 @@ terminal, and a label cannot break a terminal, a caption line or an SVG file.
 
 import unicodedata
 
-__all__ = ["number", "printable"]
+__all__ = ["number", "printable", "token_text"]
 
 # control, format (bidi overrides), surrogate and line-break characters
 INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")
@@ -32,3 +32,8 @@ def printable(text: str) -> str:
     """
     return "".join(c.encode("unicode_escape").decode("ascii")
                    if unicodedata.category(c) in INVISIBLE else c for c in text)
+
+
+def token_text(token: str) -> str:
+    """A single character in quotes ('a'); a special token such as BOS as it is."""
+    return repr(token) if len(token) == 1 else token

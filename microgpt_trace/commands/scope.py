@@ -1,10 +1,6 @@
-from pathlib import Path
-
 import click
 
 from ..options import diagram_options, emit, load_traced_text, model_options
-
-NO_LAYOUT = ("dot", "json", "graphml", "gexf")  # outputs written without running dot
 
 
 @click.command()
@@ -37,19 +33,11 @@ def scope(scope_name, checkpoint, text, engine, list_scopes, no_backward, output
         click.echo("\n".join(scope_names(graph)))
         return
     view = scope_view(graph, scope_name)
-    check_size(view, output, fmt, max_nodes, engine)
-    emit(view, scope_summary(view), output, fmt, max_nodes, rankdir=rankdir,
-         edge_labels=edge_labels, backward=not no_backward, theme=theme)
+    emit(view, scope_summary(view), output, fmt, max_nodes, hint=too_large_hint(engine),
+         rankdir=rankdir, edge_labels=edge_labels, backward=not no_backward, theme=theme)
 
 
-def check_size(view, output, fmt, max_nodes, engine):
-    """Refuse a view over the layout cap with a hint for scopes, before any output."""
-    from renderers.diagrams.render import check_layout_size
-
-    suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
-    if not output or (fmt or suffix) in NO_LAYOUT:
-        return
-    hint = "draw a smaller scope (--list shows them)"
-    if engine == "atomic":
-        hint += ", use --engine fused (one node per dot product)"
-    check_layout_size(view, max_nodes, hint + ", or raise --max-nodes")
+def too_large_hint(engine):
+    """What a scope over the layout cap suggests instead."""
+    fused = ", use --engine fused (one node per dot product)" if engine == "atomic" else ""
+    return f"draw a smaller scope (--list shows them){fused}, or raise --max-nodes"

@@ -9,11 +9,11 @@ atomic engine (each dot product a chain of `*` and `+`) readable on one slide.
 import networkx as nx
 
 from tracer.names import is_reciprocal
-from tracer.text import number
+from tracer.text import number, token_text
 
 from .values import (Html, Style, attrs, compact_node, edge_id, edge_stmt, grad_cell,
                      key_label, keyed_edges, node_names, node_stmt, op_node, op_symbol, scales,
-                     sort_key, subgraph, tag, token_text, value_edge)
+                     sort_key, subgraph, tag, value_edge)
 from ..quoting import escape_html
 from ..themes import text_on
 

@@ -32,6 +32,7 @@ PNG_DPI = 144  # twice the screen default: sharp on slides and high-density scre
 # pdf near 2 s with room for denser graphs. PNG adds rasterising time that grows with
 # the canvas (about 5 s at 500 nodes, 17 s at 2000): svg is the format for big graphs.
 DEFAULT_MAX_NODES = 2000
+TOO_LARGE_HINT = "collapse it (--depth), select a scope, or raise --max-nodes"
 FREE_FAN = 16  # edges a node may have before it costs the layout extra (see layout_size)
 DOT_TIMEOUT = 60  # seconds; a layout that needs more is refused, not waited for
 PR_SET_PDEATHSIG = 1
@@ -210,7 +211,7 @@ def write_bytes(path, data: bytes) -> None:
 
 
 def write_diagram(G: nx.Graph, path, fmt: str = None, max_nodes: int = DEFAULT_MAX_NODES,
-                  **style) -> None:
+                  hint: str = TOO_LARGE_HINT, **style) -> None:
     """Draw G into a file (or stdout for "-"), never leaving a partial file.
 
     Args:
@@ -219,6 +220,7 @@ def write_diagram(G: nx.Graph, path, fmt: str = None, max_nodes: int = DEFAULT_M
         fmt: "svg", "png", "pdf" or "dot"; None picks it from path's extension.
         max_nodes: refuse to lay out graphs whose layout_size is larger (".dot" output,
             plain text, is never refused).
+        hint: what the refusal suggests instead (the flags of the command drawing G).
         **style: dot_source's keyword options (rankdir, edge_labels, backward, theme).
 
     Raises:
@@ -233,7 +235,6 @@ def write_diagram(G: nx.Graph, path, fmt: str = None, max_nodes: int = DEFAULT_M
     """
     fmt = output_format(path, fmt)
     if fmt != "dot":
-        check_layout_size(G, max_nodes, "collapse it (--depth), select a scope, or raise "
-                                        "--max-nodes")
+        check_layout_size(G, max_nodes, hint)
     text = dot_source(G, **style)
     write_bytes(path, text.encode("utf-8") if fmt == "dot" else render(text, fmt))

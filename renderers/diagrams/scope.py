@@ -30,12 +30,12 @@ from collections import defaultdict
 import networkx as nx
 
 from tracer.scope_notes import scope_heading, teaching_notes
-from tracer.text import number
+from tracer.text import number, token_text
 
 from .head import stacked
 from .values import (Html, Style, edge_id, edge_stmt, grad_cell, key_label, keyed_edges,
                      node_names, node_stmt, op_node, op_symbol, scales, sort_key, subgraph,
-                     tag, token_text, value_edge)
+                     tag, value_edge)
 from ..quoting import escape_html
 from ..themes import text_on
 

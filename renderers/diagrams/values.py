@@ -28,8 +28,7 @@ from ..themes import Theme, text_on
 __all__ = ["Style", "Frames", "Html", "attrs", "tag", "node_stmt", "edge_stmt",
            "subgraph", "digraph", "node_names", "sort_key", "sorted_edges", "keyed_edges",
            "edge_id", "grad_cell", "scales", "op_symbol",
-           "value_node", "op_node", "compact_node", "value_edge", "edge_label", "key_label", "value_lines",
-           "token_text"]
+           "value_node", "op_node", "compact_node", "value_edge", "edge_label", "key_label", "value_lines"]
 
 # What each op looks like in its small node (x*y is shown as a multiplication sign).
 OP_SYMBOLS = {"+": "+", "*": "\u00d7", "**": "^", "exp": "exp", "log": "log",
@@ -155,11 +154,6 @@ def scales(G: nx.Graph) -> tuple:
     grad = max((abs(d.get("grad", 0.0)) for _, d in G.nodes(data=True)), default=0.0)
     flow = max((abs(d.get("contribution", 0.0)) for *_, d in G.edges(data=True)), default=0.0)
     return grad, flow
-
-
-def token_text(token: str) -> str:
-    """A single character in quotes ('a'); a special token such as BOS as it is."""
-    return repr(token) if len(token) == 1 else token
 
 
 def power_symbol(G, node) -> str:
