@@ -54,8 +54,10 @@ demo: setup
 	@echo "  head-backward.gif  the gradient flowing back through that head"
 	@echo "  adam.txt   one weight's last Adam update, number by number"
 
-# Every test, one worker per core (pytest-xdist); tests/conftest.py lists the markers.
+# The linter (pyproject.toml says which rules), then every test, one worker per core
+# (pytest-xdist); tests/conftest.py lists the markers.
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n auto
 
 bench: setup
@@ -63,10 +65,10 @@ bench: setup
 	$(BIN)/python benchmarks/bench_trace.py
 	$(BIN)/python benchmarks/bench_frames.py
 
-# The default checkpoint: the reference defaults on data/names.txt (about 11 s of CPU time).
+# The default checkpoint: the reference defaults on the shipped names (about 11 s of CPU time).
 checkpoint: setup
 	@mkdir -p out
-	$(BIN)/microgpt-trace train --data data/names.txt -o data/checkpoint.json --log out/checkpoint-metrics.jsonl
+	$(BIN)/microgpt-trace train --data names -o data/checkpoint.json --log out/checkpoint-metrics.jsonl
 
 # The figures in docs/img (their text sources are checked by `make test`).
 docs: setup

@@ -4,9 +4,9 @@ One attention head of data/checkpoint.json on a text (atomic engine: each dot pr
 a chain of * and +, about 170 nodes), replayed node by node from its outputs' grads.
 For the first 50 frames and for all of them it times, side by side in one run:
 
-- SVG frames: renderers.animation (dot once, then each frame patches the SVG) against a
-  naive renderer that sets each frame's grads on the graph, writes the DOT again and
-  runs `dot -Tsvg` on it;
+- SVG frames: microgpt_trace.renderers.animation (dot once, then each frame patches the
+  SVG) against a naive renderer that sets each frame's grads on the graph, writes the
+  DOT again and runs `dot -Tsvg` on it;
 - the HTML stepper (dot once, per-frame changes as JSON), against the same naive SVGs;
 - the GIF (dot -Tpng once, Pillow draws what changes), against `dot -Tpng` per frame
   put together by Pillow;
@@ -23,13 +23,13 @@ import io
 import time
 
 from microgpt_trace.options import load_head
-from renderers.animation.model import animate
-from renderers.animation.svg import frame_svgs
-from renderers.diagrams.source import dot_source
-from renderers.animation.gif import FIRST_MS, FRAME_MS, LAST_MS, gif_bytes
-from renderers.diagrams.render import render
-from renderers.animation.stepper import stepper_html
-from tracer.replay import backward_frames, grads_after
+from microgpt_trace.renderers.animation.gif import FIRST_MS, FRAME_MS, LAST_MS, gif_bytes
+from microgpt_trace.renderers.animation.stepper import stepper_html
+from microgpt_trace.renderers.animation.storyboard import animate
+from microgpt_trace.renderers.animation.svg import frame_svgs
+from microgpt_trace.renderers.diagrams.render import render
+from microgpt_trace.renderers.diagrams.source import dot_source
+from microgpt_trace.tracer.replay import backward_frames, grads_after
 
 
 def timed(fn):

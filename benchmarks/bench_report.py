@@ -1,4 +1,4 @@
-"""How fast `report` draws: each stage of renderers.panels.report on one metrics log.
+"""How fast `report` draws: each stage of microgpt_trace.renderers.panels.report on one metrics log.
 
 Times, in CPU seconds (this process), reading the log, the whole-run panels (PNG and
 SVG), the per-snapshot panels (built once, one PNG frame per snapshot), the optional
@@ -18,11 +18,11 @@ on a busy 2-core machine: old 54.0 and 50.2, new 7.8 and 6.9; about 7x.
 import argparse
 import time
 
-from microgpt.metrics import read_log
-from renderers.panels.charts import figure_bytes
-from renderers.panels.frames import frame_pngs, frame_svg
-from renderers.panels.data import scales
-from renderers.panels.report import report_html, run_figures, step_panels
+from microgpt_trace.microgpt.runs.metrics import read_log
+from microgpt_trace.renderers.panels.charts import figure_bytes
+from microgpt_trace.renderers.panels.data import scales
+from microgpt_trace.renderers.panels.frames import frame_pngs, frame_svg
+from microgpt_trace.renderers.panels.report import report_html, run_figures, step_panels
 
 
 def cpu(fn):
@@ -45,12 +45,12 @@ def main():
     rows.append(("whole-run panels (PNG + SVG)", seconds))
     frames, panels = {}, {}
     for name, panel in step_panels(snapshots, vocab, 10, True, None, scales(snapshots)):
-        seconds, frames[name] = cpu(lambda: frame_pngs(panel, snapshots))
+        seconds, frames[name] = cpu(lambda panel=panel: frame_pngs(panel, snapshots))
         panels[name] = panel
         rows.append((f"{name}: {len(snapshots)} PNG frames", seconds))
     if args.svg:
         for name, panel in panels.items():
-            seconds, _ = cpu(lambda: [frame_svg(panel, s) for s in snapshots])
+            seconds, _ = cpu(lambda panel=panel: [frame_svg(panel, s) for s in snapshots])
             rows.append((f"{name}: {len(snapshots)} SVG frames", seconds))
     per_step = [(s, {name: frames[name][i] for name in frames}) for i, s in enumerate(snapshots)]
     seconds, _ = cpu(lambda: report_html(run_pngs, per_step, log.steps, {}))

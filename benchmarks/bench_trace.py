@@ -1,12 +1,13 @@
 """How fast tracing and layout are: prints markdown tables, asserts nothing about time.
 
 Part 1 traces one whole training step (atomic engine, default config, the name
-"abigail") and compares tracer.graph.trace with the bare minimum any exporter pays:
+"abigail") and compares microgpt_trace.tracer.graph.trace with the bare minimum any exporter pays:
 building the same MultiDiGraph from ready-made node and edge lists. Target: <= 2x.
 
 Part 2 times Graphviz's `dot` (svg) on real model graphs of growing size (prefixes
 of the traced step in topological order, each closed under "depends on"), drawn by
-renderers.diagrams.source.dot_source; it sets renderers.diagrams.render.DEFAULT_MAX_NODES.
+microgpt_trace.renderers.diagrams.source.dot_source; it sets
+microgpt_trace.renderers.diagrams.render.DEFAULT_MAX_NODES.
 
     .venv/bin/python benchmarks/bench_trace.py [--sizes 100,500,1000,2000]
 """
@@ -18,12 +19,12 @@ import tracemalloc
 
 import networkx as nx
 
-from microgpt.data import DEFAULT_DATA, load_docs
-from microgpt.model import document_loss
-from microgpt.train import TrainConfig, start
-from renderers.diagrams.source import dot_source
-from renderers.diagrams.render import DEFAULT_MAX_NODES, render
-from tracer.graph import trace
+from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
+from microgpt_trace.microgpt.model import document_loss
+from microgpt_trace.microgpt.train import TrainConfig, start
+from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES, render
+from microgpt_trace.renderers.diagrams.source import dot_source
+from microgpt_trace.tracer.graph import trace
 
 NAME = "abigail"
 
@@ -75,7 +76,7 @@ def bench_trace():
 
     n = G.number_of_nodes()
     rows = []
-    for what, fn in (("tracer.graph.trace(loss)", lambda: trace(loss)),
+    for what, fn in (("microgpt_trace.tracer.graph.trace(loss)", lambda: trace(loss)),
                      ("bare MultiDiGraph from lists", bare)):
         seconds = best_of(3, fn)
         rows.append((what, seconds, n / seconds, retained_bytes(fn) / n))

@@ -3,16 +3,16 @@
 Every engine trains the reference model (defaults of microgpt.py) from the same seed
 on the same documents: atomic builds the reference's own `*` and `+` nodes, garbage
 collector on, fused one node per dot product, float no graph at all
-(microgpt.floats). microgpt.py is timed too, as tests/microgpt/reference.py
+(microgpt_trace.microgpt.floats). microgpt.py is timed too, as tests/microgpt/reference.py
 transcribes it: it builds the same nodes as atomic but keeps each step's graph alive
-while it builds the next one, which costs it more garbage collection. Each engine runs `--repeats` times from a
-fresh state, in rounds (atomic, fused, float, atomic, ...) so that a change in the
-machine's load hits every engine alike, but never two runs at once (one engine's
-garbage collections would also walk the other's live objects). The table gives the
-median over the repeats of CPU time per step (time.process_time, not wall clock),
-so a busy machine counts less than on a wall clock, though not nothing. Peak memory is
-measured by tracemalloc on a separate first step, outside the timed region. The
-losses must come out identical across engines; the script exits 1 if they do not.
+while it builds the next one, which costs it more garbage collection. Each engine runs
+`--repeats` times from a fresh state, in rounds (atomic, fused, float, atomic, ...) so
+that a change in the machine's load hits every engine alike, but never two runs at once
+(one engine's garbage collections would also walk the other's live objects). The table
+gives the median over the repeats of CPU time per step (time.process_time, not wall
+clock), so a busy machine counts less than on a wall clock, though not nothing. Peak
+memory is measured by tracemalloc on a separate first step, outside the timed region.
+The losses must come out identical across engines; the script exits 1 if they do not.
 
     python benchmarks/bench_train.py [--steps 20] [--repeats 3] [--data FILE]
 """
@@ -26,10 +26,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from microgpt.data import DEFAULT_DATA, load_docs
-from microgpt.engine import topological_order
-from microgpt.model import document_loss
-from microgpt.train import TRAIN_ENGINES, TrainConfig, start, train_steps
+from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
+from microgpt_trace.microgpt.engine import topological_order
+from microgpt_trace.microgpt.model import document_loss
+from microgpt_trace.microgpt.train import TRAIN_ENGINES, TrainConfig, start, train_steps
 
 __all__ = ["MAKEMORE", "TARGETS", "measure_step", "timed_run", "main"]
 

@@ -1,27 +1,47 @@
 """Datasets (one document per line) and the character tokenizer of microgpt.py."""
 
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from .exceptions import DataError
 
-__all__ = ["DEFAULT_DATA", "load_docs", "Tokenizer"]
+__all__ = ["SHIPPED", "DEFAULT_DATA", "shipped_file", "dataset_path", "load_docs", "Tokenizer"]
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "names.txt"
+# Datasets that ship inside the package, by the name `--data` takes.
+SHIPPED = {"names": "names.txt", "names-ja": "names-ja.txt"}
+DEFAULT_DATA = "names"
 
 
-def load_docs(path):
-    """Lines of a UTF-8 file, stripped, blank lines dropped."""
-    path = Path(path)
+def shipped_file(filename) -> Path:
+    """A file of the package's data folder (microgpt_trace.data), wherever it is installed."""
+    return Path(str(files("microgpt_trace.data").joinpath(filename)))
+
+
+def dataset_path(dataset) -> Path:
+    """A shipped dataset's name (`names`, `names-ja`) or a path, as a path.
+
+    A name wins over a file of the same name in the working folder: write `./names`
+    for that file.
+    """
+    return shipped_file(SHIPPED[dataset]) if dataset in SHIPPED else Path(dataset)
+
+
+def load_docs(dataset):
+    """Lines of a UTF-8 file (or a shipped dataset by name), stripped, blank lines dropped."""
+    path = dataset_path(dataset)
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise DataError(f"dataset not found: {str(path)!r}") from None
+        names = ", ".join(SHIPPED)
+        raise DataError(f"dataset not found: {str(path)!r} is neither a file nor a shipped "
+                        f"dataset ({names})") from None
     except IsADirectoryError:
         raise DataError(f"dataset is a directory, not a file: {str(path)!r}") from None
     except UnicodeDecodeError as e:
         line = text_line_of(path, e.start)
-        raise DataError(f"dataset is not UTF-8: {str(path)!r}, line {line}, byte {e.start}") from None
+        raise DataError(f"dataset is not UTF-8: {str(path)!r}, line {line}, "
+                        f"byte {e.start}") from None
     # Text mode in microgpt.py ends a line at \n, \r\n and a lone \r alike.
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     docs = [line.strip() for line in lines if line.strip()]

@@ -3,7 +3,7 @@
 Read `GPT.forward` beside `gpt()` in microgpt.py: the same steps in the same order,
 with the same variable names. Two things are added, both for the pictures:
 - `named(values, "L0.q[{}]")` labels what a line computes (the diagrams' names), and
-  hands it to a recorder when a caller installed one (microgpt.recorder);
+  hands it to a recorder when a caller installed one (microgpt_trace.microgpt.recorder);
 - `with scope("attn"):` groups the nodes a block creates (pos3/layer0/attn/head2),
   so the tracer can select or collapse a part of the model.
 
@@ -14,10 +14,10 @@ the keys and values of earlier positions through the cache (the KV cache).
 
 from dataclasses import asdict, dataclass
 
-from .budget import check_size
 from .engine import Value, dot, naming, scope
 from .exceptions import ConfigError
 from .recorder import record
+from .runs.budget import check_size
 
 __all__ = ["Config", "GPT", "ENGINES", "softmax", "rmsnorm", "document_loss"]
 ENGINES = ("atomic", "fused")

@@ -12,7 +12,7 @@ __all__ = ["generate"]
 def generate(model, tokenizer, rng, n=20, temperature=0.5, engine="float"):
     """n samples; rng.choices draws one token per step from softmax(logits / T).
 
-    engine "float" computes on plain floats (microgpt.floats); any other builds each
+    engine "float" computes on plain floats (microgpt_trace.microgpt.floats); any other builds each
     step's Value graph with the model's own engine. The samples are the same.
     """
     if not 0 < temperature < math.inf:

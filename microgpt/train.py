@@ -5,7 +5,7 @@ of 100 steps) and always find the state consistent: weights, moments and step
 agree, so a checkpoint written then resumes to the same bits.
 
 Engines: "float" (the default) computes each step's loss and gradients on plain floats
-with the hand-written backward of microgpt.floats; "fused" and "atomic" build the
+with the hand-written backward of microgpt_trace.microgpt.floats; "fused" and "atomic" build the
 step's Value graph and call backward(). All three give the same bits. The weights are
 Value rows in every case (checkpoints and tracing read them), and a step that must
 probe the model's activations always runs on the Value graph.
@@ -21,13 +21,13 @@ from itertools import chain
 from operator import mul
 
 from . import floats
-from .budget import check_memory
 from .data import Tokenizer
 from .engine import unnamed
 from .exceptions import ConfigError
 from .model import ENGINES, GPT, Config, document_loss
 from .recorder import per_position, recording
-from .snapshots import check_snapshot_text, default_snapshot_text
+from .runs.budget import check_memory
+from .runs.snapshots import check_snapshot_text, default_snapshot_text
 
 __all__ = ["TrainConfig", "TrainState", "StepMetrics", "Probe", "TRAIN_ENGINES", "value_engine",
            "start", "resume", "train_steps", "probe_text", "train", "docs_digest"]
@@ -150,11 +150,11 @@ def resume(state, docs, docs_sha256, **overrides):
 def train_steps(state, probe_every=0, snapshot_text=None):
     """Run the remaining steps of the schedule, yielding StepMetrics after each.
 
-    With probe_every=N, every N-th step (and the first and last) also carries a
-    Probe of `snapshot_text` [default: microgpt.snapshots.default_snapshot_text], run
-    with the weights the step starts from. The probe is a separate forward and
-    backward pass: it reads the weights and leaves them, the grads that Adam uses
-    and the RNG as they were, so a probed run trains to the same bits.
+    With probe_every=N, every N-th step (and the first and last) also carries a Probe of
+    `snapshot_text` [default: microgpt_trace.microgpt.runs.snapshots.default_snapshot_text],
+    run with the weights the step starts from. The probe is a separate forward and backward
+    pass: it reads the weights and leaves them, the grads that Adam uses and the RNG as they
+    were, so a probed run trains to the same bits.
 
     Raises:
         ConfigError: (at the first next()) a snapshot text the model cannot read.
@@ -208,7 +208,7 @@ def probe_text(model, groups, text, tokens):
 
 
 def probed_loss(model, tokens):
-    """The document loss, and its activations per position (microgpt.recorder)."""
+    """The document loss, and its activations per position (microgpt_trace.microgpt.recorder)."""
     with recording() as records:
         loss = document_loss(model, tokens)
     return loss, per_position(records)

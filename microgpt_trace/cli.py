@@ -16,7 +16,7 @@ __all__ = ["cli", "COMMANDS"]
 COMMANDS = {
     "expr": ("expr", "Trace an expression, print its nodes, draw it."),
     "head": ("head", "Draw one attention head at one position."),
-    "model": ("model", "Draw the whole model on a text, collapsed into blocks."),
+    "model": ("model_blocks", "Draw the whole model on a text, collapsed into blocks."),
     "scope": ("scope", "Draw any scope of the model (an MLP, an RMSNorm, ...) at op level."),
     "export": ("export", "Write a traced graph as GraphML, GEXF or JSON."),
     "train": ("train", "Train the scalar GPT and write a checkpoint."),
@@ -31,9 +31,9 @@ COMMANDS = {
 
 def user_errors():
     """Exception types whose message is meant for the user, not a traceback."""
-    from microgpt.exceptions import MicrogptError
-    from renderers.exceptions import RenderError
-    from tracer.exceptions import TracerError
+    from microgpt_trace.microgpt.exceptions import MicrogptError
+    from microgpt_trace.renderers.exceptions import RenderError
+    from microgpt_trace.tracer.exceptions import TracerError
 
     return (MicrogptError, TracerError, RenderError)
 

@@ -28,11 +28,11 @@ from typing import Callable, Optional
 
 import networkx as nx
 
-from renderers.diagrams.source import dot_source
-from renderers.diagrams.render import write_bytes, write_diagram
-from tracer.expression.evaluate import trace_expression
-from tracer.queries import collapse
-from tracer.scope_view import scope_view
+from microgpt_trace.renderers.diagrams.render import write_bytes, write_diagram
+from microgpt_trace.renderers.diagrams.source import dot_source
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.queries import collapse
+from microgpt_trace.tracer.scope_view import scope_view
 
 from .options import load_head, load_traced_text
 
@@ -213,7 +213,7 @@ DIAGRAMS = (
 
 def model_backward(depth: int) -> tuple:
     """(blocks graph, frames) of backward through the whole model on TEXT."""
-    from tracer.block_frames import block_frames
+    from microgpt_trace.tracer.block_frames import block_frames
 
     return block_frames(traced_text("fused"), depth)
 
@@ -246,7 +246,7 @@ def figure_source(figure) -> str:
     if isinstance(figure, Diagram):
         return diagram_dot(figure)
     if isinstance(figure, Animation):
-        from renderers.animation.model import animation_dot
+        from microgpt_trace.renderers.animation.storyboard import animation_dot
 
         graph, frames = figure.build()
         return animation_text(animation_dot(graph, frames, rankdir=figure.rankdir),
@@ -267,9 +267,9 @@ def animation_text(dot: str, captions: list) -> str:
 def training_log(steps: int, lr: Optional[float]) -> str:
     """The metrics log `train --steps STEPS [--lr LR] --snapshot-every STEPS --log ...`
     writes on the default data (a few seconds on the float engine)."""
-    from microgpt.data import DEFAULT_DATA, load_docs
-    from microgpt.run import train_run
-    from microgpt.train import TrainConfig, docs_digest, start
+    from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
+    from microgpt_trace.microgpt.runs.train_run import train_run
+    from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start
 
     config = TrainConfig(steps=steps) if lr is None else TrainConfig(steps=steps, lr=lr)
     state = start(load_docs(DEFAULT_DATA), config, "float")
@@ -351,9 +351,9 @@ def write_drawing(root: Path, diagram: Diagram) -> None:
 
 def write_animation(root: Path, figure: Animation) -> None:
     """One layout, encoded as the GIF and the stepper, as `backward -o` writes them."""
-    from renderers.animation.gif import check_frame_count, gif_bytes
-    from renderers.animation.model import animate
-    from renderers.animation.stepper import stepper_html
+    from microgpt_trace.renderers.animation.gif import check_frame_count, gif_bytes
+    from microgpt_trace.renderers.animation.stepper import stepper_html
+    from microgpt_trace.renderers.animation.storyboard import animate
 
     graph, frames = figure.build()
     check_frame_count(len(frames))
@@ -366,8 +366,8 @@ def write_animation(root: Path, figure: Animation) -> None:
 
 def write_panels(root: Path, figure: Panels) -> None:
     """Draw the run's report in a scratch folder, keep the panels the docs show."""
-    from microgpt.metrics import read_log
-    from renderers.panels.report import write_report
+    from microgpt_trace.microgpt.runs.metrics import read_log
+    from microgpt_trace.renderers.panels.report import write_report
 
     with tempfile.TemporaryDirectory() as folder:
         log_path = Path(folder) / "run.jsonl"

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import click
 
-from renderers.diagrams.render import DEFAULT_MAX_NODES
-from renderers.themes import THEMES
+from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES
+from microgpt_trace.renderers.themes import THEMES
 
-__all__ = ["diagram_options", "model_options", "engine_option", "depth_option",
+__all__ = ["diagram_options", "model_options", "engine_option", "depth_option", "data_option",
            "write_output", "emit", "load_traced_text",
            "load_head", "GRAPH_FORMATS", "DIAGRAM_FORMATS"]
 
@@ -43,7 +43,7 @@ def model_options(engine):
     """--checkpoint, --text, --engine (default `engine`) for commands that trace the model."""
     options = [
         click.option("--checkpoint", type=click.Path(dir_okay=False),
-                     help="Model to trace [default: data/checkpoint.json]."),
+                     help="Model to trace [default: the shipped checkpoint]."),
         click.option("--text", required=True, help="The document to run, e.g. anna."),
         engine_option(engine),
     ]
@@ -54,6 +54,15 @@ def model_options(engine):
         return command
 
     return decorate
+
+
+def data_option(what):
+    """--data NAME|FILE: a shipped dataset by name, or a file; `what` says what it is for."""
+    from microgpt_trace.microgpt.data import DEFAULT_DATA, SHIPPED
+
+    return click.option("--data", default=DEFAULT_DATA, show_default=True, metavar="NAME|FILE",
+                        help=f"{what}: a shipped dataset ({', '.join(SHIPPED)}) or a UTF-8 "
+                        "file, one document per line.")
 
 
 def engine_option(default):
@@ -70,18 +79,19 @@ def depth_option(help_text):
 
 
 def write_output(graph, output, fmt, max_nodes, **style):
-    """Graph formats go to tracer.export, diagrams to renderers.diagrams.render
-    (style: write_diagram's keywords, the refusal's hint and dot_source's options)."""
+    """Graph formats go to microgpt_trace.tracer.export, diagrams to
+    microgpt_trace.renderers.diagrams.render (style: write_diagram's keywords, the
+    refusal's hint and dot_source's options)."""
     if output == "-" and not fmt:
         raise click.UsageError("writing to stdout ('-') needs --format: "
                                + ", ".join(DIAGRAM_FORMATS + ("json",)))
     suffix = Path(output).suffix.lstrip(".").lower() if output != "-" else ""
     if (fmt or suffix) in GRAPH_FORMATS:
-        from tracer.export import write_graph
+        from microgpt_trace.tracer.export import write_graph
 
         write_graph(graph, output, fmt)
     else:
-        from renderers.diagrams.render import write_diagram
+        from microgpt_trace.renderers.diagrams.render import write_diagram
 
         write_diagram(graph, output, fmt, max_nodes, **style)
 
@@ -99,7 +109,7 @@ def emit(graph, summary, output, fmt, max_nodes, **style):
 
 def load_traced_text(checkpoint, text, engine):
     """(graph, model config) for the whole document loss of `text`, after backward."""
-    from tracer.model_trace import trace_text
+    from microgpt_trace.tracer.model_trace import trace_text
 
     model, tokenizer, source = load(checkpoint, engine)
     graph = trace_text(model, tokenizer, text, source=f"{source}, text {text!r}")
@@ -108,7 +118,7 @@ def load_traced_text(checkpoint, text, engine):
 
 def load_head(checkpoint, text, engine, pos, layer, head):
     """One head's view of the same graph (pos None: the last), tracing only that head."""
-    from tracer.model_trace import trace_head
+    from microgpt_trace.tracer.model_trace import trace_head
 
     model, tokenizer, source = load(checkpoint, engine)
     return trace_head(model, tokenizer, text, len(text) if pos is None else pos, layer, head,
@@ -117,7 +127,7 @@ def load_head(checkpoint, text, engine, pos, layer, head):
 
 def load(checkpoint, engine):
     """(model, tokenizer, the checkpoint's name for a graph's source)."""
-    from microgpt.checkpoint import DEFAULT_CHECKPOINT, load_model
+    from microgpt_trace.microgpt.runs.checkpoint import DEFAULT_CHECKPOINT, load_model
 
     model, tokenizer, _ = load_model(checkpoint, engine)
     return model, tokenizer, checkpoint or f"data/{DEFAULT_CHECKPOINT.name}"

@@ -4,7 +4,7 @@ Labels come from users (expression variable names, dataset characters), so a lab
 like `<script>` or `a"b` must reach the diagram as text, never as markup or syntax.
 """
 
-from tracer.text import printable
+from microgpt_trace.tracer.text import printable
 
 __all__ = ["escape_html", "quote"]
 

@@ -9,8 +9,8 @@ holds no escape sequence at all.
 import unicodedata
 from typing import Callable, Iterable
 
-from tracer.names import node_name
-from tracer.text import number, printable
+from microgpt_trace.tracer.names import node_name
+from microgpt_trace.tracer.text import number, printable
 
 __all__ = ["frame_text", "frames_text", "step_through", "printable"]
 
@@ -97,8 +97,8 @@ def frame_text(G, frames, k, color=True) -> str:
     """Frame k as text: header, the caption's chain-rule arithmetic, a node table.
 
     Args:
-        G: the graph the frames were replayed on (tracer.graph schema).
-        frames: the list from tracer.backward_frames.
+        G: the graph the frames were replayed on (microgpt_trace.tracer.graph schema).
+        frames: the list from microgpt_trace.tracer.backward_frames.
         k: the frame to show, 0 (the seed) to len(frames) - 1.
         color: ANSI bold and colours; False gives plain text without any escape.
 

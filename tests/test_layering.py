@@ -13,19 +13,25 @@ import networkx as nx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# microgpt <- tracer <- renderers <- microgpt_trace: a package may import only lower ones
-LAYERS = ("microgpt", "tracer", "renderers", "microgpt_trace")
-SHARED = ("renderers.quoting", "renderers.themes", "renderers.exceptions")
-ROOMS = ("renderers.diagrams", "renderers.animation", "renderers.panels", "renderers.terminal")
+# Each folder of the checkout and its import name in the one package users install.
+FOLDERS = {"data": "microgpt_trace.data", "microgpt": "microgpt_trace.microgpt",
+           "tracer": "microgpt_trace.tracer", "renderers": "microgpt_trace.renderers",
+           "microgpt_trace": "microgpt_trace"}
+# data <- microgpt <- tracer <- renderers <- the face: a layer may import only lower ones
+LAYERS = tuple(FOLDERS.values())
+SHARED = tuple(f"microgpt_trace.renderers.{m}" for m in ("quoting", "themes", "exceptions"))
+ROOMS = tuple(f"microgpt_trace.renderers.{m}"
+              for m in ("diagrams", "animation", "panels", "terminal"))
 
 
 def module_name(path):
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    folder, *parts = path.relative_to(ROOT).with_suffix("").parts
+    parts = parts[:-1] if parts[-1:] == ["__init__"] else parts
+    return ".".join([FOLDERS[folder], *parts])
 
 
 def imported_modules(path):
-    """Absolute names of every project module `path` imports (relative ones resolved)."""
+    """Absolute names of every module `path` imports (relative ones resolved)."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
@@ -39,11 +45,15 @@ def imported_modules(path):
                 base = ".".join(anchor + ([base] if base else []))
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {m for m in found if m.split(".")[0] in LAYERS}
+    return found
+
+
+def project_files():
+    return [p for folder in FOLDERS for p in (ROOT / folder).rglob("*.py")]
 
 
 def import_graph():
-    modules = {module_name(p): p for layer in LAYERS for p in (ROOT / layer).rglob("*.py")}
+    modules = {module_name(p): p for p in project_files()}
     G = nx.DiGraph()
     G.add_nodes_from(modules)
     for name, path in modules.items():
@@ -53,7 +63,8 @@ def import_graph():
 
 
 def layer(module):
-    return LAYERS.index(module.split(".")[0])
+    return max(i for i, prefix in enumerate(LAYERS)
+               if module == prefix or module.startswith(prefix + "."))
 
 
 def test_no_import_cycle():
@@ -74,34 +85,44 @@ def test_shared_renderer_modules_import_no_room():
 
 def test_renderers_never_need_the_model():
     G = import_graph()
-    bad = [(a, b) for a, b in G.edges
-           if a.startswith("renderers") and b.startswith(("microgpt.model", "microgpt.engine"))]
+    bad = [(a, b) for a, b in G.edges if a.startswith("microgpt_trace.renderers")
+           and b.startswith(("microgpt_trace.microgpt.model", "microgpt_trace.microgpt.engine"))]
+    assert bad == []
+
+
+def test_nothing_imports_a_folder_by_its_checkout_name():
+    """`import tracer` would work inside the checkout only (and clash with PyPI's tracer)."""
+    bad = sorted((module_name(p), m) for p in project_files() for m in imported_modules(p)
+                 if m.split(".")[0] in ("microgpt", "tracer", "renderers", "data"))
     assert bad == []
 
 
 def test_the_layering_test_sees_relative_imports():
     G = import_graph()
-    assert G.has_edge("renderers.animation.write", "renderers.animation.gif")
-    assert G.has_edge("renderers.diagrams.source", "renderers.exceptions")
-    assert G.has_edge("tracer.expression.evaluate", "tracer.graph")
-    assert G.has_edge("microgpt_trace.commands.backward", "renderers.animation.write")
+    r = "microgpt_trace.renderers"
+    assert G.has_edge(f"{r}.animation.write", f"{r}.animation.gif")
+    assert G.has_edge(f"{r}.diagrams.source", f"{r}.exceptions")
+    assert G.has_edge("microgpt_trace.tracer.expression.evaluate", "microgpt_trace.tracer.graph")
+    assert G.has_edge("microgpt_trace.commands.backward", f"{r}.animation.write")
 
 
 def test_dot_is_run_in_one_place():
-    runs = sorted(str(p.relative_to(ROOT)) for layer_ in LAYERS
-                  for p in (ROOT / layer_).rglob("*.py")
+    runs = sorted(str(p.relative_to(ROOT)) for p in project_files()
                   if '"dot"' in p.read_text(encoding="utf-8")
                   and "subprocess" in p.read_text(encoding="utf-8"))
     assert runs == ["renderers/diagrams/render.py"]
 
 
+MODEL = "microgpt_trace.microgpt.model"
+
+
 @pytest.mark.parametrize("leaf, heavy", [
-    ("renderers.quoting", ("matplotlib", "PIL", "numpy", "networkx", "microgpt.model")),
-    ("renderers.themes", ("matplotlib", "PIL", "numpy", "microgpt.model")),
-    ("microgpt.engine", ("microgpt.model", "networkx")),
-    ("tracer.expression.parse", ("networkx", "microgpt.model", "matplotlib")),
-    ("renderers.diagrams.source", ("matplotlib", "PIL", "numpy", "microgpt.model")),
-    ("microgpt_trace.cli", ("matplotlib", "PIL", "numpy", "networkx", "microgpt.model")),
+    ("microgpt_trace.renderers.quoting", ("matplotlib", "PIL", "numpy", "networkx", MODEL)),
+    ("microgpt_trace.renderers.themes", ("matplotlib", "PIL", "numpy", MODEL)),
+    ("microgpt_trace.microgpt.engine", (MODEL, "networkx")),
+    ("microgpt_trace.tracer.expression.parse", ("networkx", MODEL, "matplotlib")),
+    ("microgpt_trace.renderers.diagrams.source", ("matplotlib", "PIL", "numpy", MODEL)),
+    ("microgpt_trace.cli", ("matplotlib", "PIL", "numpy", "networkx", MODEL)),
 ])
 def test_a_leaf_import_costs_a_leaf(leaf, heavy):
     code = f"import sys, {leaf}; print(' '.join(sorted(sys.modules)))"

@@ -1,13 +1,13 @@
 """Backward over a whole model, one frame per block: the frames of the collapsed view.
 
-Blocks are tracer.queries.collapse's (a scope at some depth, or one weight matrix).
+Blocks are microgpt_trace.tracer.queries.collapse's (a scope at some depth, or one weight matrix).
 A block is processed in one frame once it is ready: the next frame takes the block of
 the highest node that may send (Value.backward's priority) and processes every node of
 that block that is ready, until none is. Runs of consecutive nodes would split blocks
 over and over, since a depth-first order interleaves softmax and lm_head node by node:
 for "anna" at depth 1 that is 291 frames, against 26 this way.
 
-The grads are tracer.replay's exact replay; each frame reports the L2 norm of every
+The grads are microgpt_trace.tracer.replay's exact replay; each frame reports the L2 norm of every
 block its flows reached, so the last norms are collapse()'s grad_norm exactly.
 """
 
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import networkx as nx
 
 from .queries import block_keys, collapse, l2
-from .text import number
 from .replay import CAPTION_EDGES, checked_seeds, grouped_frames, processing_order
+from .text import number
 
 __all__ = ["BlockFlow", "BlockFrame", "block_frames", "ready_frames"]
 
@@ -36,7 +36,7 @@ class BlockFlow:
 
 @dataclass(frozen=True)
 class BlockFrame:
-    """One step of a block replay; fields mirror tracer.replay.Frame."""
+    """One step of a block replay; fields mirror microgpt_trace.tracer.replay.Frame."""
 
     index: int
     nodes: tuple  # the block processed (empty for the seed frame)
@@ -50,8 +50,8 @@ def block_frames(G: nx.MultiDiGraph, depth: int) -> tuple:
     """Replay backward on a model graph one ready block at a time.
 
     Args:
-        G: a traced model graph (tracer.model_trace.trace_text) or any traced graph.
-        depth: the block depth, as for tracer.queries.collapse.
+        G: a traced model graph (microgpt_trace.tracer.model_trace.trace_text) or any traced graph.
+        depth: the block depth, as for microgpt_trace.tracer.queries.collapse.
 
     Returns:
         (B, frames): B is collapse(G, depth), frames a list of BlockFrames over its
@@ -60,7 +60,7 @@ def block_frames(G: nx.MultiDiGraph, depth: int) -> tuple:
     Raises:
         SelectionError: depth is not an integer >= 1, or G has no root.
 
-    >>> from tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
     >>> B, frames = block_frames(trace_expression("a*b + a"), 1)
     >>> len(frames), frames[-1].grads == ((0, B.nodes[0]["grad_norm"]),)
     (2, True)
@@ -78,19 +78,19 @@ def ready_frames(G: nx.MultiDiGraph, key, seeds: dict = None,
     """Frames that each process one group of nodes with the same key, once it is ready.
 
     Args:
-        G: a graph following the schema of tracer.graph.
+        G: a graph following the schema of microgpt_trace.tracer.graph.
         key: node -> its group, e.g. its scope.
-        seeds: as for tracer.replay.backward_frames.
+        seeds: as for microgpt_trace.tracer.replay.backward_frames.
         heading: group -> the start of its frames' captions.
 
     Returns:
-        tracer.replay Frames (exact, as from backward_frames); a group is split over
+        microgpt_trace.tracer.replay Frames (exact, as from backward_frames); a group is split over
         several frames only where it waits for another group.
 
     Raises:
         SelectionError: as for backward_frames.
 
-    >>> from tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
     >>> G = trace_expression("x*exp(a) + y*exp(b)")  # backward order: + * exp * exp
     >>> [f.nodes for f in ready_frames(G, lambda n: G.nodes[n]["op"])]
     [(), (8,), (7, 3), (6, 2)]

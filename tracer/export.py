@@ -22,7 +22,7 @@ from xml.etree.ElementTree import ParseError
 
 import networkx as nx
 
-from microgpt.files import write_output
+from microgpt_trace.microgpt.runs.files import write_output
 
 from .exceptions import ExportError
 
@@ -80,7 +80,7 @@ def write_graph(G: nx.MultiDiGraph, path, fmt: str = None) -> None:
     """Write G atomically (a temporary file renamed into place).
 
     Args:
-        G: a traced graph (or any view from tracer.queries).
+        G: a traced graph (or any view from microgpt_trace.tracer.queries).
         path: the output file, or "-" for stdout (then fmt is required).
         fmt: "graphml", "gexf" or "json" [default: from the extension of path].
 
@@ -89,7 +89,7 @@ def write_graph(G: nx.MultiDiGraph, path, fmt: str = None) -> None:
             file cannot be written.
 
     >>> import os, tempfile
-    >>> from tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     write_graph(trace_expression("a*a"), os.path.join(folder, "g.gexf"))
     ...     read_graph(os.path.join(folder, "g.gexf")).graph
@@ -120,10 +120,11 @@ def read_graph(path, fmt: str = None) -> nx.MultiDiGraph:
     Raises:
         ExportError: unknown format, missing file, or a file that does not parse.
 
-    >>> read_graph("graph.dot")
+    >>> read_graph("graph.dot")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    tracer.exceptions.ExportError: unsupported graph extension '.dot' of 'graph.dot': use graphml, gexf, json
+    microgpt_trace.tracer.exceptions.ExportError: unsupported graph extension '.dot' of
+    'graph.dot': use graphml, gexf, json
     """
     fmt = format_of(path, fmt)
     try:

@@ -24,7 +24,7 @@ of Value.backward), so the same computation always gives the same ids.
 
 import networkx as nx
 
-from microgpt.engine import topological_order
+from microgpt_trace.microgpt.engine import topological_order
 
 __all__ = ["trace", "trace_part", "KINDS", "PARAM_SCOPE"]
 
@@ -63,7 +63,7 @@ def trace(*roots, source=""):
     Returns:
         A new MultiDiGraph following the schema in this module's docstring.
 
-    >>> from microgpt.engine import Value
+    >>> from microgpt_trace.microgpt.engine import Value
     >>> a = Value(2.0, label="a"); b = a * a; b.backward()
     >>> g = trace(b, source="a*a")
     >>> sorted(g.edges(keys=True)), g.nodes[1]["grad"], g.graph["roots"]
@@ -93,7 +93,7 @@ def trace_part(order, keep, **graph_attrs):
     Returns:
         A new MultiDiGraph: the kept nodes in id order and the edges among them.
 
-    >>> from microgpt.engine import Value
+    >>> from microgpt_trace.microgpt.engine import Value
     >>> a = Value(2.0, label="a"); b = a * a; c = b + 1.0; c.backward()
     >>> order = ordered_nodes([c])
     >>> part = trace_part(order, {0, 1}, source="a*a")

@@ -7,10 +7,10 @@ loss over the positions of `[BOS] + text + [BOS]`, with every gradient filled in
 
 import networkx as nx
 
-from microgpt.budget import check_memory
-from microgpt.data import Tokenizer, check_text
-from microgpt.engine import topological_order
-from microgpt.model import GPT, document_loss
+from microgpt_trace.microgpt.data import Tokenizer, check_text
+from microgpt_trace.microgpt.engine import topological_order
+from microgpt_trace.microgpt.model import GPT, document_loss
+from microgpt_trace.microgpt.runs.budget import check_memory
 
 from .graph import kind_of, trace, trace_part
 from .queries import check_head, head_roles, mark_head
@@ -26,15 +26,15 @@ def trace_text(model: GPT, tokenizer: Tokenizer, text: str, backward: bool = Tru
     the same model and text always give the same graph.
 
     Args:
-        model: a microgpt.model.GPT (either engine: fused `dot` nodes or atomic
+        model: a microgpt_trace.microgpt.model.GPT (either engine: fused `dot` nodes or atomic
             `*`/`+` chains).
-        tokenizer: the microgpt.data.Tokenizer the model was trained with.
+        tokenizer: the microgpt_trace.microgpt.data.Tokenizer the model was trained with.
         text: the document, e.g. "anna"; at most block_size - 1 characters.
         backward: fill in gradients (otherwise every grad is 0).
         source: the graph's `source` attribute [default: "text 'anna'"].
 
     Returns:
-        A MultiDiGraph in the tracer.graph schema plus graph attrs view="model",
+        A MultiDiGraph in the microgpt_trace.tracer.graph schema plus graph attrs view="model",
         text, tokens (printable token per sequence slot: "BOS", "a", ..., "BOS";
         position t reads tokens[t] and predicts tokens[t+1]), n_layer, n_head,
         head_dim.
@@ -43,8 +43,8 @@ def trace_text(model: GPT, tokenizer: Tokenizer, text: str, backward: bool = Tru
         DataError: the text is empty, too long, or has unknown characters.
 
     >>> import random
-    >>> from microgpt.data import Tokenizer
-    >>> from microgpt.model import GPT, Config
+    >>> from microgpt_trace.microgpt.data import Tokenizer
+    >>> from microgpt_trace.microgpt.model import GPT, Config
     >>> tok = Tokenizer("ab")
     >>> model = GPT.init(Config(tok.vocab_size, n_embd=4, n_head=2, block_size=4), random.Random(0))
     >>> g = trace_text(model, tok, "ab")
@@ -69,18 +69,18 @@ def trace_head(model: GPT, tokenizer: Tokenizer, text: str, pos: int, layer: int
 
     Args:
         model, tokenizer, text, backward, source: as for trace_text.
-        pos, layer, head: as for tracer.queries.head_view.
+        pos, layer, head: as for microgpt_trace.tracer.queries.head_view.
 
     Returns:
-        The head view, as tracer.queries.head_view returns it.
+        The head view, as microgpt_trace.tracer.queries.head_view returns it.
 
     Raises:
         DataError: the text is empty, too long, or has unknown characters.
         SelectionError: pos, layer or head is out of range.
 
     >>> import random
-    >>> from microgpt.data import Tokenizer
-    >>> from microgpt.model import GPT, Config
+    >>> from microgpt_trace.microgpt.data import Tokenizer
+    >>> from microgpt_trace.microgpt.model import GPT, Config
     >>> tok = Tokenizer("ab")
     >>> model = GPT.init(Config(tok.vocab_size, n_embd=4, n_head=2, block_size=4), random.Random(0))
     >>> H = trace_head(model, tok, "ab", 1, 0, 1)

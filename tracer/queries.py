@@ -73,11 +73,11 @@ def select_scope(G: nx.MultiDiGraph, prefix: str) -> nx.MultiDiGraph:
     Raises:
         SelectionError: no node is in that scope; the message lists nearby scopes.
 
-    >>> from tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
     >>> select_scope(trace_expression("a*b"), "x")
     Traceback (most recent call last):
     ...
-    tracer.exceptions.SelectionError: no nodes in scope 'x'; the graph has no scopes
+    microgpt_trace.tracer.exceptions.SelectionError: no nodes in scope 'x'; the graph has no scopes
     """
     prefix = prefix.rstrip("/")
     nodes = [n for n, s in G.nodes(data="scope") if in_scope(s, prefix)]
@@ -99,7 +99,7 @@ def ancestors_of(G: nx.MultiDiGraph, node: int) -> nx.MultiDiGraph:
     Raises:
         SelectionError: the node is not in G.
 
-    >>> from tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
     >>> G = trace_expression("a*b + c")
     >>> sorted(ancestors_of(G, 2).nodes(data="label"))
     [(0, 'a'), (1, 'b'), (2, 'a*b')]
@@ -134,11 +134,12 @@ def head_view(G: nx.MultiDiGraph, pos: int, layer: int, head: int) -> nx.MultiDi
     Raises:
         SelectionError: G is not a model graph, or pos/layer/head is out of range.
 
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> head_view(trace_expression("a"), 0, 0, 0)
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> head_view(trace_expression("a"), 0, 0, 0)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    tracer.exceptions.SelectionError: the head view needs a model graph (traced from a text), not view 'expression'
+    microgpt_trace.tracer.exceptions.SelectionError: the head view needs a model graph
+    (traced from a text), not view 'expression'
     """
     if G.graph.get("view") != "model":
         raise SelectionError("the head view needs a model graph (traced from a text), "
@@ -240,7 +241,7 @@ def collapse(G: nx.MultiDiGraph, depth: int) -> nx.DiGraph:
     Raises:
         SelectionError: depth is not an integer >= 1.
 
-    >>> from tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
     >>> B = collapse(trace_expression("a*b + a"), 1)
     >>> b = B.nodes[0]; b["n_nodes"], b["op_counts"], round(b["grad_norm"] ** 2, 9)
     (4, '*:1 +:1', 22.0)
@@ -298,7 +299,7 @@ def auto_depth(G: nx.MultiDiGraph, max_nodes: int) -> int:
     Returns:
         3, 2 or 1 (1 when even depth 1 has more blocks).
 
-    >>> from tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
     >>> auto_depth(trace_expression("a*b"), 10)
     3
     """

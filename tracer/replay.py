@@ -86,7 +86,7 @@ def backward_frames(G, granularity="node", scope_key=None, seeds=None):
     """Replay backward from the first root of `G` (or from `seeds`) as a list of frames.
 
     Args:
-        G: a graph following the schema of tracer.graph.
+        G: a graph following the schema of microgpt_trace.tracer.graph.
         granularity: "node" (one frame per op node, in Value.backward's order),
             "scope" (one frame per run of consecutive nodes with the same scope key)
             or "level" (one frame per longest-path distance from the seeds).
@@ -103,8 +103,8 @@ def backward_frames(G, granularity="node", scope_key=None, seeds=None):
         SelectionError: an unknown granularity, a graph without roots, or a seed
             that is not a node of G.
 
-    >>> from microgpt.engine import Value
-    >>> from tracer.graph import trace
+    >>> from microgpt_trace.microgpt.engine import Value
+    >>> from microgpt_trace.tracer.graph import trace
     >>> a = Value(3.0, label="a"); b = a * a; b.label = "b"; b.backward()
     >>> frames = backward_frames(trace(b))
     >>> print(frames[1].caption)
@@ -127,10 +127,10 @@ def grouped_frames(G, groups, seeds=None):
     """Frames for a grouping of the op nodes chosen by the caller (one frame per group).
 
     Contributions are summed in Value.backward's order whatever the grouping, so the
-    last frame is exact; tracer.block_frames uses this for whole blocks of a model.
+    last frame is exact; microgpt_trace.tracer.block_frames uses this for whole blocks of a model.
 
     Args:
-        G: a graph following the schema of tracer.graph.
+        G: a graph following the schema of microgpt_trace.tracer.graph.
         groups: (heading, nodes) pairs; together they hold every op node the seeds
             depend on, once, each after all of its parents.
         seeds: as for backward_frames.
@@ -142,7 +142,7 @@ def grouped_frames(G, groups, seeds=None):
         SelectionError: a graph without roots or a seed not in G.
         ValueError: the groups miss a node, repeat one, or process one too early.
 
-    >>> from tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
     >>> G = trace_expression("(a*b)*b")  # nodes a, b, a*b, (a*b)*b
     >>> [f.nodes for f in grouped_frames(G, [("all", [3, 2])])]
     [(), (3, 2)]
@@ -319,8 +319,8 @@ def grads_after(G, frames):
         An iterator of {node: grad} dicts, a fresh one per frame; frame 0 has the
         root at 1.0 and every other node at 0.0.
 
-    >>> from microgpt.engine import Value
-    >>> from tracer.graph import trace
+    >>> from microgpt_trace.microgpt.engine import Value
+    >>> from microgpt_trace.tracer.graph import trace
     >>> a = Value(2.0, label="a"); b = a * 3.0; b.backward()
     >>> g = trace(b)
     >>> list(grads_after(g, backward_frames(g)))

@@ -1,7 +1,7 @@
 """What a scope view teaches, in words and numbers: the same lines under the picture
 and in the terminal.
 
-Each note reads the marks tracer.scope_view put on the graph (ReLU gates, RMSNorm's
+Each note reads the marks microgpt_trace.tracer.scope_view put on the graph (ReLU gates, RMSNorm's
 scale, pass-through adds, the logits' (p - y)/n) and says what they mean for the
 gradient, with the numbers of this text.
 """
@@ -40,8 +40,9 @@ def teaching_notes(H: nx.MultiDiGraph) -> list:
 
     >>> H = nx.MultiDiGraph(scope="x", position=0, tokens=("BOS", "a"), positions=1,
     ...                     relu_active=0, relu_total=2, roots=())
-    >>> teaching_notes(H)[0]
-    'relu: 0/2 active. A closed gate (input ≤ 0) outputs 0 and sends no gradient back: nothing reaches what comes before it from here.'
+    >>> teaching_notes(H)[0]  # doctest: +NORMALIZE_WHITESPACE
+    'relu: 0/2 active. A closed gate (input ≤ 0) outputs 0 and sends no gradient back:
+    nothing reaches what comes before it from here.'
     """
     notes = []
     if "relu_total" in H.graph:

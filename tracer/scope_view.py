@@ -85,7 +85,7 @@ def scope_view(G: nx.MultiDiGraph, scope: str) -> nx.MultiDiGraph:
     """The scope's op-level graph, its inputs, and the marks of what it teaches.
 
     Args:
-        G: a model graph from tracer.model_trace.trace_text (after backward).
+        G: a model graph from microgpt_trace.tracer.model_trace.trace_text (after backward).
         scope: e.g. "pos3/layer0/mlp", "pos0/embed", "loss" (a trailing "/" is ignored).
 
     Returns:
@@ -98,11 +98,12 @@ def scope_view(G: nx.MultiDiGraph, scope: str) -> nx.MultiDiGraph:
         SelectionError: G is not a model graph, the scope holds no op, or it is the
             weights' scope; the message names the scopes nearby.
 
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> scope_view(trace_expression("a"), "x")
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> scope_view(trace_expression("a"), "x")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    tracer.exceptions.SelectionError: a scope view needs a model graph (traced from a text), not view 'expression'
+    microgpt_trace.tracer.exceptions.SelectionError: a scope view needs a model graph
+    (traced from a text), not view 'expression'
     """
     if G.graph.get("view") != "model":
         raise SelectionError("a scope view needs a model graph (traced from a text), "
@@ -313,11 +314,12 @@ def seeded_from_the_loss(H: nx.MultiDiGraph, frames: list) -> list:
     """The frames of a replay through the scope from scope_seeds, frame 0's caption
     saying where its seeds come from.
 
-    >>> from tracer.replay import Frame
+    >>> from microgpt_trace.tracer.replay import Frame
     >>> H = nx.MultiDiGraph(scope="pos3/layer0/mlp")
     >>> frames = seeded_from_the_loss(H, [Frame(0, (), (), (), (), "seed: ...")])
-    >>> print(frames[0].caption)
-    backward through pos3/layer0/mlp starts from the grads its outputs receive from the loss of the whole text
+    >>> print(frames[0].caption)  # doctest: +NORMALIZE_WHITESPACE
+    backward through pos3/layer0/mlp starts from the grads its outputs receive from the loss
+    of the whole text
     seed: ...
     """
     first = frames[0]

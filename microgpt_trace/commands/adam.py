@@ -1,17 +1,15 @@
 import click
 
-from microgpt.data import DEFAULT_DATA
+from ..options import data_option
 
 
 @click.command()
 @click.argument("param")
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
-              help="Checkpoint whose next update to show [default: data/checkpoint.json].")
+              help="Checkpoint whose next update to show [default: the shipped checkpoint].")
 @click.option("--text", help="Take the gradient of this text's loss [default: the next "
               "training document].")
-@click.option("--data", type=click.Path(dir_okay=False), default=str(DEFAULT_DATA),
-              help="The checkpoint's dataset, which orders the training documents "
-              "[default: data/names.txt].")
+@data_option("The checkpoint's dataset, which orders the training documents")
 @click.option("--steps", type=click.IntRange(min=1), metavar="N",
               help="Set the schedule's length to N steps (more than the checkpoint has "
               "done), e.g. to extend a finished one [default: the checkpoint's].")
@@ -31,7 +29,7 @@ def adam(param, checkpoint, text, data, steps):
       microgpt-trace adam "layer0.mlp_fc1[3][5]"
       microgpt-trace adam "wte[0][1]" --text anna --steps 2000
     """
-    from microgpt.adam import format_arithmetic, next_update
+    from microgpt_trace.microgpt.adam_explained import format_arithmetic, next_update
 
     arithmetic = next_update(checkpoint, param, data, text, steps, on_replay=lambda n: click.echo(
         f"replaying {n} steps from the seed to reach the last one (--steps N skips this)...",

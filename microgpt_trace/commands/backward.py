@@ -1,7 +1,7 @@
 import click
 
-from renderers.diagrams.render import DEFAULT_MAX_NODES
-from renderers.themes import THEMES
+from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES
+from microgpt_trace.renderers.themes import THEMES
 
 from ..options import depth_option, load_head, load_traced_text
 
@@ -13,7 +13,7 @@ from ..options import depth_option, load_head, load_traced_text
 @click.option("--text", help="Animate the model on this text instead: one attention head, "
               "or with --model the whole model in blocks.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
-              help="Model for --text [default: data/checkpoint.json].")
+              help="Model for --text [default: the shipped checkpoint].")
 @click.option("--pos", type=click.IntRange(min=0),
               help="Query position of the head (0 reads BOS) [default: the last].")
 @click.option("--layer", type=click.IntRange(min=0), default=0, show_default=True,
@@ -54,7 +54,7 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
       microgpt-trace backward --text anna --scope pos3/layer0/mlp -o mlp.html
       microgpt-trace backward --text anna --model --depth 1 -o frames/
     """
-    from renderers.animation.write import animation_kind, write_animation
+    from microgpt_trace.renderers.animation.write import animation_kind, write_animation
 
     check_scope(scope_name, text, whole_model, pos)
     check_options(expression, assignments, text, whole_model, granularity, depth)
@@ -98,7 +98,7 @@ def check_scope(scope_name, text, whole_model, pos):
 
 def replay_scope(text, checkpoint, scope_name, engine, granularity):
     """(the scope's view, frames from the grads its outputs get from the whole loss)."""
-    from tracer.scope_view import scope_seeds, scope_view, seeded_from_the_loss
+    from microgpt_trace.tracer.scope_view import scope_seeds, scope_view, seeded_from_the_loss
 
     graph, _ = load_traced_text(checkpoint, text, engine or "fused")
     view = scope_view(graph, scope_name)
@@ -109,14 +109,13 @@ def replay(expression, assignments, text, checkpoint, pos, layer, head_index, en
            whole_model, depth, granularity, max_nodes=DEFAULT_MAX_NODES):
     """(graph to draw, frames) for an expression, one head, or the whole model."""
     if text is None:
-        from tracer.expression.evaluate import parse_assignments, trace_expression
+        from microgpt_trace.tracer.expression.evaluate import parse_assignments, trace_expression
 
         graph = trace_expression(expression, parse_assignments(assignments))
         return graph, frames_of(graph, granularity, None)
     if whole_model:
-        from tracer.block_frames import block_frames
-
-        from tracer.queries import auto_depth
+        from microgpt_trace.tracer.block_frames import block_frames
+        from microgpt_trace.tracer.queries import auto_depth
 
         graph, _ = load_traced_text(checkpoint, text, engine or "fused")
         depth = auto_depth(graph, max_nodes) if depth in (None, "auto") else int(depth)
@@ -130,9 +129,9 @@ def frames_of(graph, granularity, seeds):
     """Scope frames wait until a whole scope is ready: runs of one scope would
     alternate, since a depth-first order interleaves a head's softmax and sum."""
     if granularity == "scope":
-        from tracer.block_frames import ready_frames
+        from microgpt_trace.tracer.block_frames import ready_frames
 
         return ready_frames(graph, lambda n: graph.nodes[n]["scope"], seeds)
-    from tracer.replay import backward_frames
+    from microgpt_trace.tracer.replay import backward_frames
 
     return backward_frames(graph, granularity, seeds=seeds)

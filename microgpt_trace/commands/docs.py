@@ -5,6 +5,11 @@ import click
 ROOT = Path(__file__).resolve().parent.parent.parent  # the source checkout holding docs/
 
 
+def is_source_checkout(root) -> bool:
+    """An installed wheel has no docs/ to draw into, only the checkout does."""
+    return (root / "docs" / "img").is_dir()
+
+
 @click.command()
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 naming the figures that are missing or stale.")
@@ -23,8 +28,9 @@ def docs(check):
     """
     from ..docs_build import build_docs
 
-    if not (ROOT / "docs").is_dir():
-        raise click.ClickException(f"no docs/ folder in {str(ROOT)!r}: run from a source checkout")
+    if not is_source_checkout(ROOT):
+        raise click.ClickException("docs needs a source checkout of microgpt-trace (it draws "
+                                   "into its docs/img); this copy is installed without docs/")
     listed = build_docs(ROOT, check)
     if check and listed:
         raise click.ClickException(f"out of date: {', '.join(listed)}; "

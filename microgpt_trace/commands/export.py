@@ -7,7 +7,7 @@ import click
               help="A variable's value (with EXPRESSION); repeatable.")
 @click.option("--text", help="Export the model's whole graph on this text instead.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
-              help="Model for --text [default: data/checkpoint.json].")
+              help="Model for --text [default: the shipped checkpoint].")
 @click.option("--engine", type=click.Choice(["fused", "atomic"]), default="fused",
               show_default=True, help="How --text records dot products.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
@@ -21,7 +21,7 @@ def export(expression, assignments, text, checkpoint, engine, output, fmt):
       microgpt-trace export "a*b + a" -o graph.graphml
       microgpt-trace export --text anna -o anna.json
     """
-    from tracer.export import write_graph
+    from microgpt_trace.tracer.export import write_graph
 
     if (expression is None) == (text is None):
         raise click.UsageError("give either an EXPRESSION or --text, not both")
@@ -30,7 +30,7 @@ def export(expression, assignments, text, checkpoint, engine, output, fmt):
 
         graph, _ = load_traced_text(checkpoint, text, engine)
     else:
-        from tracer.expression.evaluate import parse_assignments, trace_expression
+        from microgpt_trace.tracer.expression.evaluate import parse_assignments, trace_expression
 
         graph = trace_expression(expression, parse_assignments(assignments))
     write_graph(graph, output, fmt)

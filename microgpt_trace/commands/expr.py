@@ -20,7 +20,11 @@ def expr(expression, assignments, no_backward, output, fmt, rankdir, edge_labels
       microgpt-trace expr "a*b + a"
       microgpt-trace expr "tanh(a*b + c)" --set a=0.5 -o graph.png --edge-labels
     """
-    from tracer.expression.evaluate import node_table, parse_assignments, trace_expression
+    from microgpt_trace.tracer.expression.evaluate import (
+        node_table,
+        parse_assignments,
+        trace_expression,
+    )
 
     graph = trace_expression(expression, parse_assignments(assignments),
                              backward=not no_backward)

@@ -3,8 +3,8 @@ from contextlib import contextmanager
 
 import click
 
-from microgpt.metrics import read_log
-from renderers.panels.report import check_position, frame_count, write_report
+from microgpt_trace.microgpt.runs.metrics import read_log
+from microgpt_trace.renderers.panels.report import check_position, frame_count, write_report
 
 
 @click.command()

@@ -1,20 +1,21 @@
 import click
 
-from microgpt.checkpoint import load_model
-from microgpt.sample import generate
+from microgpt_trace.microgpt.runs.checkpoint import load_model
+from microgpt_trace.microgpt.sample import generate
 
 MAX_SAMPLES = 10_000  # a list a reader can still scroll; more is a mistyped number
 
 
 @click.command()
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
-              help="Checkpoint to sample from [default: data/checkpoint.json].")
+              help="Checkpoint to sample from [default: the shipped checkpoint].")
 @click.option("-n", "num_samples", type=click.IntRange(1, MAX_SAMPLES), default=20,
               show_default=True, help="Number of samples.")
 @click.option("--temperature", type=float, default=0.5, show_default=True,
               help="Softmax temperature; lower is more conservative.")
 @click.option("--seed", type=int, default=None,
-              help="Seed a fresh RNG [default: continue the checkpoint's RNG, as microgpt.py does].")
+              help="Seed a fresh RNG [default: continue the checkpoint's RNG, as microgpt.py "
+              "does].")
 @click.option("--engine", type=click.Choice(["float", "fused", "atomic"]), default="float",
               show_default=True, help="float: plain floats; fused, atomic: Value graphs "
               "(same samples).")

@@ -23,8 +23,8 @@ def scope(scope_name, checkpoint, text, engine, list_scopes, no_backward, output
       microgpt-trace scope pos3/layer0/mlp --text anna -o mlp.svg
       microgpt-trace scope --list --text anna
     """
-    from tracer.scope_notes import scope_summary
-    from tracer.scope_view import scope_names, scope_view
+    from microgpt_trace.tracer.scope_notes import scope_summary
+    from microgpt_trace.tracer.scope_view import scope_names, scope_view
 
     if scope_name is None and not list_scopes:
         raise click.UsageError("give a SCOPE such as pos3/layer0/mlp (--list shows them all)")

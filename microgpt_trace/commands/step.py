@@ -2,9 +2,9 @@ import sys
 
 import click
 
-from renderers.terminal import frames_text, step_through
-from tracer.expression.evaluate import parse_assignments, trace_expression
-from tracer.replay import backward_frames
+from microgpt_trace.renderers.terminal import frames_text, step_through
+from microgpt_trace.tracer.expression.evaluate import parse_assignments, trace_expression
+from microgpt_trace.tracer.replay import backward_frames
 
 
 @click.command()

@@ -4,19 +4,25 @@ from contextlib import contextmanager
 
 import click
 
-from microgpt import checkpoint
-from microgpt.data import DEFAULT_DATA, load_docs
-from microgpt.run import DEFAULT_CHECKPOINT_EVERY, check_outputs, train_run
-from microgpt.snapshots import DEFAULT_SNAPSHOT_EVERY
-from microgpt.train import TrainConfig, docs_digest, resume, start
+from microgpt_trace.microgpt.data import dataset_path, load_docs
+from microgpt_trace.microgpt.runs import checkpoint
+from microgpt_trace.microgpt.runs.snapshots import DEFAULT_SNAPSHOT_EVERY
+from microgpt_trace.microgpt.runs.train_run import (
+    DEFAULT_CHECKPOINT_EVERY,
+    check_outputs,
+    train_run,
+)
+from microgpt_trace.microgpt.train import TrainConfig, docs_digest, resume, start
+
+from ..options import data_option
 
 
 @click.command()
-@click.option("--data", type=click.Path(dir_okay=False), default=str(DEFAULT_DATA),
-              help="UTF-8 text file, one document per line [default: data/names.txt].")
+@data_option("What to train on")
 @click.option("--steps", type=click.IntRange(min=0), help="Length of the schedule [default: 1000].")
 @click.option("--seed", type=int, help="Seed of the one RNG [default: 42].")
-@click.option("--layers", "n_layer", type=click.IntRange(min=1), help="Transformer blocks [default: 1].")
+@click.option("--layers", "n_layer", type=click.IntRange(min=1),
+              help="Transformer blocks [default: 1].")
 @click.option("--embd", "n_embd", type=click.IntRange(min=1), help="Embedding width [default: 16].")
 @click.option("--heads", "n_head", type=click.IntRange(min=1), help="Attention heads [default: 4].")
 @click.option("--block-size", type=click.IntRange(min=1), help="Context length [default: 16].")
@@ -44,7 +50,7 @@ from microgpt.train import TrainConfig, docs_digest, resume, start
 @click.option("--verbose", is_flag=True, help="One line per step instead of a progress bar.")
 def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, output,
           checkpoint_every, log_path, snapshot_every, snapshot_text, resume, verbose):
-    """Train the scalar GPT (the algorithm of microgpt.py) on a text file.
+    """Train the scalar GPT (the algorithm of microgpt.py) on a dataset.
 
     --steps is the length of the learning-rate schedule; a resumed run continues to
     its end. Ctrl-C or SIGTERM stops after the current step and writes a resumable
@@ -56,7 +62,7 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
         raise click.UsageError("--snapshot-text needs --log: snapshots go into the metrics log")
     if checkpoint_every is not None and not output:
         raise click.UsageError("--checkpoint-every needs -o: the checkpoints go there")
-    check_outputs(output, log_path, data)  # a finished run must not fail at its end
+    check_outputs(output, log_path, dataset_path(data))  # a finished run must not fail at its end
     settings = dict(steps=steps, seed=seed, n_layer=n_layer, n_embd=n_embd,
                     n_head=n_head, block_size=block_size, lr=lr)
     docs = load_docs(data)

@@ -81,7 +81,7 @@ def read_geometry(doc: dict) -> Geometry:
         RenderError: the drawing of a table does not match its label.
 
     >>> import json
-    >>> from renderers.diagrams.render import render
+    >>> from microgpt_trace.renderers.diagrams.render import render
     >>> doc = json.loads(render('digraph { a [shape=circle]; a -> b [id="e"] }', "json"))
     >>> g = read_geometry(doc)
     >>> g.size, g.nodes["a"].ellipse, g.edges["e"].points[0]

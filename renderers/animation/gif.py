@@ -14,11 +14,11 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
-from .layout import TICK, Cell
-from .model import Animation, mark_scale
-from .svg import caption_band
-from ..exceptions import TooManyFramesError
 from ..diagrams.render import PNG_DPI, render
+from ..exceptions import TooManyFramesError
+from .storyboard import Animation, mark_scale
+from .svg import caption_band
+from .svg_template import TICK, Cell
 
 __all__ = ["gif_bytes", "check_frame_count", "MAX_FRAMES"]
 
@@ -39,7 +39,7 @@ def gif_bytes(anim: Animation, max_frames: int = MAX_FRAMES) -> bytes:
     """The animation as an animated GIF that loops.
 
     Args:
-        anim: from renderers.animation.model.animate.
+        anim: from microgpt_trace.renderers.animation.storyboard.animate.
         max_frames: refuse longer animations.
 
     Returns:
@@ -50,9 +50,9 @@ def gif_bytes(anim: Animation, max_frames: int = MAX_FRAMES) -> bytes:
             get fewer.
         RenderError: dot failed.
 
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> from tracer.replay import backward_frames
-    >>> from renderers.animation.model import animate
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.replay import backward_frames
+    >>> from microgpt_trace.renderers.animation.storyboard import animate
     >>> G = trace_expression("a*b + a")
     >>> gif_bytes(animate(G, backward_frames(G)))[:6]
     b'GIF89a'
@@ -82,10 +82,11 @@ def check_frame_count(count: int, max_frames: int = MAX_FRAMES) -> int:
 
     >>> check_frame_count(400)
     400
-    >>> check_frame_count(401)  # doctest: +ELLIPSIS
+    >>> check_frame_count(401)  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    renderers.exceptions.TooManyFramesError: 401 frames is too many for a GIF (at most 400)...
+    microgpt_trace.renderers.exceptions.TooManyFramesError: 401 frames is too many for a GIF
+    (at most 400)...
     """
     if count > max_frames:
         raise TooManyFramesError(
@@ -288,7 +289,7 @@ class Painter:
             self.smooth(image, corners, accent, paint)
         draw = ImageDraw.Draw(image)
         label = font("bold", 10 * s * self.scale)
-        for kind, x, y, text in (m for m in marks if m[0] == "label"):
+        for _kind, x, y, text in (m for m in marks if m[0] == "label"):
             draw.text((x * self.scale, (y - 3 * s) * self.scale), text, fill=accent,
                       anchor="ms", font=label, stroke_width=max(1, round(1.5 * s * self.scale)),
                       stroke_fill="#ffffff")

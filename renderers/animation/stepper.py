@@ -19,8 +19,8 @@ import html
 import json
 from dataclasses import dataclass
 
-from .model import Animation, mark_scale
 from ..quoting import escape_html
+from .storyboard import Animation, mark_scale
 
 __all__ = ["stepper_html", "notebook_html", "Stepper", "MIN_TEXT"]
 
@@ -227,15 +227,15 @@ def stepper_html(anim: Animation, interval_ms: int = 800) -> str:
     """The stepper page for an animation: one HTML file with no external resource.
 
     Args:
-        anim: from renderers.animation.model.animate.
+        anim: from microgpt_trace.renderers.animation.storyboard.animate.
         interval_ms: time per frame while playing.
 
     Returns:
         The HTML document.
 
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> from tracer.replay import backward_frames
-    >>> from renderers.animation.model import animate
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.replay import backward_frames
+    >>> from microgpt_trace.renderers.animation.storyboard import animate
     >>> G = trace_expression("a*a", {"a": 3.0})
     >>> page = stepper_html(animate(G, backward_frames(G)))
     >>> page.startswith("<!DOCTYPE html>"), "http" in page.replace(
@@ -289,16 +289,16 @@ def notebook_html(anim: Animation, height: int = 640, interval_ms: int = 800) ->
     move only the one that has the focus (click it first).
 
     Args:
-        anim: from renderers.animation.model.animate.
+        anim: from microgpt_trace.renderers.animation.storyboard.animate.
         height: of the iframe, in px; it is as wide as the cell.
         interval_ms: time per frame while playing.
 
     Returns:
         One <iframe> element, its srcdoc the escaped page.
 
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> from tracer.replay import backward_frames
-    >>> from renderers.animation.model import animate
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.replay import backward_frames
+    >>> from microgpt_trace.renderers.animation.storyboard import animate
     >>> G = trace_expression("a*a", {"a": 3.0})
     >>> cell = Stepper(animate(G, backward_frames(G)))._repr_html_()
     >>> cell.startswith("<iframe"), cell.count("<"), 'id=&quot;caption&quot;' in cell

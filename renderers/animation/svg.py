@@ -6,12 +6,12 @@ The same caption band is drawn by the GIF, so its geometry (Band) lives here too
 import re
 from dataclasses import dataclass
 
-from microgpt.files import write_folder
+from microgpt_trace.microgpt.runs.files import write_folder
 
 from ..exceptions import RenderError
 from ..quoting import escape_html
-from .layout import text_width
-from .model import Animation, mark_scale
+from .storyboard import Animation, mark_scale
+from .svg_template import text_width
 
 __all__ = ["frame_svgs", "marks_svg", "caption_band", "Band", "write_svg_frames"]
 
@@ -27,9 +27,9 @@ def frame_svgs(anim: Animation) -> list:
     Returns:
         One SVG document (str) per frame, all the same size, nodes in the same places.
 
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> from tracer.replay import backward_frames
-    >>> from renderers.animation.model import animate
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.replay import backward_frames
+    >>> from microgpt_trace.renderers.animation.storyboard import animate
     >>> G = trace_expression("a*a")
     >>> svgs = frame_svgs(animate(G, backward_frames(G)))
     >>> len(svgs), "a.grad += 2 × 1 → 4" in svgs[1]
@@ -146,9 +146,9 @@ def write_svg_frames(anim: Animation, folder) -> list:
         RenderError: the folder holds other files, or cannot be written.
 
     >>> import tempfile, os
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> from tracer.replay import backward_frames
-    >>> from renderers.animation.model import animate
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.replay import backward_frames
+    >>> from microgpt_trace.renderers.animation.storyboard import animate
     >>> G = trace_expression("a*a")
     >>> out = os.path.join(tempfile.mkdtemp(), "frames")
     >>> [p.name for p in write_svg_frames(animate(G, backward_frames(G)), out)]

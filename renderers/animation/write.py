@@ -8,8 +8,8 @@ import networkx as nx
 from ..diagrams.render import DEFAULT_MAX_NODES, write_bytes
 from ..exceptions import FormatError
 from .gif import check_frame_count, gif_bytes
-from .model import animate
 from .stepper import stepper_html
+from .storyboard import animate
 from .svg import write_svg_frames
 
 __all__ = ["animation_kind", "write_animation"]
@@ -58,8 +58,8 @@ def write_animation(G: nx.Graph, frames: list, output, *, rankdir: str = "LR",
             written; nothing is left half-written.
 
     >>> import tempfile, os
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> from tracer.replay import backward_frames
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.replay import backward_frames
     >>> G = trace_expression("a*a")
     >>> write_animation(G, backward_frames(G), os.path.join(tempfile.mkdtemp(), "a.html"))
     'html'

@@ -11,12 +11,23 @@ import re
 
 import networkx as nx
 
-from tracer.text import number, token_text
+from microgpt_trace.tracer.text import number, token_text
 
-from .values import (Html, Style, edge_id, edge_stmt, grad_cell, keyed_edges,
-                     node_names, node_stmt, sort_key, subgraph, tag)
 from ..quoting import escape_html
 from ..themes import text_on
+from .values import (
+    Html,
+    Style,
+    edge_id,
+    edge_stmt,
+    grad_cell,
+    keyed_edges,
+    node_names,
+    node_stmt,
+    sort_key,
+    subgraph,
+    tag,
+)
 
 __all__ = ["blocks_lines", "blocks_title"]
 

@@ -8,14 +8,31 @@ atomic engine (each dot product a chain of `*` and `+`) readable on one slide.
 
 import networkx as nx
 
-from tracer.names import is_reciprocal
-from tracer.text import number, token_text
+from microgpt_trace.tracer.names import is_reciprocal
+from microgpt_trace.tracer.text import number, token_text
 
-from .values import (Html, Style, attrs, compact_node, edge_id, edge_stmt, grad_cell,
-                     key_label, keyed_edges, node_names, node_stmt, op_node, op_symbol, scales,
-                     sort_key, subgraph, tag, value_edge)
 from ..quoting import escape_html
 from ..themes import text_on
+from .values import (
+    Html,
+    Style,
+    attrs,
+    compact_node,
+    edge_id,
+    edge_stmt,
+    grad_cell,
+    key_label,
+    keyed_edges,
+    node_names,
+    node_stmt,
+    op_node,
+    op_symbol,
+    scales,
+    sort_key,
+    subgraph,
+    tag,
+    value_edge,
+)
 
 __all__ = ["head_lines", "head_title", "attention_strip", "attention_weights"]
 
@@ -116,7 +133,7 @@ def inner_node(G, node, name, style, max_grad, group="") -> str:
 
     In the softmax, the steps say what they are: the constant added to each score is
     "−max" (minus the largest score), the total of the exps is "Σ" and `**-1` is "1/Σ"
-    (the words the captions use, tracer.names).
+    (the words the captions use, microgpt_trace.tracer.names).
     """
     d = G.nodes[node]
     if not d["op"]:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import networkx as nx
 
-from microgpt.files import write_output
+from microgpt_trace.microgpt.runs.files import write_output
 
-from .source import dot_source
 from ..exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
+from .source import dot_source
 
 __all__ = ["render", "render_formats", "write_diagram", "layout_size", "check_layout_size",
            "FORMATS", "DEFAULT_MAX_NODES", "DOT_TIMEOUT"]
@@ -45,7 +45,7 @@ def render(dot_text: str, fmt: str, dpi: float = PNG_DPI) -> bytes:
     """Lay out and draw DOT text with Graphviz's `dot`.
 
     Args:
-        dot_text: a DOT document, e.g. from renderers.diagrams.source.dot_source.
+        dot_text: a DOT document, e.g. from microgpt_trace.renderers.diagrams.source.dot_source.
         fmt: "svg", "png" (at 144 dpi), "pdf", or "json" (positions and drawing
             operations, for code that needs to know where dot put things).
         dpi: for png, the resolution (a big graph's thumbnail needs fewer pixels).
@@ -215,7 +215,7 @@ def write_diagram(G: nx.Graph, path, fmt: str = None, max_nodes: int = DEFAULT_M
     """Draw G into a file (or stdout for "-"), never leaving a partial file.
 
     Args:
-        G: a graph for renderers.diagrams.source.dot_source.
+        G: a graph for microgpt_trace.renderers.diagrams.source.dot_source.
         path: the output file, or "-" for stdout.
         fmt: "svg", "png", "pdf" or "dot"; None picks it from path's extension.
         max_nodes: refuse to lay out graphs whose layout_size is larger (".dot" output,

@@ -20,7 +20,7 @@ The marks of what the scope teaches are drawn where they happen, each in the key
 ReLU whose input is ≤ 0 is a closed gate (a dark cell "off" where its edge arrives);
 RMSNorm's scale is one ringed node feeding every output; the first residual `+`
 writes the grad it passes back on both its operand edges; logits get p and
-(p − y)/n beside their grad; the notes under the title (tracer.scope_notes) say it
+(p − y)/n beside their grad; the notes under the title (microgpt_trace.tracer.scope_notes) say it
 in words, with the numbers.
 """
 
@@ -29,15 +29,30 @@ from collections import defaultdict
 
 import networkx as nx
 
-from tracer.scope_notes import scope_heading, teaching_notes
-from tracer.text import number, token_text
+from microgpt_trace.tracer.scope_notes import scope_heading, teaching_notes
+from microgpt_trace.tracer.text import number, token_text
 
-from .head import stacked
-from .values import (Html, Style, edge_id, edge_stmt, grad_cell, key_label, keyed_edges,
-                     node_names, node_stmt, op_node, op_symbol, scales, sort_key, subgraph,
-                     tag, value_edge)
 from ..quoting import escape_html
 from ..themes import text_on
+from .head import stacked
+from .values import (
+    Html,
+    Style,
+    edge_id,
+    edge_stmt,
+    grad_cell,
+    key_label,
+    keyed_edges,
+    node_names,
+    node_stmt,
+    op_node,
+    op_symbol,
+    scales,
+    sort_key,
+    subgraph,
+    tag,
+    value_edge,
+)
 
 __all__ = ["scope_lines", "scope_title", "GATE_CLOSED", "PASS_FILL"]
 
@@ -281,11 +296,11 @@ def endpoints(G, names, tables, circles, rankdir):
 def bundle_edges(G, names, tables, heads, style, max_flow) -> str:
     """One edge per bundle: from a table to a table, or to the op reading it."""
     bundles = defaultdict(list)
-    for u, v, key, e in keyed_edges(G):
+    for u, v, _key, e in keyed_edges(G):
         if e.get("bundle"):
             bundles[e["bundle"]].append((u, v, e))
     body = ""
-    for i, (ident, edges) in enumerate(sorted(bundles.items())):
+    for i, (_ident, edges) in enumerate(sorted(bundles.items())):
         tail = tables[edges[0][0]]
         targets = {v for _, v, _ in edges}
         head = tables[edges[0][1]] if len(targets) > 1 else heads[edges[0][1]]

@@ -2,20 +2,20 @@
 
 `G.graph["view"]` picks the drawing: "expression" (the default), "model" (the same,
 clustered by scope), "head" (one attention head), "blocks" (a collapsed model) or
-"scope" (any scope at op level, from tracer.scope_view).
-Running `dot` on the text is renderers.diagrams.render's job alone.
+"scope" (any scope at op level, from microgpt_trace.tracer.scope_view).
+Running `dot` on the text is microgpt_trace.renderers.diagrams.render's job alone.
 """
 
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from ..exceptions import RenderError
+from ..themes import get_theme
 from .blocks import blocks_lines, blocks_title
 from .head import head_lines, head_title
 from .scope import scope_lines, scope_title
 from .values import Frames, Style, digraph, key_label, value_lines
-from ..exceptions import RenderError
-from ..themes import get_theme
 
 if TYPE_CHECKING:
     import graphviz
@@ -39,13 +39,13 @@ def dot_source(G: nx.Graph, *, rankdir: str = "LR", edge_labels: bool = False,
     """Draw a traced graph as DOT text, chosen by its "view" graph attribute.
 
     Args:
-        G: a graph following tracer.graph's schema (or a blocks graph).
+        G: a graph following microgpt_trace.tracer.graph's schema (or a blocks graph).
         rankdir: "LR" (left to right) or "TB" (top to bottom).
         edge_labels: put each argument's local gradient (and what flowed back
             along it, when drawing backward) on its edge.
         backward: show gradients; False draws the forward pass only.
-        theme: a name in renderers.themes.THEMES ("default" or "colorblind").
-        frames: drawing the base of an animation (renderers.diagrams.values.Frames):
+        theme: a name in microgpt_trace.renderers.themes.THEMES ("default" or "colorblind").
+        frames: drawing the base of an animation (microgpt_trace.renderers.diagrams.values.Frames):
             grad cells as links of a set width, argument edges idle.
 
     Returns:

@@ -19,8 +19,8 @@ from typing import Optional
 
 import networkx as nx
 
-from tracer.names import power_exponent
-from tracer.text import number
+from microgpt_trace.tracer.names import power_exponent
+from microgpt_trace.tracer.text import number
 
 from ..quoting import escape_html, quote
 from ..themes import Theme, text_on
@@ -28,7 +28,8 @@ from ..themes import Theme, text_on
 __all__ = ["Style", "Frames", "Html", "attrs", "tag", "node_stmt", "edge_stmt",
            "subgraph", "digraph", "node_names", "sort_key", "sorted_edges", "keyed_edges",
            "edge_id", "grad_cell", "scales", "op_symbol",
-           "value_node", "op_node", "compact_node", "value_edge", "edge_label", "key_label", "value_lines"]
+           "value_node", "op_node", "compact_node", "value_edge", "edge_label", "key_label",
+           "value_lines"]
 
 # What each op looks like in its small node (x*y is shown as a multiplication sign).
 OP_SYMBOLS = {"+": "+", "*": "\u00d7", "**": "^", "exp": "exp", "log": "log",
@@ -222,8 +223,8 @@ def compact_node(name: str, symbol: str, d: dict, style: Style, max_grad: float)
     fill = t.signed_fill(d["grad"], max_grad) if style.backward else t.kind_fill(d["kind"])
     tip = f"data {number(d['data'])}" + (f", grad {number(d['grad'])}" if style.backward else "")
     return node_stmt(name, "compact", shape="circle" if len(symbol) == 1 else "ellipse",
-                     label=symbol, style="filled", fillcolor=fill, fontcolor=text_on(fill), width="0.28",
-                     height="0.28", margin="0.01", fontsize="9",
+                     label=symbol, style="filled", fillcolor=fill, fontcolor=text_on(fill),
+                     width="0.28", height="0.28", margin="0.01", fontsize="9",
                      tooltip=f"{symbol}: {tip} ({d.get('scope', '')})")
 
 

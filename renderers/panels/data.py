@@ -1,9 +1,10 @@
 """The numbers behind the training panels, computed from the plain metrics-log records.
 
 Pure functions on lists and numpy arrays, no drawing, so tests can check the numbers
-the charts show. A snapshot (see microgpt.snapshots) is the dict the training loop
-wrote: attention maps, next-token probabilities at every position, embeddings,
-residual stream, head outputs, MLP activations and gradient norms of one fixed text.
+the charts show. A snapshot (see microgpt_trace.microgpt.runs.snapshots) is the dict
+the training loop wrote: attention maps, next-token probabilities at every position,
+embeddings, residual stream, head outputs, MLP activations and gradient norms of one
+fixed text.
 
 Across snapshots the panels keep one colour scale and one set of axes (`scales`,
 `pca_basis`), so a change between two steps of the slider is a change of the model,

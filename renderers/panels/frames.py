@@ -24,10 +24,28 @@ from typing import TYPE_CHECKING, Callable, Sequence
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-from .charts import (OTHER, TARGET, group_colour, new_figure, panel_style, position_labels,
-                     shown, styled)
-from .data import (attention_mask, head_matrix, pca_basis, prob_columns, project,
-                   residual_summary, scales, spread_labels, target_probs, top_k)
+from .charts import (
+    OTHER,
+    TARGET,
+    group_colour,
+    new_figure,
+    panel_style,
+    position_labels,
+    shown,
+    styled,
+)
+from .data import (
+    attention_mask,
+    head_matrix,
+    pca_basis,
+    prob_columns,
+    project,
+    residual_summary,
+    scales,
+    spread_labels,
+    target_probs,
+    top_k,
+)
 
 __all__ = ["Panel", "frame_pngs", "frame_svg", "attention_panel", "probs_panel",
            "embedding_panel", "residual_panel", "head_output_panel", "mlp_panel",
@@ -219,7 +237,7 @@ def top_k_panel(snapshots, vocab, position, k):
         if truth not in ids:
             ids, ps = ids + [truth], ps + [probs[truth]]
         shown_ids = ids + [None] * (rows - len(ids))
-        for i, (bar, value, name, token) in enumerate(zip(bars, values, names, shown_ids)):
+        for bar, value, name, token in zip(bars, values, names, shown_ids):
             p = probs[token] if token is not None else 0.0
             bar.set(width=p, color=TARGET if token == truth else OTHER)
             value.set(x=p + 0.01, text=f"{p:.3f}" if token is not None else "")
@@ -331,7 +349,7 @@ def residual_panel(snapshots: Sequence[dict], sc: dict | None = None) -> Panel:
         bottom = np.column_stack([x, s["norm_min"]])[::-1]
         band.set_verts([np.concatenate([top, bottom])])
         line.set_ydata(s["norm_mean"])
-        for bar, text, i, c in zip(bars, values, range(len(pairs)), s["cosine_mean"]):
+        for bar, text, c in zip(bars, values, s["cosine_mean"]):
             bar.set_height(c)
             text.set(y=max(c, 0) + 0.02, text=f"{c:.2f}")
         title.set_text(step_title(snapshot, "Residual stream over its positions"))

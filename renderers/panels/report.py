@@ -17,13 +17,22 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from microgpt.files import write_folder
+from microgpt_trace.microgpt.runs.files import write_folder
 
 from ..exceptions import RenderError
 from .charts import figure_bytes, grad_curves_figure, learning_figure, loss_figure
 from .data import scales
-from .frames import (attention_panel, embedding_panel, frame_pngs, frame_svg, grad_panel,
-                     head_output_panel, mlp_panel, probs_panel, residual_panel)
+from .frames import (
+    attention_panel,
+    embedding_panel,
+    frame_pngs,
+    frame_svg,
+    grad_panel,
+    head_output_panel,
+    mlp_panel,
+    probs_panel,
+    residual_panel,
+)
 
 __all__ = ["write_report", "report_html", "check_position", "RUN_PANELS", "STEP_PANELS"]
 
@@ -75,9 +84,10 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
         RenderError: no step records, a position outside the snapshot text, out_dir
             holds other files, or it cannot be written.
 
-    >>> write_report("/tmp/never", [], [], ["a", "BOS"])
+    >>> write_report("/tmp/never", [], [], ["a", "BOS"])  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
-    renderers.exceptions.RenderError: the metrics log has no step records: nothing to draw
+    microgpt_trace.renderers.exceptions.RenderError: the metrics log has no step records:
+    nothing to draw
     """
     if not steps:
         raise RenderError("the metrics log has no step records: nothing to draw")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from microgpt import checkpoint
-from microgpt.train import TrainConfig, docs_digest, start, train_steps
+from microgpt_trace.microgpt.runs import checkpoint
+from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start, train_steps
 
 
 @pytest.fixture(scope="module")

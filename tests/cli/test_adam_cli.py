@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from microgpt import checkpoint
-from microgpt.checkpoint import DEFAULT_CHECKPOINT
-from microgpt.data import load_docs
-from microgpt.train import docs_digest, resume, train_steps
+from microgpt_trace.microgpt.data import load_docs
+from microgpt_trace.microgpt.runs import checkpoint
+from microgpt_trace.microgpt.runs.checkpoint import DEFAULT_CHECKPOINT
+from microgpt_trace.microgpt.train import docs_digest, resume, train_steps
 
 from .runner import assert_one_line_error, invoke
 from .test_train_cli import make_inputs

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from microgpt import checkpoint
-from microgpt.metrics import read_log
-from microgpt.train import TrainConfig, docs_digest, start, train_steps
+from microgpt_trace.microgpt.runs import checkpoint
+from microgpt_trace.microgpt.runs.metrics import read_log
+from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start, train_steps
 
 from .runner import invoke
 

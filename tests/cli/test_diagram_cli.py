@@ -3,7 +3,7 @@
 import networkx as nx
 import pytest
 
-from tracer.export import read_graph
+from microgpt_trace.tracer.export import read_graph
 
 from .runner import assert_one_line_error, invoke
 
@@ -124,7 +124,8 @@ def test_export_text_round_trips(tiny_checkpoint, tmp_path):
     graph = read_graph(out)
     loaded = nx.read_graphml(out, force_multigraph=True)
     assert len(graph) == len(loaded) > 100
-    assert graph.graph["view"] == "model" and "loss" in {d["label"] for _, d in graph.nodes(data=True)}
+    assert graph.graph["view"] == "model"
+    assert "loss" in {d["label"] for _, d in graph.nodes(data=True)}
 
 
 def test_export_needs_exactly_one_source(tmp_path):

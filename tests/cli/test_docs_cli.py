@@ -11,9 +11,18 @@ from pathlib import Path
 import pytest
 
 from microgpt_trace.commands import docs as docs_command
-from microgpt_trace.docs_build import (ANIMATIONS, DIAGRAMS, IMG_DIR, PANELS, build_docs,
-                                       diagram_dot, figures, rounded_log, traced_text,
-                                       write_animation)
+from microgpt_trace.docs_build import (
+    ANIMATIONS,
+    DIAGRAMS,
+    IMG_DIR,
+    PANELS,
+    build_docs,
+    diagram_dot,
+    figures,
+    rounded_log,
+    traced_text,
+    write_animation,
+)
 
 from .runner import invoke
 
@@ -98,13 +107,17 @@ def test_every_linked_image_exists(page):
 def shown_in(chapter: Path) -> tuple:
     """(the files it shows as images, every file it links, its text)."""
     text = chapter.read_text(encoding="utf-8")
-    resolve = lambda links: {(chapter.parent / link).resolve() for link in links}
+
+    def resolve(links):
+        return {(chapter.parent / link).resolve() for link in links}
+
     return resolve(IMAGE.findall(text)), resolve(LINK.findall(text)), text
 
 
 def has_row(text: str, image: Path, commands: tuple) -> bool:
     """A table row `| `docs/img/FILE` | ... |` quoting each command as
-    `microgpt-trace COMMAND`; for a diagram exactly `| `docs/img/NAME.svg` | `microgpt-trace COMMAND` |`."""
+    `microgpt-trace COMMAND`; for a diagram exactly
+    `| `docs/img/NAME.svg` | `microgpt-trace COMMAND` |`."""
     start = f"| `{image.as_posix()}` | "
     return any(line.startswith(start) and all(f"`microgpt-trace {c}`" in line for c in commands)
                for line in text.splitlines())

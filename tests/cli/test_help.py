@@ -14,8 +14,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from microgpt import __version__
 from microgpt_trace.cli import COMMANDS, cli
+from microgpt_trace.microgpt import __version__
 
 HEAVY = ("matplotlib", "numpy", "PIL", "playwright", "imageio")
 

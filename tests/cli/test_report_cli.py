@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from microgpt.metrics import read_log
-from renderers.panels.report import RUN_PANELS, STEP_PANELS
+from microgpt_trace.microgpt.runs.metrics import read_log
+from microgpt_trace.renderers.panels.report import RUN_PANELS, STEP_PANELS
 
 from .runner import invoke
 

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from microgpt.checkpoint import load_model
-from microgpt.sample import generate
+from microgpt_trace.microgpt.runs.checkpoint import load_model
+from microgpt_trace.microgpt.sample import generate
 
 from .test_train_cli import assert_one_line_error, invoke, make_inputs
 

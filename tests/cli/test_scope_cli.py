@@ -49,7 +49,7 @@ def test_svg_with_the_shared_options(tiny_checkpoint, tmp_path):
 
 
 def test_json_graph_round_trips(tiny_checkpoint, tmp_path):
-    from tracer.export import read_graph
+    from microgpt_trace.tracer.export import read_graph
 
     result = invoke("scope", "pos1/layer0/residual2", "--text", "anna", "--checkpoint",
                     tiny_checkpoint, "-o", tmp_path / "s.json")

@@ -2,9 +2,9 @@ from click.testing import CliRunner
 
 from microgpt_trace.cli import cli
 from microgpt_trace.commands import step as step_command
-from renderers.terminal import frames_text
-from tracer.expression.evaluate import trace_expression
-from tracer.replay import backward_frames
+from microgpt_trace.renderers.terminal import frames_text
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.replay import backward_frames
 
 
 def run(*args, input=None):

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from microgpt import checkpoint
-from microgpt.model import document_loss
-from microgpt.train import TrainConfig, docs_digest, start, train, train_steps
+from microgpt_trace.microgpt.model import document_loss
+from microgpt_trace.microgpt.runs import checkpoint
+from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start, train, train_steps
 
 from .runner import invoke
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from microgpt import checkpoint
-from microgpt.metrics import read_log
+from microgpt_trace.microgpt.runs import checkpoint
+from microgpt_trace.microgpt.runs.metrics import read_log
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--embd", "8", "--heads", "2", "--block-size", "8"]

@@ -3,10 +3,36 @@ import string
 
 import pytest
 
-from microgpt.data import DEFAULT_DATA, Tokenizer, load_docs
-from microgpt.exceptions import DataError, MicrogptError
+from microgpt_trace.microgpt.data import DEFAULT_DATA, SHIPPED, Tokenizer, dataset_path, load_docs
+from microgpt_trace.microgpt.exceptions import DataError, MicrogptError
 
-DATA = DEFAULT_DATA.parent
+DATA = dataset_path("names").parent
+
+
+@pytest.mark.parametrize("name, filename", [("names", "names.txt"), ("names-ja", "names-ja.txt")])
+def test_a_shipped_dataset_is_read_by_name_from_any_folder(tmp_path, monkeypatch, name,
+                                                           filename):
+    monkeypatch.chdir(tmp_path)
+    assert dataset_path(name) == DATA / filename
+    assert load_docs(name) == reference_docs(DATA / filename)
+
+
+def test_a_path_still_works_and_a_name_wins_over_a_file_of_that_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "names").write_text("zed\n", encoding="utf-8")
+    assert load_docs("./names") == ["zed"]
+    assert load_docs(tmp_path / "names") == ["zed"]
+    assert load_docs("names")[0] != "zed"
+
+
+def test_neither_a_file_nor_a_shipped_name_is_one_line_listing_the_names(tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    message = ("dataset not found: 'name-ja' is neither a file nor a shipped dataset "
+               "(names, names-ja)")
+    assert list(SHIPPED) == ["names", "names-ja"]
+    with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+        load_docs("name-ja")
 
 
 def reference_docs(path):
@@ -108,4 +134,4 @@ def test_shipped_japanese_names():
 
 
 def test_default_data_is_the_english_names():
-    assert DEFAULT_DATA == DATA / "names.txt"
+    assert dataset_path(DEFAULT_DATA) == DATA / "names.txt"

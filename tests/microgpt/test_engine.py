@@ -1,9 +1,10 @@
 import math
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from microgpt.engine import Value, dot, scope, topological_order
+from microgpt_trace.microgpt.engine import Value, dot, scope, topological_order
 
 
 def test_worked_example():
@@ -172,8 +173,8 @@ def test_gradients_accumulate_across_backward_calls():
 
 
 def test_unnamed_skips_scopes_and_labels_but_not_the_numbers():
-    from microgpt.engine import scope, unnamed
-    from microgpt.model import named
+    from microgpt_trace.microgpt.engine import scope, unnamed
+    from microgpt_trace.microgpt.model import named
 
     with unnamed():
         with scope("layer0"):

@@ -10,14 +10,15 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from microgpt import floats
-from microgpt.engine import Value
-from microgpt.model import GPT, Config, document_loss
-from microgpt.sample import generate
-from microgpt.snapshots import snapshot_record
-from microgpt.train import TrainConfig, start, train, train_steps
+from microgpt_trace.microgpt import floats
+from microgpt_trace.microgpt.engine import Value
+from microgpt_trace.microgpt.model import GPT, Config, document_loss
+from microgpt_trace.microgpt.runs.snapshots import snapshot_record
+from microgpt_trace.microgpt.sample import generate
+from microgpt_trace.microgpt.train import TrainConfig, start, train, train_steps
 
 from . import reference
 

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from microgpt.model import document_loss
-from microgpt.train import TrainConfig, start
+from microgpt_trace.microgpt.model import document_loss
+from microgpt_trace.microgpt.train import TrainConfig, start
 
 DOCS = ["emma", "olivia", "ava", "isabella", "sophia", "annabella", "mia"]
 H = 1e-6

@@ -12,8 +12,8 @@ import random
 import numpy as np
 import pytest
 
-from microgpt.model import document_loss
-from microgpt.train import TrainConfig, start
+from microgpt_trace.microgpt.model import document_loss
+from microgpt_trace.microgpt.train import TrainConfig, start
 
 DOCS = ["emma", "olivia", "ava", "isabella", "sophia", "annabella", "mia"]
 RTOL, ATOL = 1e-10, 1e-12

@@ -2,12 +2,19 @@ import json
 
 import pytest
 
-from microgpt import checkpoint, files
-from microgpt.data import Tokenizer
-from microgpt.exceptions import CheckpointError, ConfigError
-from microgpt.model import Config
-from microgpt.sample import generate
-from microgpt.train import TrainConfig, docs_digest, resume, start, train, train_steps
+from microgpt_trace.microgpt.data import Tokenizer
+from microgpt_trace.microgpt.exceptions import CheckpointError, ConfigError
+from microgpt_trace.microgpt.model import Config
+from microgpt_trace.microgpt.runs import checkpoint, files
+from microgpt_trace.microgpt.sample import generate
+from microgpt_trace.microgpt.train import (
+    TrainConfig,
+    docs_digest,
+    resume,
+    start,
+    train,
+    train_steps,
+)
 
 from . import reference
 
@@ -156,7 +163,8 @@ def test_tokenizer_round_trip():
 
 
 def test_fused_steps_skip_names_and_keep_the_losses(tiny_docs, monkeypatch):
-    from microgpt import engine, train as train_module
+    from microgpt_trace.microgpt import engine
+    from microgpt_trace.microgpt import train as train_module
 
     naming = []
     real = train_module.document_loss

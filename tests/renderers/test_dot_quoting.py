@@ -2,12 +2,12 @@ import doctest
 
 import pytest
 
-from renderers import quoting, themes
-from renderers.diagrams import render
-from renderers.diagrams import source as dot
-from renderers.exceptions import RenderError
-from renderers.quoting import escape_html, quote
-from renderers.themes import THEMES, get_theme, text_on
+from microgpt_trace.renderers import quoting, themes
+from microgpt_trace.renderers.diagrams import render
+from microgpt_trace.renderers.diagrams import source as dot
+from microgpt_trace.renderers.exceptions import RenderError
+from microgpt_trace.renderers.quoting import escape_html, quote
+from microgpt_trace.renderers.themes import THEMES, get_theme, text_on
 
 
 @pytest.mark.parametrize("module", [quoting, themes, dot])

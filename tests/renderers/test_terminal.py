@@ -1,8 +1,14 @@
 import pytest
 
-from microgpt.engine import Value
-from renderers.terminal import frame_text, frames_text, printable, step_through, width
-from tracer.replay import backward_frames
+from microgpt_trace.microgpt.engine import Value
+from microgpt_trace.renderers.terminal import (
+    frame_text,
+    frames_text,
+    printable,
+    step_through,
+    width,
+)
+from microgpt_trace.tracer.replay import backward_frames
 
 from ..tracer.tiny_models import traced, worked_example
 

@@ -4,9 +4,9 @@ from itertools import chain, groupby
 
 import pytest
 
-from tracer.block_frames import block_frames
-from tracer.exceptions import SelectionError
-from tracer.queries import block_keys, collapse
+from microgpt_trace.tracer.block_frames import block_frames
+from microgpt_trace.tracer.exceptions import SelectionError
+from microgpt_trace.tracer.queries import block_keys, collapse
 
 from .tiny_models import snapshot, tiny_graph
 

@@ -4,10 +4,10 @@ import os
 import networkx as nx
 import pytest
 
-from tracer.exceptions import ExportError
-from tracer.export import FORMATS, read_graph, write_graph
-from tracer.expression.evaluate import trace_expression
-from tracer.queries import collapse, head_view
+from microgpt_trace.tracer.exceptions import ExportError
+from microgpt_trace.tracer.export import FORMATS, read_graph, write_graph
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.queries import collapse, head_view
 
 from .tiny_models import tiny_graph
 

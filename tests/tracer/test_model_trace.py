@@ -3,12 +3,12 @@ import random
 import networkx as nx
 import pytest
 
-from microgpt.engine import topological_order
-from microgpt.model import GPT, Config, document_loss
-from microgpt.exceptions import DataError
-from tracer.exceptions import SelectionError
-from tracer.model_trace import trace_head, trace_text
-from tracer.queries import head_view
+from microgpt_trace.microgpt.engine import topological_order
+from microgpt_trace.microgpt.exceptions import DataError
+from microgpt_trace.microgpt.model import GPT, Config, document_loss
+from microgpt_trace.tracer.exceptions import SelectionError
+from microgpt_trace.tracer.model_trace import trace_head, trace_text
+from microgpt_trace.tracer.queries import head_view
 
 from .tiny_models import TOKENIZER, snapshot, tiny_graph, tiny_model
 
@@ -90,7 +90,7 @@ def test_longest_text_uses_every_position():
 
 
 def test_default_config_atomic_engine_traces_about_60k_nodes():
-    from microgpt.data import Tokenizer
+    from microgpt_trace.microgpt.data import Tokenizer
 
     tok = Tokenizer("abcdefghijklmnopqrstuvwxyz")
     model = GPT.init(Config(tok.vocab_size), random.Random(42), "atomic")

@@ -1,8 +1,8 @@
 """node_name: labels as they are, unnamed nodes spelled from their operands."""
 
-from microgpt.engine import Value, dot
-from tracer.graph import trace
-from tracer.names import MAX_LENGTH, node_name
+from microgpt_trace.microgpt.engine import Value, dot
+from microgpt_trace.tracer.graph import trace
+from microgpt_trace.tracer.names import MAX_LENGTH, node_name
 
 
 def test_brackets_follow_precedence():
@@ -44,8 +44,8 @@ def last(root):
 
 def test_softmax_steps_use_the_words_of_the_head_view():
     """The caption says `score − max`, `Σ` and `1/Σ`, as the head diagram labels them."""
-    from microgpt.engine import scope
-    from microgpt.model import softmax
+    from microgpt_trace.microgpt.engine import scope
+    from microgpt_trace.microgpt.model import softmax
     scores = [Value(0.5, label="s0"), Value(-0.25, label="s1")]
     with scope("head0"), scope("softmax"):
         weights = softmax(scores)
@@ -58,7 +58,7 @@ def test_softmax_steps_use_the_words_of_the_head_view():
 
 def test_a_reciprocal_outside_a_softmax_stays_a_power():
     a = Value(2.0, label="a")
-    from microgpt.engine import scope
+    from microgpt_trace.microgpt.engine import scope
     with scope("mlp"):
         G, root = last((a + 1.0) ** -1)
     assert node_name(G, root) == "(a + 1)**-1"

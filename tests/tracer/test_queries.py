@@ -6,11 +6,17 @@ from operator import add, mul
 import networkx as nx
 import pytest
 
-from microgpt.model import document_loss
-from microgpt.recorder import per_position, recording
-from tracer.exceptions import SelectionError
-from tracer.expression.evaluate import trace_expression
-from tracer.queries import ancestors_of, auto_depth, collapse, head_view, select_scope
+from microgpt_trace.microgpt.model import document_loss
+from microgpt_trace.microgpt.recorder import per_position, recording
+from microgpt_trace.tracer.exceptions import SelectionError
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.queries import (
+    ancestors_of,
+    auto_depth,
+    collapse,
+    head_view,
+    select_scope,
+)
 
 from .tiny_models import snapshot, tiny_graph, tiny_model
 
@@ -105,7 +111,7 @@ def test_head_view_matches_the_model_probes(engine, pos, layer, head):
 def test_head_view_keeps_only_final_qkv_and_head_internals(engine):
     G = tiny_graph(engine)
     H = head_view(G, 2, 0, 1)
-    for n, d in H.nodes(data=True):
+    for _, d in H.nodes(data=True):
         if d["role"] in ("q", "k", "v"):
             assert d["scope"] == f"pos{d['position']}/layer0/attn/qkv"
             assert d["label"].startswith(f"L0.{d['role']}[") and d["label"][-2] in "4567"

@@ -3,14 +3,15 @@ from itertools import chain
 
 import networkx as nx
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from microgpt.engine import Value, scope
-from microgpt.model import document_loss
-from microgpt.train import TrainConfig, start
-from tracer.exceptions import SelectionError
-from tracer.graph import trace
-from tracer.replay import GRANULARITIES, Flow, backward_frames, grads_after
+from microgpt_trace.microgpt.engine import Value, scope
+from microgpt_trace.microgpt.model import document_loss
+from microgpt_trace.microgpt.train import TrainConfig, start
+from microgpt_trace.tracer.exceptions import SelectionError
+from microgpt_trace.tracer.graph import trace
+from microgpt_trace.tracer.replay import GRANULARITIES, Flow, backward_frames, grads_after
 
 from .tiny_models import traced, worked_example
 
@@ -215,8 +216,9 @@ def expressions(draw):
         op = draw(st.sampled_from(["+", "*", "*c", "exp", "tanh"]))
         a, b = draw(st.sampled_from(nodes)), draw(st.sampled_from(nodes))
         with scope(draw(st.sampled_from(["", "f", "f/g", "h"]))):
-            v = {"+": lambda: a + b, "*": lambda: a * b, "*c": lambda: a * -1.5,
-                 "exp": lambda: a.exp() if abs(a.data) < 20 else a.tanh(),
+            v = {"+": lambda a=a, b=b: a + b, "*": lambda a=a, b=b: a * b,
+                 "*c": lambda a=a: a * -1.5,
+                 "exp": lambda a=a: a.exp() if abs(a.data) < 20 else a.tanh(),
                  "tanh": a.tanh}[op]()
             nodes.append(v.tanh() if abs(v.data) > 1e6 else v)
     return nodes[-1]
@@ -263,7 +265,7 @@ def test_a_whole_training_step(tiny_docs, engine):
 
 
 def test_seeds_replay_a_head_to_the_models_own_grads():
-    from tracer.queries import head_view
+    from microgpt_trace.tracer.queries import head_view
 
     from .tiny_models import tiny_graph
 
@@ -305,7 +307,7 @@ def test_seeds_must_be_nodes(worked):
 
 
 def test_grouped_frames_take_any_order_parents_first_and_stay_exact():
-    from tracer.replay import grouped_frames
+    from microgpt_trace.tracer.replay import grouped_frames
 
     a = Value(1.0, label="a")
     x = a * 1.0

@@ -6,15 +6,15 @@ import math
 
 import pytest
 
-from microgpt.engine import topological_order
-from microgpt.model import document_loss, softmax
-from renderers.diagrams.render import layout_size
-from tracer.exceptions import SelectionError
-from tracer.expression.evaluate import trace_expression
-from tracer.names import node_name
-from tracer.replay import backward_frames
-from tracer.scope_notes import scope_summary, teaching_notes
-from tracer.scope_view import ROLES, scope_names, scope_seeds, scope_view
+from microgpt_trace.microgpt.engine import topological_order
+from microgpt_trace.microgpt.model import document_loss, softmax
+from microgpt_trace.renderers.diagrams.render import layout_size
+from microgpt_trace.tracer.exceptions import SelectionError
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.names import node_name
+from microgpt_trace.tracer.replay import backward_frames
+from microgpt_trace.tracer.scope_notes import scope_summary, teaching_notes
+from microgpt_trace.tracer.scope_view import ROLES, scope_names, scope_seeds, scope_view
 
 from .tiny_models import TOKENIZER, snapshot, tiny_graph, tiny_model
 

@@ -3,12 +3,11 @@
 import random
 from functools import lru_cache
 
-from microgpt.data import Tokenizer
-from microgpt.engine import Value
-from microgpt.model import GPT, Config
-
-from tracer.graph import trace
-from tracer.model_trace import trace_text
+from microgpt_trace.microgpt.data import Tokenizer
+from microgpt_trace.microgpt.engine import Value
+from microgpt_trace.microgpt.model import GPT, Config
+from microgpt_trace.tracer.graph import trace
+from microgpt_trace.tracer.model_trace import trace_text
 
 TOKENIZER = Tokenizer("abc")
 

@@ -13,12 +13,11 @@ from typing import Iterable
 
 import networkx as nx
 
-from microgpt.engine import Value, topological_order
+from microgpt_trace.microgpt.engine import Value, topological_order
 
 from ..exceptions import EvaluationError, ExpressionError
-from .parse import (ATOM, FUNCTIONS, UNARY, Num, Var, fold, op_of, parse, render,
-                         variables)
 from ..graph import trace
+from .parse import ATOM, FUNCTIONS, UNARY, Num, Var, fold, op_of, parse, render, variables
 
 __all__ = ["DEFAULT_VALUES", "parse", "variables", "parse_assignments", "evaluate",
            "trace_expression", "node_table"]
@@ -197,7 +196,7 @@ def trace_expression(text: str, values: dict = None, backward: bool = True) -> n
         text, values, backward: as for evaluate().
 
     Returns:
-        A MultiDiGraph in the tracer.graph schema; `source` is the text.
+        A MultiDiGraph in the microgpt_trace.tracer.graph schema; `source` is the text.
 
     Raises:
         ExpressionError, EvaluationError: as for evaluate().

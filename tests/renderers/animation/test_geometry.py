@@ -5,13 +5,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from renderers.animation.geometry import PAD, read_geometry
-from renderers.animation.layout import IDLE_EDGE
-from renderers.diagrams.render import render_formats
-from renderers.diagrams.source import dot_source
-from renderers.diagrams.values import Frames, node_names
-from renderers.exceptions import RenderError
-from tracer.expression.evaluate import trace_expression
+from microgpt_trace.renderers.animation.geometry import PAD, read_geometry
+from microgpt_trace.renderers.animation.svg_template import IDLE_EDGE
+from microgpt_trace.renderers.diagrams.render import render_formats
+from microgpt_trace.renderers.diagrams.source import dot_source
+from microgpt_trace.renderers.diagrams.values import Frames, node_names
+from microgpt_trace.renderers.exceptions import RenderError
+from microgpt_trace.tracer.expression.evaluate import trace_expression
 
 SVG = "{http://www.w3.org/2000/svg}"
 TABLE = ('<table><tr><td bgcolor="#eeeeee">a</td></tr>'

@@ -5,13 +5,13 @@ import io
 import pytest
 from PIL import Image
 
-from microgpt.engine import Value
-from renderers.animation.model import animate
-from renderers.exceptions import TooManyFramesError
-from renderers.animation.gif import MAX_FRAMES, Painter, gif_bytes
-from tracer.expression.evaluate import trace_expression
-from tracer.graph import trace
-from tracer.replay import backward_frames
+from microgpt_trace.microgpt.engine import Value
+from microgpt_trace.renderers.animation.gif import MAX_FRAMES, Painter, gif_bytes
+from microgpt_trace.renderers.animation.storyboard import animate
+from microgpt_trace.renderers.exceptions import TooManyFramesError
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.graph import trace
+from microgpt_trace.tracer.replay import backward_frames
 
 pytestmark = pytest.mark.exe
 

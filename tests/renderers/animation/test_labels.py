@@ -5,10 +5,10 @@ stepper and the GIF draw it) is clear of every node's outline, every node's whol
 import pytest
 
 from microgpt_trace.commands.backward import replay
-from renderers.animation.model import animate, label_box, mark_box, mark_scale
-from tracer.block_frames import block_frames
-from tracer.expression.evaluate import trace_expression
-from tracer.replay import backward_frames
+from microgpt_trace.renderers.animation.storyboard import animate, label_box, mark_box, mark_scale
+from microgpt_trace.tracer.block_frames import block_frames
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.replay import backward_frames
 
 from ...tracer.tiny_models import tiny_graph
 from ..diagrams.diagram_graphs import tiny_head
@@ -53,7 +53,7 @@ def test_no_label_covers_a_node_or_another_label(name):
 
 
 def test_the_label_box_holds_the_text_the_gif_draws():
-    from renderers.animation.gif import font
+    from microgpt_trace.renderers.animation.gif import font
 
     for scale in (1.0, 1.5):
         face = font("bold", 10 * scale * 4)  # measured large, then scaled back

@@ -5,12 +5,13 @@ two pixels tall and its inset rectangle turned inside out.
 """
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from renderers.animation.write import write_animation
-from renderers.exceptions import RenderError
-from tracer.expression.evaluate import trace_expression
-from tracer.replay import backward_frames
+from microgpt_trace.renderers.animation.write import write_animation
+from microgpt_trace.renderers.exceptions import RenderError
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.replay import backward_frames
 
 pytestmark = pytest.mark.exe
 

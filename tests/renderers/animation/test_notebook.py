@@ -1,13 +1,13 @@
 """In a notebook: a Stepper displays as the animation's stepper, isolated in an iframe, and a
-diagram (renderers.diagrams.source.to_dot) displays as SVG."""
+diagram (microgpt_trace.renderers.diagrams.source.to_dot) displays as SVG."""
 
 import pytest
 
-from renderers.animation.model import animate
-from renderers.animation.stepper import Stepper
-from renderers.diagrams.source import to_dot
-from tracer.expression.evaluate import trace_expression
-from tracer.replay import backward_frames
+from microgpt_trace.renderers.animation.stepper import Stepper
+from microgpt_trace.renderers.animation.storyboard import animate
+from microgpt_trace.renderers.diagrams.source import to_dot
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.replay import backward_frames
 
 pytestmark = pytest.mark.exe
 

@@ -5,15 +5,15 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from renderers.animation.model import animate
-from renderers.animation.svg import frame_svgs
-from renderers.diagrams.values import node_names
-from tracer.replay import backward_frames
-from tracer.scope_view import scope_seeds, scope_view, seeded_from_the_loss
-from tracer.text import number
+from microgpt_trace.renderers.animation.storyboard import animate
+from microgpt_trace.renderers.animation.svg import frame_svgs
+from microgpt_trace.renderers.diagrams.values import node_names
+from microgpt_trace.tracer.replay import backward_frames
+from microgpt_trace.tracer.scope_view import scope_seeds, scope_view, seeded_from_the_loss
+from microgpt_trace.tracer.text import number
 
 from ...tracer.tiny_models import tiny_graph
-from .test_model import node_geometry, text_of
+from .test_storyboard import node_geometry, text_of
 
 pytestmark = pytest.mark.exe
 

@@ -5,14 +5,14 @@ import re
 
 import pytest
 
-from microgpt.engine import Value
-from renderers.animation.model import animate
-from renderers.diagrams.values import node_names
-from renderers.animation.stepper import stepper_html
-from tracer.text import number
-from tracer.expression.evaluate import trace_expression
-from tracer.graph import trace
-from tracer.replay import backward_frames
+from microgpt_trace.microgpt.engine import Value
+from microgpt_trace.renderers.animation.stepper import stepper_html
+from microgpt_trace.renderers.animation.storyboard import animate
+from microgpt_trace.renderers.diagrams.values import node_names
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.graph import trace
+from microgpt_trace.tracer.replay import backward_frames
+from microgpt_trace.tracer.text import number
 
 from ..diagrams.diagram_graphs import tiny_head
 

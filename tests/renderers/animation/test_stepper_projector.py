@@ -6,8 +6,8 @@ are not), the caption is visible, and no text is under 11 px."""
 import pytest
 
 from microgpt_trace.commands.backward import replay
-from renderers.animation.model import animate
-from renderers.animation.stepper import MIN_TEXT, stepper_html
+from microgpt_trace.renderers.animation.stepper import MIN_TEXT, stepper_html
+from microgpt_trace.renderers.animation.storyboard import animate
 
 pytestmark = [pytest.mark.exe, pytest.mark.browser, pytest.mark.slow]
 VIEWPORTS = [(1280, 720), (1920, 1080)]

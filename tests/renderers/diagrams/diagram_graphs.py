@@ -1,16 +1,17 @@
 """Small graphs for the diagram tests, built from Values so their numbers are real.
 
-Labels are set by hand (as tracer.expression.evaluate would set them) so these graphs, and the
-golden DOT files drawn from them, depend only on the engine and tracer.graph.trace.
+Labels are set by hand (as microgpt_trace.tracer.expression.evaluate would set them)
+so these graphs, and the golden DOT files drawn from them, depend only on the engine
+and microgpt_trace.tracer.graph.trace.
 """
 
 import re
 
 import networkx as nx
 
-from microgpt.engine import Value, dot, scope
-from microgpt.model import named, softmax
-from tracer.graph import trace
+from microgpt_trace.microgpt.engine import Value, dot, scope
+from microgpt_trace.microgpt.model import named, softmax
+from microgpt_trace.tracer.graph import trace
 
 
 def labelled(value, label):
@@ -80,7 +81,8 @@ def tiny_head():
 
 
 def tiny_blocks():
-    """A collapsed two-position model, shaped like tracer.queries.collapse's output."""
+    """A collapsed two-position model, shaped like microgpt_trace.tracer.queries.collapse's
+    output."""
     B = nx.DiGraph(view="blocks", depth=1, roots=(5,), source="tiny blocks",
                    tokens=("BOS", "a", "BOS"))
     blocks = [("params/wte", "wte", -1, "param", 48, "", 1.25),

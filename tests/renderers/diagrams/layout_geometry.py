@@ -3,7 +3,7 @@ for tests that check what a reader sees (a title crossed, a row out of line)."""
 
 import json
 
-from renderers.diagrams.render import render
+from microgpt_trace.renderers.diagrams.render import render
 
 
 def layout(dot_text: str) -> dict:

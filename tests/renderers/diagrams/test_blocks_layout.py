@@ -3,19 +3,27 @@ kind in one column, weights' edges inside their row, flow labels off the titles.
 
 import pytest
 
-from renderers.diagrams.source import dot_source
-from renderers.diagrams.values import edge_id, node_names
+from microgpt_trace.renderers.diagrams.source import dot_source
+from microgpt_trace.renderers.diagrams.values import edge_id, node_names
 
-from .layout_geometry import (clusters, crossed_titles, edge_paths, inside, label_boxes, layout,
-                              node_boxes, overlap)
+from .layout_geometry import (
+    clusters,
+    crossed_titles,
+    edge_paths,
+    inside,
+    label_boxes,
+    layout,
+    node_boxes,
+    overlap,
+)
 
 pytestmark = pytest.mark.exe
 
 
 @pytest.fixture(scope="module")
 def traced():
-    from microgpt.checkpoint import load_model
-    from tracer.model_trace import trace_text
+    from microgpt_trace.microgpt.runs.checkpoint import load_model
+    from microgpt_trace.tracer.model_trace import trace_text
 
     model, tokenizer, _ = load_model(None, "fused")
     return trace_text(model, tokenizer, "anna")
@@ -23,7 +31,7 @@ def traced():
 
 @pytest.fixture(scope="module", params=[1, 2, 3])
 def drawn(request, traced):
-    from tracer.queries import collapse
+    from microgpt_trace.tracer.queries import collapse
 
     B = collapse(traced, request.param)
     return B, node_names(B), layout(dot_source(B))
@@ -60,7 +68,7 @@ def test_weights_edges_stay_in_their_row(drawn):
 
 
 def test_heads_top_to_bottom_in_order(traced):
-    from tracer.queries import collapse
+    from microgpt_trace.tracer.queries import collapse
 
     B = collapse(traced, 3)
     names, boxes = node_names(B), node_boxes(layout(dot_source(B)))
@@ -73,7 +81,7 @@ def test_heads_top_to_bottom_in_order(traced):
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_flow_labels_never_cover_a_title(traced, depth):
-    from tracer.queries import collapse
+    from microgpt_trace.tracer.queries import collapse
 
     j = layout(dot_source(collapse(traced, depth), edge_labels=True))
     titles = [box for name, box in node_boxes(j).items() if name.startswith("title_")]

@@ -3,7 +3,7 @@ are never crossed, the attention strip is beside the computation."""
 
 import pytest
 
-from renderers.diagrams.source import dot_source
+from microgpt_trace.renderers.diagrams.source import dot_source
 
 from .layout_geometry import clusters, crossed_titles, layout, node_boxes
 
@@ -12,8 +12,8 @@ pytestmark = pytest.mark.exe
 
 @pytest.fixture(scope="module", params=["atomic", "fused"])
 def head(request):
-    from microgpt.checkpoint import load_model
-    from tracer.model_trace import trace_head
+    from microgpt_trace.microgpt.runs.checkpoint import load_model
+    from microgpt_trace.tracer.model_trace import trace_head
 
     model, tokenizer, _ = load_model(None, request.param)
     return trace_head(model, tokenizer, "anna", 3, 0, 2)

@@ -8,9 +8,14 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from renderers.diagrams.source import dot_source
-from renderers.exceptions import DotNotFoundError, FormatError, GraphTooLargeError, RenderError
-from renderers.diagrams.render import INSTALL_HINT, render, write_diagram
+from microgpt_trace.renderers.diagrams.render import INSTALL_HINT, render, write_diagram
+from microgpt_trace.renderers.diagrams.source import dot_source
+from microgpt_trace.renderers.exceptions import (
+    DotNotFoundError,
+    FormatError,
+    GraphTooLargeError,
+    RenderError,
+)
 
 from . import diagram_graphs as graphs
 
@@ -19,7 +24,7 @@ MAGIC = {"svg": b"<?xml", "png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-"}
 
 def chain(n):
     """x0 + x1 + ... as a traced graph of about 3n nodes."""
-    from microgpt.engine import Value
+    from microgpt_trace.microgpt.engine import Value
 
     total = Value(0.0, label="x0")
     for i in range(1, n):
@@ -119,7 +124,7 @@ def test_over_the_cap_runs_no_dot_and_writes_nothing(no_dot, tmp_path):
 
 @pytest.mark.exe
 def test_a_failed_render_leaves_the_old_file(tmp_path, monkeypatch):
-    import renderers.diagrams.render as module
+    import microgpt_trace.renderers.diagrams.render as module
 
     out = tmp_path / "g.svg"
     out.write_bytes(b"old")
@@ -143,7 +148,8 @@ def test_bad_formats(tmp_path, monkeypatch, path, fmt, message):
 
 
 def test_render_refuses_text_formats():
-    with pytest.raises(FormatError, match="unsupported format 'dot': dot renders svg, png, pdf or json"):
+    with pytest.raises(FormatError,
+                       match="unsupported format 'dot': dot renders svg, png, pdf or json"):
         render("digraph {}", "dot")
 
 
@@ -168,7 +174,7 @@ def test_unwritable_path_is_a_render_error(tmp_path):
 
 
 def test_layout_size_counts_edges_and_fan():
-    from renderers.diagrams.render import layout_size
+    from microgpt_trace.renderers.diagrams.render import layout_size
 
     assert layout_size(chain(30)) == chain(30).number_of_nodes()
     many = nx.MultiDiGraph([(0, 1)] * 40)  # 2 nodes, 40 edges between them
@@ -176,7 +182,7 @@ def test_layout_size_counts_edges_and_fan():
 
 
 def test_a_variable_used_too_often_is_refused_before_dot(no_dot, tmp_path):
-    from tracer.expression.evaluate import trace_expression
+    from microgpt_trace.tracer.expression.evaluate import trace_expression
 
     G = trace_expression("+".join(["a"] * 80))  # minutes of layout for dot
     with pytest.raises(GraphTooLargeError, match="at most 80 on one node"):
@@ -189,8 +195,8 @@ HARD = "+".join(["a*b"] * 80)  # within a raised cap, but minutes of dot
 
 @pytest.mark.exe
 def test_dot_runs_under_a_timeout_and_is_killed(tmp_path, monkeypatch):
-    import renderers.diagrams.render as module
-    from tracer.expression.evaluate import trace_expression
+    import microgpt_trace.renderers.diagrams.render as module
+    from microgpt_trace.tracer.expression.evaluate import trace_expression
 
     monkeypatch.setattr(module, "DOT_TIMEOUT", 1)
     spawned = []
@@ -227,7 +233,8 @@ def test_dot_dies_with_the_command(tmp_path):
     os.kill(cli.pid, signals.SIGKILL)
     cli.wait()
     for _ in range(100):
-        if not Path(f"/proc/{dot}").exists() or "Z" in Path(f"/proc/{dot}/stat").read_text().split()[2]:
+        if (not Path(f"/proc/{dot}").exists()
+                or "Z" in Path(f"/proc/{dot}/stat").read_text().split()[2]):
             break
         time.sleep(0.05)
     else:

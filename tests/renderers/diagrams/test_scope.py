@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from renderers.diagrams.render import render
-from renderers.diagrams.scope import GATE_CLOSED, PASS_FILL
-from renderers.diagrams.source import dot_source
-from renderers.themes import get_theme
+from microgpt_trace.renderers.diagrams.render import render
+from microgpt_trace.renderers.diagrams.scope import GATE_CLOSED, PASS_FILL
+from microgpt_trace.renderers.diagrams.source import dot_source
+from microgpt_trace.renderers.themes import get_theme
+from microgpt_trace.tracer.scope_view import scope_view
+
 from ...tracer.tiny_models import tiny_graph
-from tracer.scope_view import scope_view
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = {  # golden name -> scope of the tiny model on "abca"

@@ -9,10 +9,10 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from renderers.diagrams.source import dot_source, to_dot
-from renderers.exceptions import RenderError
-from renderers.themes import get_theme
-from tracer.text import number
+from microgpt_trace.renderers.diagrams.source import dot_source, to_dot
+from microgpt_trace.renderers.exceptions import RenderError
+from microgpt_trace.renderers.themes import get_theme
+from microgpt_trace.tracer.text import number
 
 from . import diagram_graphs as graphs
 
@@ -171,11 +171,12 @@ def test_blocks_view_positions_params_and_widths():
     assert 'w_n1 -> n1 [id="e_n0_n1_0", class="arg"' in text
     assert 'subgraph "column_w_n1" {\n\t\t\tgraph [rank="same"]\n\t\t\tw_n1\n\t\t\tn1\n' in text
     assert "grad norm 4.5" in text and "dot:166 *:42 +:42" in text
-    assert re.findall(r'n1 -> n2 \[id="e_n1_n2_0", class="arg", penwidth="([\d.]+)"\]', text) == ["5.00"]
+    assert re.findall(r'n1 -> n2 \[id="e_n1_n2_0", class="arg", penwidth="([\d.]+)"\]',
+                      text) == ["5.00"]
 
 
 def test_blocks_heads_in_order_and_relus_counted():
-    from tracer.queries import collapse
+    from microgpt_trace.tracer.queries import collapse
 
     from ...tracer.tiny_models import tiny_graph
     B = collapse(tiny_graph("atomic"), 3)
@@ -204,7 +205,8 @@ def test_blocks_forward_sizes_by_count():
     # a label of its own (dot makes room for it) on every edge the ranking uses
     assert 'n2 -> n5 [id="e_n2_n5_0", class="arg", penwidth="1.12", label="1 edge"]' in text
     # a weight's flow in its tag, one line per weight, not on the short edges
-    assert 'label=<wte: 16 edges<br align="left"/>>' in text and 'w_n1 -> n1 [id="e_n0_n1_0", class="arg", penwidth="3.00"]' in text
+    assert 'label=<wte: 16 edges<br align="left"/>>' in text
+    assert 'w_n1 -> n1 [id="e_n0_n1_0", class="arg", penwidth="3.00"]' in text
 
 
 def test_same_graph_same_bytes():
@@ -213,7 +215,8 @@ def test_same_graph_same_bytes():
 
 
 def test_same_bytes_across_processes_and_hash_seeds():
-    code = ("from tests.renderers.diagrams import diagram_graphs as g; from renderers.diagrams.source import "
+    code = ("from tests.renderers.diagrams import diagram_graphs as g; "
+            "from microgpt_trace.renderers.diagrams.source import "
             "dot_source; import sys; sys.stdout.write(dot_source(g.tiny_head()) + "
             "dot_source(g.tiny_blocks()) + dot_source(g.tiny_model()))")
     root = Path(__file__).resolve().parents[3]

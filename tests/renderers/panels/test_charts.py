@@ -7,11 +7,11 @@ import matplotlib
 import pytest
 from PIL import Image
 
-from microgpt.snapshots import snapshot_record
-from microgpt.train import TrainConfig, start, train_steps
-from renderers.panels import charts as panels
-from renderers.panels import frames
-from renderers.panels.data import grad_curves
+from microgpt_trace.microgpt.runs.snapshots import snapshot_record
+from microgpt_trace.microgpt.train import TrainConfig, start, train_steps
+from microgpt_trace.renderers.panels import charts as panels
+from microgpt_trace.renderers.panels import frames
+from microgpt_trace.renderers.panels.data import grad_curves
 
 HIRAGANA = ["あいう", "いえ", "うお", "かき", "あかい", "おか"]
 
@@ -213,7 +213,7 @@ def test_hiragana_renders_as_glyphs():
     for build, args in ((frames.attention_panel, ()), (frames.probs_panel, (vocab,)),
                         (frames.embedding_panel, (vocab,))):
         figure = frames.snapshot_figure(build, snapshots[-1], *args)
-        assert glyph_warnings(lambda: panels.figure_bytes(figure)) == []
+        assert glyph_warnings(lambda figure=figure: panels.figure_bytes(figure)) == []
     # the check above can fail: without the fallback font the same labels warn
     from matplotlib.figure import Figure
 

@@ -1,8 +1,14 @@
 import numpy as np
 
-from renderers.panels import data
-from renderers.panels.data import (attention_mask, head_matrix, moving_average, pca_2d,
-                                  residual_summary, top_k)
+from microgpt_trace.renderers.panels import data
+from microgpt_trace.renderers.panels.data import (
+    attention_mask,
+    head_matrix,
+    moving_average,
+    pca_2d,
+    residual_summary,
+    top_k,
+)
 
 
 def test_moving_average_is_a_trailing_mean():

@@ -2,10 +2,15 @@ import re
 
 import pytest
 
-from microgpt.snapshots import snapshot_record
-from microgpt.train import TrainConfig, start, train_steps
-from renderers.exceptions import RenderError
-from renderers.panels.report import RUN_PANELS, STEP_PANELS, report_html, write_report
+from microgpt_trace.microgpt.runs.snapshots import snapshot_record
+from microgpt_trace.microgpt.train import TrainConfig, start, train_steps
+from microgpt_trace.renderers.exceptions import RenderError
+from microgpt_trace.renderers.panels.report import (
+    RUN_PANELS,
+    STEP_PANELS,
+    report_html,
+    write_report,
+)
 
 
 def tiny_run(docs, steps=10, every=9):

@@ -1,17 +1,33 @@
 import math
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tracer.exceptions import EvaluationError, ExpressionError
-from tracer.expression.evaluate import (DEFAULT_VALUES, evaluate, node_table, parse_assignments,
-                         trace_expression)
-from tracer.expression.parse import MAX_DEPTH, BinOp, Call, Neg, Num, Var, parse, to_text, variables
+from microgpt_trace.tracer.exceptions import EvaluationError, ExpressionError
+from microgpt_trace.tracer.expression.evaluate import (
+    DEFAULT_VALUES,
+    evaluate,
+    node_table,
+    parse_assignments,
+    trace_expression,
+)
+from microgpt_trace.tracer.expression.parse import (
+    MAX_DEPTH,
+    BinOp,
+    Call,
+    Neg,
+    Num,
+    Var,
+    parse,
+    to_text,
+    variables,
+)
 
 
 def grads(root):
     """label -> grad of the root's labelled leaves."""
-    from microgpt.engine import topological_order
+    from microgpt_trace.microgpt.engine import topological_order
 
     return {v.label: v.grad for v in topological_order(root) if not v._children and v.label}
 

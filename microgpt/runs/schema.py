@@ -56,7 +56,7 @@ def check(value, spec, where=""):
     >>> check({"w": [[1.0, 2]], "name": "x"}, {"w": [[NUMBER, 2], 1], "name": TEXT})
     >>> check({"w": [[1.0, "2"]]}, {"w": [[NUMBER, 2], 1]})
     Traceback (most recent call last):
-    microgpt.schema.SchemaError: w[0][1]: must be a number, got '2'
+    microgpt_trace.microgpt.runs.schema.SchemaError: w[0][1]: must be a number, got '2'
     """
     if callable(spec):
         problem = spec(value)

@@ -7,7 +7,7 @@ failing. These estimates let a run be refused up front with the numbers and a hi
 
 import os
 
-from .exceptions import ConfigError
+from ..exceptions import ConfigError
 
 __all__ = ["MAX_PARAMS", "n_params", "step_nodes", "check_size", "check_memory"]
 

@@ -1,17 +1,18 @@
 """The frame model: one layout, and what every frame of a backward replay shows.
 
-The base drawing is the diagram of renderers.diagrams.source in its animation form
+The base drawing is the diagram of microgpt_trace.renderers.diagrams.source in its animation form
 (grad cells as links, edges idle; every node, edge and grad cell with an id). dot
-lays it out once, written as JSON and SVG, and renderers.animation.layout turns that
-into a template whose slots (a fill, a text, a
+lays it out once, written as JSON and SVG, and microgpt_trace.renderers.animation.svg_template
+turns that into a template whose slots (a fill, a text, a
 stroke) each frame fills in, plus marks on top: an outline around the nodes sending
 their grad and the number flowing along each of their edges. SVG frames (.svg), the
 GIF (.gif) and the HTML stepper (.stepper) all draw one Animation, so no node moves.
 
 A grad shows as it builds up: blank until something reaches it, a grey partial sum,
 then the final grad, coloured by sign as in the static diagrams and ticked. Frames are
-duck-typed: tracer.replay's Frame, or tracer.block_frames's BlockFrame on a blocks
-graph (whose "grads" are L2 norms).
+duck-typed: microgpt_trace.tracer.replay's Frame, or
+microgpt_trace.tracer.block_frames's BlockFrame on a blocks graph (whose "grads" are
+L2 norms).
 """
 
 import json
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from tracer.text import number
+from microgpt_trace.tracer.text import number
 
 from ..diagrams.render import DEFAULT_MAX_NODES, check_layout_size, render_formats
 from ..diagrams.source import dot_source
@@ -28,7 +29,7 @@ from ..diagrams.values import Frames, edge_id, node_names
 from ..exceptions import RenderError
 from ..themes import get_theme, text_on
 from .geometry import read_geometry
-from .layout import IDLE_EDGE, svg_template, text_width
+from .svg_template import IDLE_EDGE, svg_template, text_width
 
 __all__ = ["Animation", "animate", "animation_dot", "mark_scale", "label_box", "mark_box"]
 
@@ -85,11 +86,11 @@ def animate(G: nx.Graph, frames: list, *, rankdir: str = "LR", theme: str = "def
     """Lay G out once and work out what every frame of a backward replay shows.
 
     Args:
-        G: the graph the frames replay (tracer.graph schema, a head view, or the
-            blocks graph from tracer.block_frames).
-        frames: from tracer.backward_frames, grouped_frames or block_frames.
-        rankdir, theme: as for renderers.diagrams.source.dot_source.
-        max_nodes: the layout cap (renderers.diagrams.render.layout_size).
+        G: the graph the frames replay (microgpt_trace.tracer.graph schema, a head view, or the
+            blocks graph from microgpt_trace.tracer.block_frames).
+        frames: from microgpt_trace.tracer.backward_frames, grouped_frames or block_frames.
+        rankdir, theme: as for microgpt_trace.renderers.diagrams.source.dot_source.
+        max_nodes: the layout cap (microgpt_trace.renderers.diagrams.render.layout_size).
 
     Returns:
         An Animation for .svg.frame_svgs, .gif.gif_bytes and .stepper.stepper_html.
@@ -98,8 +99,8 @@ def animate(G: nx.Graph, frames: list, *, rankdir: str = "LR", theme: str = "def
         GraphTooLargeError: G is over the layout cap.
         RenderError: no frames, a bad rankdir or theme, or dot failed.
 
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> from tracer.replay import backward_frames
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.replay import backward_frames
     >>> G = trace_expression("a*b + a")
     >>> anim = animate(G, backward_frames(G))
     >>> len(anim.values), anim.captions[2].splitlines()[1]
@@ -129,8 +130,8 @@ def animation_dot(G: nx.Graph, frames: list, *, rankdir: str = "LR",
     cell as wide as the longest text any frame puts in it. Pure: no `dot` runs, so
     docs checks can compare it without Graphviz.
 
-    >>> from tracer.expression.evaluate import trace_expression
-    >>> from tracer.replay import backward_frames
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> from microgpt_trace.tracer.replay import backward_frames
     >>> G = trace_expression("a*a")
     >>> animation_dot(G, backward_frames(G)).startswith("digraph")
     True

@@ -5,18 +5,18 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from microgpt.engine import Value
-from renderers.animation import model as animate_module
-from renderers.animation.model import animate
-from renderers.animation.svg import frame_svgs, write_svg_frames
-from renderers.animation.write import animation_kind, write_animation
-from renderers.diagrams.values import node_names
-from renderers.exceptions import FormatError, GraphTooLargeError, RenderError
-from tracer.text import number
-from tracer.block_frames import block_frames
-from tracer.expression.evaluate import trace_expression
-from tracer.graph import trace
-from tracer.replay import backward_frames
+import microgpt_trace.renderers.animation.storyboard as animate_module
+from microgpt_trace.microgpt.engine import Value
+from microgpt_trace.renderers.animation.storyboard import animate
+from microgpt_trace.renderers.animation.svg import frame_svgs, write_svg_frames
+from microgpt_trace.renderers.animation.write import animation_kind, write_animation
+from microgpt_trace.renderers.diagrams.values import node_names
+from microgpt_trace.renderers.exceptions import FormatError, GraphTooLargeError, RenderError
+from microgpt_trace.tracer.block_frames import block_frames
+from microgpt_trace.tracer.expression.evaluate import trace_expression
+from microgpt_trace.tracer.graph import trace
+from microgpt_trace.tracer.replay import backward_frames
+from microgpt_trace.tracer.text import number
 
 from ...tracer.tiny_models import tiny_graph
 from ..diagrams.diagram_graphs import tiny_head

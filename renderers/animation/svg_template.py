@@ -1,13 +1,13 @@
 """The template every frame fills: dot's SVG as text with slots, and what lies behind them.
 
-renderers.diagrams.source draws the animation's base (its `frames` option): grad cells
-are links with ids, nodes and argument edges have ids and classes. dot lays that out
-once and writes it twice, as JSON (renderers.animation.geometry: where everything is)
+microgpt_trace.renderers.diagrams.source draws the animation's base (its `frames` option):
+grad cells are links with ids, nodes and argument edges have ids and classes. dot lays that out
+once and writes it twice, as JSON (microgpt_trace.renderers.animation.geometry: where everything is)
 and as SVG (the base drawing). `svg_template` finds in the SVG, by those ids only,
 what a frame changes, turns it into numbered slots between strings (a fill, a text, a
 stroke), and records the geometry behind each slot (Cell, Circle, Edge) and the
 outline of each node from the JSON, for encoders that draw rather than patch text.
-renderers.animation.model fills the slots frame by frame.
+microgpt_trace.renderers.animation.storyboard fills the slots frame by frame.
 """
 
 import xml.etree.ElementTree as ET
@@ -77,9 +77,10 @@ def svg_template(svg: bytes, geometry, by_name: dict, anim) -> list:
     """dot's SVG and the layout -> the template and geometry, written into anim; the
     initial slot values.
 
-    anim is a fresh renderers.animation.model.Animation, passed in so this module needs
-    no import of it: its size, svg_attrs, parts and slots are set, cells, circles,
-    edges, outlines and node boxes filled, and its check colour drawn on ticks.
+    anim is a fresh microgpt_trace.renderers.animation.storyboard.Animation, passed in
+    so this module needs no import of it: its size, svg_attrs, parts and slots are
+    set, cells, circles, edges, outlines and node boxes filled, and its check colour
+    drawn on ticks.
     """
     root = local_names(ET.fromstring(svg))
     graph = next(g for g in root.findall("g") if g.get("class") == "graph")

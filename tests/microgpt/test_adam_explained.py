@@ -5,12 +5,23 @@ import random
 
 import pytest
 
-from microgpt import checkpoint, floats
-from microgpt.adam import (adam_numbers, flat_index, format_arithmetic, next_update,
-                           parse_param)
-from microgpt.exceptions import CheckpointError, ConfigError, DataError, ParameterError
-from microgpt.model import param_shapes
-from microgpt.train import TrainConfig, docs_digest, resume, start, train_steps
+from microgpt_trace.microgpt import floats
+from microgpt_trace.microgpt.adam_explained import (
+    adam_numbers,
+    flat_index,
+    format_arithmetic,
+    next_update,
+    parse_param,
+)
+from microgpt_trace.microgpt.exceptions import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    ParameterError,
+)
+from microgpt_trace.microgpt.model import param_shapes
+from microgpt_trace.microgpt.runs import checkpoint
+from microgpt_trace.microgpt.train import TrainConfig, docs_digest, resume, start, train_steps
 
 SHAPE = dict(n_layer=1, n_embd=8, n_head=2, block_size=8)
 # one weight per group, corners and middles

@@ -1,9 +1,9 @@
 """The training metrics log: JSON lines, a header then one record per step.
 
 Records: {"type": "step"} after every step (step, loss, lr, grad_norm) and, every N
-steps, {"type": "snapshot"} (see microgpt.snapshots) right after its step's record.
-A resumed run appends to the same file. `read_log` reads what an interrupted run
-left behind: the steps it has, minus a last line cut off mid-write.
+steps, {"type": "snapshot"} (see microgpt_trace.microgpt.runs.snapshots) right after
+its step's record. A resumed run appends to the same file. `read_log` reads what an
+interrupted run left behind: the steps it has, minus a last line cut off mid-write.
 """
 
 import fcntl
@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..exceptions import ConfigError, LogError
+from ..model import Config
+from ..train import TrainConfig
 from .checkpoint import CONFIG_FIELDS, TRAIN_FIELDS, distinct_chars
-from .exceptions import ConfigError, LogError
-from .model import Config
 from .schema import COUNT, NUMBER, TEXT, Mapping, SchemaError, check
-from .train import TrainConfig
 
 __all__ = ["FORMAT", "VERSION", "MetricsLog", "step_record", "Log", "LogError", "read_log"]
 
@@ -212,7 +212,7 @@ STEP_FIELDS = {"type": TEXT, "step": COUNT, "loss": NUMBER, "lr": NUMBER,
 
 
 def snapshot_fields(header):
-    """The exact shape of a snapshot record of this run (microgpt.snapshots).
+    """The exact shape of a snapshot record of this run (microgpt_trace.microgpt.runs.snapshots).
 
     The number of positions n depends on the snapshot text, so shapes that depend
     on it are checked against the record's own `tokens`, see parse_record.
@@ -220,8 +220,13 @@ def snapshot_fields(header):
     c = header["config"]
     L, H, n_embd = c["n_layer"], c["n_head"], c["n_embd"]
     vocab = list(header["chars"]) + ["BOS"]
-    token = lambda x: None if x in vocab else f"is not a token of the vocabulary: {x!r:.20}"
-    target = lambda x: COUNT(x) or (None if x < len(vocab) else f"{x} is past the vocabulary")
+
+    def token(x):
+        return None if x in vocab else f"is not a token of the vocabulary: {x!r:.20}"
+
+    def target(x):
+        return COUNT(x) or (None if x < len(vocab) else f"{x} is past the vocabulary")
+
     return lambda n: {
         "type": TEXT, "step": COUNT, "text": TEXT, "loss": NUMBER, "tokens": [token, n + 1],
         "targets": [target, n], "attn": [[[[NUMBER, n], n], H], L],

@@ -1,13 +1,14 @@
-"""microgpt.budget: the size estimates are close to what a step really records."""
+"""microgpt_trace.microgpt.runs.budget: the size estimates are close to what a step
+really records."""
 
 import random
 
 import pytest
 
-from microgpt.budget import MAX_PARAMS, check_memory, n_params, step_nodes
-from microgpt.engine import topological_order
-from microgpt.exceptions import ConfigError
-from microgpt.model import GPT, Config, document_loss
+from microgpt_trace.microgpt.engine import topological_order
+from microgpt_trace.microgpt.exceptions import ConfigError
+from microgpt_trace.microgpt.model import GPT, Config, document_loss
+from microgpt_trace.microgpt.runs.budget import MAX_PARAMS, check_memory, n_params, step_nodes
 
 
 @pytest.mark.parametrize("engine", ["atomic", "fused"])

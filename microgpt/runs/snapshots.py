@@ -6,7 +6,7 @@ being learned: its attention sharpening, the probability of each true next
 character rising. The training document changes every step; a picture of it would
 change for that reason alone.
 
-How a snapshot is taken (microgpt.train.probe_text): on a probed step, before the
+How a snapshot is taken (microgpt_trace.microgpt.train.probe_text): on a probed step, before the
 step trains, a separate forward and backward pass of the snapshot text runs on the
 Value graph with the weights the step starts from. It records the activations at
 every position, the text's loss and the gradient norms of *that text's* loss: the
@@ -22,7 +22,7 @@ metrics log.
 
 import math
 
-from .exceptions import ConfigError
+from ..exceptions import ConfigError
 
 __all__ = ["DEFAULT_SNAPSHOT_EVERY", "default_snapshot_text", "check_snapshot_text",
            "snapshot_record", "lower_triangular", "residual_stream"]

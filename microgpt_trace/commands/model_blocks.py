@@ -17,7 +17,7 @@ def model(checkpoint, text, engine, depth, no_backward, output, fmt, rankdir, ed
     \b
       microgpt-trace model --text anna --depth 2 -o model.svg
     """
-    from tracer.queries import auto_depth, collapse
+    from microgpt_trace.tracer.queries import auto_depth, collapse
 
     graph, _ = load_traced_text(checkpoint, text, engine)
     depth = auto_depth(graph, max_nodes) if depth in (None, "auto") else int(depth)

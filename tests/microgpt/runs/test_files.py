@@ -1,11 +1,11 @@
-"""microgpt.files: whole files and whole folders, or nothing."""
+"""microgpt_trace.microgpt.runs.files: whole files and whole folders, or nothing."""
 
 import os
 
 import pytest
 
-from microgpt import files
-from microgpt.files import atomic_write, write_folder
+from microgpt_trace.microgpt.runs import files
+from microgpt_trace.microgpt.runs.files import atomic_write, write_folder
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):

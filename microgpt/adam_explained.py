@@ -1,7 +1,7 @@
 """One parameter's next Adam update, number by number: the arithmetic training does.
 
 `adam_arithmetic` repeats, for one weight, the float operations of
-microgpt.train.adam_update in the same order on the same operands (the hoisted
+microgpt_trace.microgpt.train.adam_update in the same order on the same operands (the hoisted
 constants included), so the new value it returns is the one a training step writes,
 to the bit; the tests hold it to that. `next_update` picks the update a checkpoint
 makes next, and `format_arithmetic` writes it out like a worked example.
@@ -21,14 +21,14 @@ from dataclasses import dataclass, replace
 from itertools import islice
 
 from . import floats
-from .checkpoint import DEFAULT_CHECKPOINT, load
 from .data import DEFAULT_DATA, check_text, load_docs
 from .exceptions import CheckpointError, ConfigError, ParameterError
 from .model import param_shapes
+from .runs.checkpoint import DEFAULT_CHECKPOINT, load
 from .train import docs_digest, resume, start, train_steps
 
-__all__ = ["AdamArithmetic", "parse_param", "flat_index", "adam_arithmetic", "adam_numbers", "next_update",
-           "format_arithmetic"]
+__all__ = ["AdamArithmetic", "parse_param", "flat_index", "adam_arithmetic", "adam_numbers",
+           "next_update", "format_arithmetic"]
 
 # the labels the model gives its weights: wte[3][5], layer0.mlp_fc1[3][5]
 PARAM = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\[([0-9]+)\]\[([0-9]+)\]")
@@ -113,7 +113,8 @@ def adam_arithmetic(state, name, row, col, text):
 
 
 def adam_numbers(tc, step, p, g, m_prev, v_prev):
-    """One weight's update: microgpt.train.adam_update's expressions, constant for constant."""
+    """One weight's update: microgpt_trace.microgpt.train.adam_update's expressions,
+    constant for constant."""
     lr_t = tc.lr * (1 - step / tc.steps)
     beta1, beta2, eps = tc.beta1, tc.beta2, tc.eps
     one_minus_beta1, one_minus_beta2 = 1 - beta1, 1 - beta2
@@ -133,8 +134,9 @@ def next_update(path, param, data=DEFAULT_DATA, text=None, steps=None, on_replay
     """The AdamArithmetic of `param`'s next update in the checkpoint at `path`.
 
     `path` None is the default checkpoint. The gradient is that of `text`, or of the
-    next training document (`data` gives the order). `steps` sets the schedule's length; without it a finished schedule shows
-    its last step, replayed from the seed (`on_replay(n)` is told first: it takes time).
+    next training document (`data` gives the order). `steps` sets the schedule's length;
+    without it a finished schedule shows its last step, replayed from the seed
+    (`on_replay(n)` is told first: it takes time).
     """
     state, digest = load(path or DEFAULT_CHECKPOINT)
     name, row, col = parse_param(param, param_shapes(state.model.config))

@@ -9,18 +9,18 @@ import json
 import random
 from pathlib import Path
 
-from .data import Tokenizer
+from ..data import Tokenizer, shipped_file
+from ..exceptions import CheckpointError, ConfigError
+from ..model import GPT, Config, param_shapes
+from ..train import TrainConfig, TrainState, value_engine
 from .files import atomic_write
-from .exceptions import CheckpointError, ConfigError
 from .schema import COUNT, NUMBER, SchemaError, check
-from .model import GPT, Config, param_shapes
-from .train import TrainConfig, TrainState, value_engine
 
 __all__ = ["FORMAT", "VERSION", "DEFAULT_CHECKPOINT", "save", "load", "load_model"]
 
 FORMAT = "microgpt-trace-checkpoint"
 VERSION = 1
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "data" / "checkpoint.json"
+DEFAULT_CHECKPOINT = shipped_file("checkpoint.json")
 
 
 def to_dict(state, docs_sha256):
@@ -42,7 +42,8 @@ def to_dict(state, docs_sha256):
 
 
 def save(state, path, docs_sha256):
-    """Write atomically (microgpt.files): the old checkpoint or the new one, never half."""
+    """Write atomically (microgpt_trace.microgpt.runs.files): the old checkpoint or the new
+    one, never half."""
     text = json.dumps(to_dict(state, docs_sha256), separators=(",", ":"), ensure_ascii=False)
     atomic_write(path, text)
 
@@ -132,7 +133,7 @@ def non_negative(x):
 def load(path, engine="float"):
     """A TrainState without its documents (the caller supplies and checks them).
 
-    `engine` is the one its steps will train with (see microgpt.train.TRAIN_ENGINES).
+    `engine` is the one its steps will train with (see microgpt_trace.microgpt.train.TRAIN_ENGINES).
     """
     d = read(path)
     config = Config(**d["config"])
@@ -147,7 +148,7 @@ def load(path, engine="float"):
 
 
 def weights_to_params(weights, config):
-    from .engine import Value, scope
+    from ..engine import Value, scope
 
     with scope("params"):
         return {name: [[Value(float(x), label=f"{name}[{i}][{j}]") for j, x in enumerate(row)]

@@ -4,11 +4,16 @@ import re
 
 import pytest
 
-from microgpt.exceptions import ConfigError
-from microgpt.metrics import LogError, MetricsLog, read_log, step_record
-from microgpt.snapshots import (check_snapshot_text, default_snapshot_text, lower_triangular,
-                                residual_stream, snapshot_record)
-from microgpt.train import TrainConfig, probed_loss, start, train_steps
+from microgpt_trace.microgpt.exceptions import ConfigError
+from microgpt_trace.microgpt.runs.metrics import LogError, MetricsLog, read_log, step_record
+from microgpt_trace.microgpt.runs.snapshots import (
+    check_snapshot_text,
+    default_snapshot_text,
+    lower_triangular,
+    residual_stream,
+    snapshot_record,
+)
+from microgpt_trace.microgpt.train import TrainConfig, probed_loss, start, train_steps
 
 SHAPE = dict(n_layer=2, n_embd=8, n_head=2, block_size=6)
 
@@ -53,7 +58,7 @@ def test_every_snapshot_shows_the_default_text(snapshots):
 def test_snapshot_record_shapes(snapshots):
     state, records = snapshots
     tok = state.tokenizer
-    for record, metrics in records:
+    for record, _metrics in records:
         n = len(record["text"]) + 1
         ids = [tok.bos] + tok.encode(record["text"]) + [tok.bos]
         assert record["tokens"] == [tok.token_text(t) for t in ids]
@@ -201,7 +206,8 @@ def test_an_interrupted_run_reports_the_steps_it_has(log_path):
     (lambda lines: lines[:1] + ['{"type": "step", "step": 1}\n'] + lines[1:],
      "line 2: step record: lacks grad_norm, loss, lr"),
     (lambda lines: lines[:1] + ['{"type": "step", "step": 0, "loss": 1, "lr": 1, '
-                                '"grad_norm": {}}\n'], "line 2: step record: step: must be 1 or more, got 0"),
+                                '"grad_norm": {}}\n'],
+     "line 2: step record: step: must be 1 or more, got 0"),
     (lambda lines: ['{"some": "other format"}\n'] + lines[1:], "not a microgpt-trace metrics log"),
     (lambda lines: ["plain text\n"] + lines[1:], "not a microgpt-trace metrics log"),
     (lambda lines: [lines[0].replace('"version": 2', '"version": 3')] + lines[1:],

@@ -14,11 +14,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..exceptions import ConfigError, OutputError
+from ..train import StepMetrics, train_steps
 from . import checkpoint
-from .exceptions import ConfigError, OutputError
 from .metrics import MetricsLog, step_record
 from .snapshots import check_snapshot_text, default_snapshot_text, snapshot_record
-from .train import StepMetrics, train_steps
 
 __all__ = ["DEFAULT_CHECKPOINT_EVERY", "Outcome", "DivergedError", "check_outputs",
            "train_run"]
@@ -93,7 +93,8 @@ def locked(path):
 
 
 def remove_stale_temps(path):
-    """Temp files that a killed run of ours left beside path (microgpt.files)."""
+    """Temp files that a killed run of ours left beside path
+    (microgpt_trace.microgpt.runs.files)."""
     for stale in path.absolute().parent.glob(f".{path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
 
@@ -110,7 +111,7 @@ def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
             the end, and when stopping early.
         log_path: the metrics log (appended to, when state has done steps); with
             probe_every=N, snapshots every N steps.
-        snapshot_text: the text every snapshot shows (microgpt.snapshots)
+        snapshot_text: the text every snapshot shows (microgpt_trace.microgpt.runs.snapshots)
             [default: the first document in training order].
         stop: checked after every step; a signal handler appends to it.
         on_step: called with each StepMetrics (a progress bar, a printout).
