@@ -22,13 +22,13 @@ import argparse
 import io
 import time
 
-from microgpt_trace.options import load_head
 from microgpt_trace.renderers.animation.gif import FIRST_MS, FRAME_MS, LAST_MS, gif_bytes
 from microgpt_trace.renderers.animation.stepper import stepper_html
 from microgpt_trace.renderers.animation.storyboard import animate
 from microgpt_trace.renderers.animation.svg import frame_svgs
 from microgpt_trace.renderers.diagrams.render import render
 from microgpt_trace.renderers.diagrams.source import dot_source
+from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_head
 from microgpt_trace.tracer.replay import backward_frames, grads_after
 
 
@@ -95,7 +95,8 @@ def main():
     parser.add_argument("--head", type=int, default=2)
     parser.add_argument("--engine", default="atomic", choices=["atomic", "fused"])
     args = parser.parse_args()
-    H = load_head(None, args.text, args.engine, None, args.layer, args.head)
+    H = trace_checkpoint_head(text=args.text, layer=args.layer, head=args.head,
+                              engine=args.engine)
     frames = backward_frames(H, seeds={r: H.nodes[r]["grad"] for r in H.graph["roots"]})
     print(f"head: text {args.text!r}, layer {args.layer}, head {args.head}, position "
           f"{len(args.text)}, {args.engine} engine: {H.number_of_nodes()} nodes, "

@@ -30,11 +30,10 @@ import networkx as nx
 
 from microgpt_trace.renderers.diagrams.render import write_bytes, write_diagram
 from microgpt_trace.renderers.diagrams.source import dot_source
+from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_head, trace_checkpoint_text
 from microgpt_trace.tracer.expression.evaluate import trace_expression
 from microgpt_trace.tracer.queries import collapse
 from microgpt_trace.tracer.scope_view import scope_view
-
-from .options import load_head, load_traced_text
 
 __all__ = ["Diagram", "Animation", "Panels", "DIAGRAMS", "ANIMATIONS", "PANELS",
            "IMG_DIR", "figures", "diagram_dot", "figure_source", "build_docs"]
@@ -125,12 +124,12 @@ class Panels:
 @lru_cache(maxsize=1)
 def traced_text(engine: str) -> nx.MultiDiGraph:
     """The default checkpoint's graph on TEXT; queries never mutate it, so share it."""
-    return load_traced_text(None, TEXT, engine)[0]
+    return trace_checkpoint_text(text=TEXT, engine=engine)
 
 
 def head(engine: str, index: int = 2) -> nx.MultiDiGraph:
     """Head `index` of layer 0 at position 3 of TEXT."""
-    return load_head(None, TEXT, engine, 3, 0, index)
+    return trace_checkpoint_head(text=TEXT, pos=3, layer=0, head=index, engine=engine)
 
 
 def blocks(depth: int) -> nx.DiGraph:

@@ -8,8 +8,7 @@ from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES
 from microgpt_trace.renderers.themes import THEMES
 
 __all__ = ["diagram_options", "model_options", "engine_option", "depth_option", "data_option",
-           "write_output", "emit", "load_traced_text",
-           "load_head", "GRAPH_FORMATS", "DIAGRAM_FORMATS"]
+           "write_output", "emit", "GRAPH_FORMATS", "DIAGRAM_FORMATS"]
 
 DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
 GRAPH_FORMATS = ("json", "graphml", "gexf")
@@ -106,28 +105,3 @@ def emit(graph, summary, output, fmt, max_nodes, **style):
     if output and output != "-":
         click.echo(f"wrote {output}", err=True)
 
-
-def load_traced_text(checkpoint, text, engine):
-    """(graph, model config) for the whole document loss of `text`, after backward."""
-    from microgpt_trace.tracer.model_trace import trace_text
-
-    model, tokenizer, source = load(checkpoint, engine)
-    graph = trace_text(model, tokenizer, text, source=f"{source}, text {text!r}")
-    return graph, model.config
-
-
-def load_head(checkpoint, text, engine, pos, layer, head):
-    """One head's view of the same graph (pos None: the last), tracing only that head."""
-    from microgpt_trace.tracer.model_trace import trace_head
-
-    model, tokenizer, source = load(checkpoint, engine)
-    return trace_head(model, tokenizer, text, len(text) if pos is None else pos, layer, head,
-                      source=f"{source}, text {text!r}")
-
-
-def load(checkpoint, engine):
-    """(model, tokenizer, the checkpoint's name for a graph's source)."""
-    from microgpt_trace.microgpt.runs.checkpoint import DEFAULT_CHECKPOINT, load_model
-
-    model, tokenizer, _ = load_model(checkpoint, engine)
-    return model, tokenizer, checkpoint or f"data/{DEFAULT_CHECKPOINT.name}"

@@ -3,7 +3,7 @@ import click
 from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES
 from microgpt_trace.renderers.themes import THEMES
 
-from ..options import depth_option, load_head, load_traced_text
+from ..options import depth_option
 
 
 @click.command()
@@ -55,17 +55,30 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
       microgpt-trace backward --text anna --model --depth 1 -o frames/
     """
     from microgpt_trace.renderers.animation.write import animation_kind, write_animation
+    from microgpt_trace.tracer import replay_views
 
     check_scope(scope_name, text, whole_model, pos)
     check_options(expression, assignments, text, whole_model, granularity, depth)
     animation_kind(output)  # a bad -o fails before any tracing
+    granularity = granularity or "node"
     if scope_name is not None:
-        graph, frames = replay_scope(text, checkpoint, scope_name, engine,
-                                     granularity or "node")
+        graph, frames = replay_views.replay_scope(
+            text=text, scope=scope_name, checkpoint=checkpoint, engine=engine or "fused",
+            granularity=granularity)
+    elif text is None:
+        from microgpt_trace.tracer.expression.evaluate import parse_assignments
+
+        graph, frames = replay_views.replay_expression(
+            expression=expression, values=parse_assignments(assignments),
+            granularity=granularity)
+    elif whole_model:
+        graph, frames = replay_views.replay_model(
+            text=text, depth=None if depth in (None, "auto") else int(depth),
+            max_nodes=max_nodes, checkpoint=checkpoint, engine=engine or "fused")
     else:
-        graph, frames = replay(expression, assignments, text, checkpoint, pos, layer,
-                               head_index, engine, whole_model, depth, granularity or "node",
-                               max_nodes)
+        graph, frames = replay_views.replay_head(
+            text=text, pos=pos, layer=layer, head=head_index, checkpoint=checkpoint,
+            engine=engine or "atomic", granularity=granularity)
     kind = write_animation(graph, frames, output, rankdir=rankdir, theme=theme,
                            max_nodes=max_nodes)
     what = "SVG frames" if kind == "frames" else "frames"
@@ -95,43 +108,3 @@ def check_scope(scope_name, text, whole_model, pos):
         raise click.UsageError("--scope draws one scope; --model and --pos/--head are "
                                "other views")
 
-
-def replay_scope(text, checkpoint, scope_name, engine, granularity):
-    """(the scope's view, frames from the grads its outputs get from the whole loss)."""
-    from microgpt_trace.tracer.scope_view import scope_seeds, scope_view, seeded_from_the_loss
-
-    graph, _ = load_traced_text(checkpoint, text, engine or "fused")
-    view = scope_view(graph, scope_name)
-    return view, seeded_from_the_loss(view, frames_of(view, granularity, scope_seeds(view)))
-
-
-def replay(expression, assignments, text, checkpoint, pos, layer, head_index, engine,
-           whole_model, depth, granularity, max_nodes=DEFAULT_MAX_NODES):
-    """(graph to draw, frames) for an expression, one head, or the whole model."""
-    if text is None:
-        from microgpt_trace.tracer.expression.evaluate import parse_assignments, trace_expression
-
-        graph = trace_expression(expression, parse_assignments(assignments))
-        return graph, frames_of(graph, granularity, None)
-    if whole_model:
-        from microgpt_trace.tracer.block_frames import block_frames
-        from microgpt_trace.tracer.queries import auto_depth
-
-        graph, _ = load_traced_text(checkpoint, text, engine or "fused")
-        depth = auto_depth(graph, max_nodes) if depth in (None, "auto") else int(depth)
-        return block_frames(graph, depth)
-    view = load_head(checkpoint, text, engine or "atomic", pos, layer, head_index)
-    return view, frames_of(view, granularity, {r: view.nodes[r]["grad"]
-                                               for r in view.graph["roots"]})
-
-
-def frames_of(graph, granularity, seeds):
-    """Scope frames wait until a whole scope is ready: runs of one scope would
-    alternate, since a depth-first order interleaves a head's softmax and sum."""
-    if granularity == "scope":
-        from microgpt_trace.tracer.block_frames import ready_frames
-
-        return ready_frames(graph, lambda n: graph.nodes[n]["scope"], seeds)
-    from microgpt_trace.tracer.replay import backward_frames
-
-    return backward_frames(graph, granularity, seeds=seeds)

@@ -26,9 +26,9 @@ def export(expression, assignments, text, checkpoint, engine, output, fmt):
     if (expression is None) == (text is None):
         raise click.UsageError("give either an EXPRESSION or --text, not both")
     if text is not None:
-        from ..options import load_traced_text
+        from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
 
-        graph, _ = load_traced_text(checkpoint, text, engine)
+        graph = trace_checkpoint_text(text=text, checkpoint=checkpoint, engine=engine)
     else:
         from microgpt_trace.tracer.expression.evaluate import parse_assignments, trace_expression
 

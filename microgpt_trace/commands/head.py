@@ -1,6 +1,6 @@
 import click
 
-from ..options import diagram_options, emit, load_head, model_options
+from ..options import diagram_options, emit, model_options
 
 
 @click.command()
@@ -20,7 +20,10 @@ def head(checkpoint, text, engine, pos, layer, head_index, no_backward, output, 
     \b
       microgpt-trace head --text anna --pos 3 --head 2 -o head.svg
     """
-    view = load_head(checkpoint, text, engine, pos, layer, head_index)
+    from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_head
+
+    view = trace_checkpoint_head(text=text, pos=pos, layer=layer, head=head_index,
+                                 checkpoint=checkpoint, engine=engine)
     emit(view, format_weights(view), output, fmt, max_nodes, rankdir=rankdir,
          edge_labels=edge_labels, backward=not no_backward, theme=theme)
 

@@ -1,6 +1,6 @@
 import click
 
-from ..options import depth_option, diagram_options, emit, load_traced_text, model_options
+from ..options import depth_option, diagram_options, emit, model_options
 
 
 @click.command()
@@ -17,9 +17,10 @@ def model(checkpoint, text, engine, depth, no_backward, output, fmt, rankdir, ed
     \b
       microgpt-trace model --text anna --depth 2 -o model.svg
     """
+    from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
     from microgpt_trace.tracer.queries import auto_depth, collapse
 
-    graph, _ = load_traced_text(checkpoint, text, engine)
+    graph = trace_checkpoint_text(text=text, checkpoint=checkpoint, engine=engine)
     depth = auto_depth(graph, max_nodes) if depth in (None, "auto") else int(depth)
     blocks = collapse(graph, depth)
     emit(blocks, format_blocks(blocks), output, fmt, max_nodes, rankdir=rankdir,

@@ -1,6 +1,6 @@
 import click
 
-from ..options import diagram_options, emit, load_traced_text, model_options
+from ..options import diagram_options, emit, model_options
 
 
 @click.command()
@@ -23,12 +23,13 @@ def scope(scope_name, checkpoint, text, engine, list_scopes, no_backward, output
       microgpt-trace scope pos3/layer0/mlp --text anna -o mlp.svg
       microgpt-trace scope --list --text anna
     """
+    from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
     from microgpt_trace.tracer.scope_notes import scope_summary
     from microgpt_trace.tracer.scope_view import scope_names, scope_view
 
     if scope_name is None and not list_scopes:
         raise click.UsageError("give a SCOPE such as pos3/layer0/mlp (--list shows them all)")
-    graph, _ = load_traced_text(checkpoint, text, engine)
+    graph = trace_checkpoint_text(text=text, checkpoint=checkpoint, engine=engine)
     if list_scopes:
         click.echo("\n".join(scope_names(graph)))
         return

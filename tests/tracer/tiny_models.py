@@ -6,6 +6,8 @@ from functools import lru_cache
 from microgpt_trace.microgpt.data import Tokenizer
 from microgpt_trace.microgpt.engine import Value
 from microgpt_trace.microgpt.model import GPT, Config
+from microgpt_trace.microgpt.runs import checkpoint
+from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start
 from microgpt_trace.tracer.graph import trace
 from microgpt_trace.tracer.model_trace import trace_text
 
@@ -38,6 +40,14 @@ def tiny_model(engine="fused", n_layer=1, block_size=8):
 def tiny_graph(engine="fused", text="abca", n_layer=1):
     """A traced graph; callers must not mutate it (queries are pure, tests check that)."""
     return trace_text(tiny_model(engine, n_layer), TOKENIZER, text)
+
+
+def save_tiny_checkpoint(path):
+    """An untrained checkpoint small enough to trace in milliseconds; returns path."""
+    state = start(["abca", "bca", "cab"], TrainConfig(steps=1), n_embd=8, n_head=2,
+                  block_size=8)
+    checkpoint.save(state, path, docs_digest(state.docs))
+    return path
 
 
 def snapshot(G):

@@ -4,11 +4,11 @@ stepper and the GIF draw it) is clear of every node's outline, every node's whol
 
 import pytest
 
-from microgpt_trace.commands.backward import replay
 from microgpt_trace.renderers.animation.storyboard import animate, label_box, mark_box, mark_scale
 from microgpt_trace.tracer.block_frames import block_frames
 from microgpt_trace.tracer.expression.evaluate import trace_expression
 from microgpt_trace.tracer.replay import backward_frames
+from microgpt_trace.tracer.replay_views import replay_head
 
 from ...tracer.tiny_models import tiny_graph
 from ..diagrams.diagram_graphs import tiny_head
@@ -28,7 +28,7 @@ def cases():
                                                     for r in H.graph["roots"]})
     yield "blocks", *block_frames(tiny_graph("fused", "ab"), 2)
     # the head stepper of the README, whose labels once covered q[8]'s grad
-    yield "head", *replay(None, (), "anna", None, 3, 0, 2, None, False, 1, "node")
+    yield "head", *replay_head(text="anna", pos=3, head=2)
 
 
 @pytest.mark.parametrize("name", ["expression", "tiny head", "blocks", "head"])

@@ -3,11 +3,13 @@
 in view (or, too far apart, the first with as many as fit, and the page says how many
 are not), the caption is visible, and no text is under 11 px."""
 
+from functools import partial
+
 import pytest
 
-from microgpt_trace.commands.backward import replay
 from microgpt_trace.renderers.animation.stepper import MIN_TEXT, stepper_html
 from microgpt_trace.renderers.animation.storyboard import animate
+from microgpt_trace.tracer.replay_views import replay_expression, replay_head, replay_model
 
 pytestmark = [pytest.mark.exe, pytest.mark.browser, pytest.mark.slow]
 VIEWPORTS = [(1280, 720), (1920, 1080)]
@@ -33,11 +35,11 @@ MEASURE = """k => {
 }"""
 
 
-STEPPERS = {  # replay's arguments: one head node by node, by level, the whole model
-    "head": (None, (), "anna", None, 3, 0, 2, None, False, 1, "node"),
-    "head-levels": (None, (), "anna", None, 3, 0, 2, None, False, 1, "level"),
-    "model": (None, (), "anna", None, None, 0, 0, None, True, 2, "node"),
-    "abc": ("a*b+a", (), None, None, 0, 0, 0, None, False, 1, "node"),
+STEPPERS = {  # one head node by node, by level, the whole model, an expression
+    "head": partial(replay_head, text="anna", pos=3, head=2),
+    "head-levels": partial(replay_head, text="anna", pos=3, head=2, granularity="level"),
+    "model": partial(replay_model, text="anna", depth=2),
+    "abc": partial(replay_expression, expression="a*b+a"),
 }
 
 
@@ -45,8 +47,8 @@ STEPPERS = {  # replay's arguments: one head node by node, by level, the whole m
 def pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("projector")
     out = {}
-    for name, args in STEPPERS.items():
-        graph, frames = replay(*args)
+    for name, replay in STEPPERS.items():
+        graph, frames = replay()
         (folder / f"{name}.html").write_text(stepper_html(animate(graph, frames)), "utf-8")
         out[name] = ((folder / f"{name}.html").as_uri(), len(frames))
     return out
