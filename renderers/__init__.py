@@ -8,5 +8,6 @@ imports nothing else):
     panels/     panel data, matplotlib charts, the HTML report
     terminal    the text stepper
 
-Shared by all rooms: quoting (escaping), themes (colours), exceptions.
+Shared by all rooms: quoting (escaping), themes (colours), exceptions, assets (reads
+the .js, .css and .html files a room's assets/ folder holds for its HTML page).
 """

@@ -6,7 +6,8 @@ each parameter group's gradient norm at every step. Below, a slider walks throug
 the snapshots: every panel shows the same text on the same scales (frames).
 
 report.html embeds the PNGs as base64 data URIs and needs nothing else: no network,
-no files next to it.
+no files next to it. Its frame, stylesheet and slider script are assets/report.html
+(the template, its $slots filled here), report.css and report.js.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Callable
 
 from microgpt_trace.microgpt.runs.files import write_folder
 
+from ..assets import asset, page_template
 from ..exceptions import RenderError
 from .charts import figure_bytes, grad_curves_figure, learning_figure, loss_figure
 from .data import scales
@@ -182,31 +184,6 @@ def add_files(files, stem, data):
     files[f"{stem}.png"], files[f"{stem}.svg"] = data["png"], data["svg"]
 
 
-STYLE = """
-body { font-family: system-ui, "Noto Sans CJK JP", sans-serif; margin: 1.5em auto;
-       max-width: 1200px; padding: 0 1em; color: #222; }
-img { max-width: 100%; height: auto; }
-dl { display: flex; flex-wrap: wrap; gap: 0.2em 1.5em; font-size: 0.9em; }
-dt { font-weight: bold; } dd { margin: 0; }
-.controls { position: sticky; top: 0; background: #fff; padding: 0.6em 0;
-            border-bottom: 1px solid #ddd; display: flex; gap: 1em; align-items: center; }
-.controls input { flex: 1; }
-figure { margin: 1.2em 0; } figcaption { font-weight: bold; margin-bottom: 0.3em; }
-"""
-
-SCRIPT = """
-const slider = document.getElementById("step");
-const label = document.getElementById("step-label");
-const snapshots = document.querySelectorAll(".snapshot");
-function show(index) {
-  snapshots.forEach((s, i) => { s.hidden = i !== index; });
-  label.textContent = snapshots[index].dataset.caption;
-}
-slider.addEventListener("input", () => show(Number(slider.value)));
-show(Number(slider.value));
-"""
-
-
 def report_html(run_pngs: dict[str, bytes], per_step: list[tuple[dict, dict[str, bytes]]],
                 steps: list[dict], info: dict) -> str:
     """The report page as text; every string from the log is escaped.
@@ -227,25 +204,17 @@ def report_html(run_pngs: dict[str, bytes], per_step: list[tuple[dict, dict[str,
     """
     e = html.escape
     facts = "".join(f"<dt>{e(str(k))}</dt><dd>{e(str(v))}</dd>" for k, v in info.items())
-    last = steps[-1]
-    parts = [
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        f"<title>microgpt-trace training report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        "<h1>Training report</h1>\n",
-        f"<p>{len(steps)} steps in the log, last step {last['step']}, "
-        f"loss {last['loss']:.4f}.</p>\n<dl>{facts}</dl>\n",
-    ]
-    parts += [f"<figure><figcaption>{e(RUN_PANELS[name])}</figcaption>"
-              f"{img(png, RUN_PANELS[name])}</figure>\n"
-              for name, png in run_pngs.items()]
+    parts = [f"<figure><figcaption>{e(RUN_PANELS[name])}</figcaption>"
+             f"{img(png, RUN_PANELS[name])}</figure>\n"
+             for name, png in run_pngs.items()]
     if per_step:
         parts.append(snapshot_section(per_step, steps))
     else:
         parts.append("<p>This log has no snapshots: train with <code>--log</code> and "
                      "<code>--snapshot-every N</code> (N &gt; 0) to get the per-step panels.</p>\n")
-    parts.append("</body>\n</html>\n")
-    return "".join(parts)
+    return page_template(__package__, "report.html").substitute(
+        css=asset(__package__, "report.css"), count=len(steps), last_step=steps[-1]["step"],
+        loss=f"{steps[-1]['loss']:.4f}", facts=facts, panels="".join(parts))
 
 
 def snapshot_section(per_step, steps):
@@ -270,7 +239,7 @@ def snapshot_section(per_step, steps):
             for name in STEP_PANELS)
         parts.append(f'<section class="snapshot" data-step="{snapshot["step"]}" '
                      f'data-caption="{e(caption)}">\n{figures}</section>\n')
-    parts.append(f"<script>{SCRIPT}</script>\n")
+    parts.append(f"<script>\n{asset(__package__, 'report.js')}</script>\n")
     return "".join(parts)
 
 

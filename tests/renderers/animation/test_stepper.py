@@ -2,12 +2,14 @@
 
 import json
 import re
+from importlib.resources import files
 
 import pytest
 
 from microgpt_trace.microgpt.engine import Value
 from microgpt_trace.renderers.animation.stepper import stepper_html
 from microgpt_trace.renderers.animation.storyboard import animate
+from microgpt_trace.renderers.assets import asset
 from microgpt_trace.renderers.diagrams.values import node_names
 from microgpt_trace.tracer.expression.evaluate import trace_expression
 from microgpt_trace.tracer.graph import trace
@@ -56,6 +58,25 @@ def test_frame_data_replays_the_values(tmp_path):
         for slot, value in frame["changes"]:
             values[slot] = value
         assert values == anim.values[k]
+
+
+def test_the_page_is_the_package_files_filled_in():
+    """The script, stylesheet and page come from assets/, whole, and a "$" in a label
+    is text, not a slot."""
+    assets = files("microgpt_trace.renderers.animation").joinpath("assets")
+    js, css, template = (assets.joinpath(f"stepper.{ext}").read_text(encoding="utf-8")
+                         for ext in ("js", "css", "html"))
+    G = trace_expression("a*b + a")
+    G.graph["source"] = "$title ${css}"
+    anim = animate(G, backward_frames(G))
+    page = stepper_html(anim)
+    assert f"<style>\n{css}</style>" in page and f"<script>\n{js}</script>" in page
+    slots = re.sub(r"\\\$\w+", "(?s:.*?)", re.escape(template))
+    assert re.fullmatch(slots, page)
+    assert "<title>backward · $title ${css}</title>" in page
+    misses = asset.cache_info().misses
+    stepper_html(anim)
+    assert asset.cache_info().misses == misses  # read once, not per page
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import re
+from importlib.resources import files
 
 import pytest
 
@@ -91,6 +92,22 @@ def test_every_text_from_the_log_is_escaped():
 def test_a_log_without_snapshots_says_how_to_get_them():
     page = report_html({"loss": b"png"}, [], [{"step": 1, "loss": 2.5, "lr": 0.01}], {})
     assert "--snapshot-every" in page and 'type="range"' not in page
+
+
+def test_the_page_is_the_package_files_filled_in():
+    """The slider script, stylesheet and page come from assets/, whole, and a "$" in the
+    log is text, not a slot."""
+    assets = files("microgpt_trace.renderers.panels").joinpath("assets")
+    js, css, template = (assets.joinpath(f"report.{ext}").read_text(encoding="utf-8")
+                         for ext in ("js", "css", "html"))
+    snapshot = {"step": 1, "text": "$panels", "loss": 2.0}
+    images = {name: b"png" for name in STEP_PANELS}
+    steps = [{"step": 1, "loss": 2.5, "lr": 0.01}]
+    page = report_html({"loss": b"png"}, [(snapshot, images)], steps, {"data": "$css"})
+    assert f"<style>\n{css}</style>" in page and f"<script>\n{js}</script>" in page
+    slots = re.sub(r"\\\$\w+", "(?s:.*?)", re.escape(template))
+    assert re.fullmatch(slots, page)
+    assert "<dd>$css</dd>" in page and "loss on “$panels”" in page
 
 
 def test_nothing_to_draw_and_bad_folder(tmp_path):
