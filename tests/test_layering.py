@@ -19,7 +19,8 @@ FOLDERS = {"data": "microgpt_trace.data", "microgpt": "microgpt_trace.microgpt",
            "microgpt_trace": "microgpt_trace"}
 # data <- microgpt <- tracer <- renderers <- the face: a layer may import only lower ones
 LAYERS = tuple(FOLDERS.values())
-SHARED = tuple(f"microgpt_trace.renderers.{m}" for m in ("quoting", "themes", "exceptions"))
+SHARED = tuple(f"microgpt_trace.renderers.{m}"
+               for m in ("quoting", "themes", "exceptions", "assets"))
 ROOMS = tuple(f"microgpt_trace.renderers.{m}"
               for m in ("diagrams", "animation", "panels", "terminal"))
 
