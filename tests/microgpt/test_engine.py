@@ -163,6 +163,15 @@ def test_scope_restored_after_exception():
     assert Value(1.0).scope == ""
 
 
+def test_the_scope_belongs_to_a_context():
+    """A context variable, as the recorder's: a fresh context builds outside any scope."""
+    import contextvars
+    with scope("pos3"):
+        elsewhere = contextvars.Context().run(Value, 1.0)
+        here = contextvars.copy_context().run(Value, 1.0)
+    assert (elsewhere.scope, here.scope) == ("", "pos3")
+
+
 def test_gradients_accumulate_across_backward_calls():
     a = Value(2.0)
     b = a * 3.0
