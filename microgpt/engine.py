@@ -54,7 +54,10 @@ def unnamed():
 
 
 class Value:
-    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "scope")
+    # `exponent` is set on `**` nodes only: k of a**k, kept so that nobody has to read
+    # it back from the numbers (which round)
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "scope",
+                 "exponent")
 
     def __init__(self, data, children=(), local_grads=(), op="", label=""):
         self.data = data
@@ -78,7 +81,9 @@ class Value:
 
     def __pow__(self, k):
         assert isinstance(k, (int, float)), "only constant exponents"
-        return Value(self.data**k, (self,), (k * self.data ** (k - 1),), "**")
+        out = Value(self.data**k, (self,), (k * self.data ** (k - 1),), "**")
+        out.exponent = k
+        return out
 
     def log(self):
         return Value(math.log(self.data), (self,), (1 / self.data,), "log")
