@@ -54,8 +54,7 @@ def unnamed():
 
 
 class Value:
-    # `exponent` is set on `**` nodes only: k of a**k, kept so that nobody has to read
-    # it back from the numbers (which round)
+    # `exponent`: k of a**k, set on `**` nodes only, so nobody reads it back from floats
     __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "scope",
                  "exponent")
 

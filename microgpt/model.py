@@ -201,7 +201,8 @@ class GPT:
         v_h = [vi[hs:hs + hd] for vi in values]  # (t+1, head_dim)
         attn_logits = self.scores(q_h, k_h, tag + ".score[t={}]")  # (t+1,)
         attn_weights = self.softmax(attn_logits, tag + ".w[t={}]")  # (t+1,), sums to 1
-        return self.weighted_sum(attn_weights, v_h, tag + ".out[{}]")  # (head_dim,)
+        head_out = self.weighted_sum(attn_weights, v_h, tag + ".out[{}]")  # (head_dim,)
+        return head_out
 
     # The steps: each builds its nodes in the scope of `fmt` (scope_of) and names them
     # with it. rmsnorm and softmax call the module's functions of the same name.
