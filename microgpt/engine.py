@@ -7,6 +7,7 @@ of each op follows microgpt.py so that numbers agree to the last bit.
 
 import math
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import reduce
 from itertools import chain
 from operator import add, mul
@@ -14,45 +15,48 @@ from operator import add, mul
 __all__ = ["Value", "dot", "scope", "current_scope", "topological_order", "unnamed",
            "naming"]
 
-_scope = ""  # the scope new nodes are created in, e.g. "pos3/layer0/attn/head2"
-_naming = True  # labels and scopes are kept; off for steps that nothing will trace
+# Context variables, not globals, like the recorder's: two threads (or two generators)
+# each build in their own scope, and leaving a block always restores the outer one.
+_scope = ContextVar("scope", default="")  # where new nodes go, e.g. "pos3/layer0/attn"
+_naming = ContextVar("naming", default=True)  # off for steps that nothing will trace
 
 
 @contextmanager
 def scope(name):
     """Group the nodes created inside the block under `name` (nested with '/')."""
-    global _scope
-    outer = _scope
-    if _naming:
-        _scope = f"{outer}/{name}" if outer else name
+    if not _naming.get():
+        yield
+        return
+    outer = _scope.get()
+    token = _scope.set(f"{outer}/{name}" if outer else name)
     try:
         yield
     finally:
-        _scope = outer
+        _scope.reset(token)
 
 
 def current_scope():
-    return _scope
+    return _scope.get()
 
 
 def naming():
-    return _naming
+    return _naming.get()
 
 
 @contextmanager
 def unnamed():
     """Skip labels and scopes inside: a training step that nothing traces needs neither."""
-    global _naming
-    outer = _naming
-    _naming = False
+    token = _naming.set(False)
     try:
         yield
     finally:
-        _naming = outer
+        _naming.reset(token)
 
 
 class Value:
-    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "scope")
+    # `exponent`: k of a**k, set on `**` nodes only, so nobody reads it back from floats
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label", "scope",
+                 "exponent")
 
     def __init__(self, data, children=(), local_grads=(), op="", label=""):
         self.data = data
@@ -61,7 +65,7 @@ class Value:
         self._local_grads = local_grads  # d(self)/d(child), one per child
         self.op = op
         self.label = label
-        self.scope = _scope
+        self.scope = _scope.get()
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad}, op={self.op!r}, label={self.label!r})"
@@ -76,7 +80,9 @@ class Value:
 
     def __pow__(self, k):
         assert isinstance(k, (int, float)), "only constant exponents"
-        return Value(self.data**k, (self,), (k * self.data ** (k - 1),), "**")
+        out = Value(self.data**k, (self,), (k * self.data ** (k - 1),), "**")
+        out.exponent = k
+        return out
 
     def log(self):
         return Value(math.log(self.data), (self,), (1 / self.data,), "log")

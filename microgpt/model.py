@@ -1,18 +1,23 @@
 """The GPT of microgpt.py, one scalar Value at a time.
 
 Read `GPT.forward` beside `gpt()` in microgpt.py: the same steps in the same order,
-with the same variable names. Two things are added, both for the pictures:
-- `named(values, "L0.q[{}]")` labels what a line computes (the diagrams' names), and
+with the same variable names. Each step is a small method (`linear`, `rmsnorm`,
+`add`, `relu`, `head`) that does the reference's math and adds two things, both for
+the pictures, by one name such as "L0.q[{}]":
+- it labels what the step computes (L0.q[0], L0.q[1], ...: the diagrams' names) and
   hands it to a recorder when a caller installed one (microgpt_trace.microgpt.recorder);
-- `with scope("attn"):` groups the nodes a block creates (pos3/layer0/attn/head2),
-  so the tracer can select or collapse a part of the model.
+- it builds the step's nodes in the scope the name belongs to (SCOPES: L0.q is built
+  in layer0/attn/qkv, under the pos3 that document_loss opens), so the tracer can
+  select or collapse a part of the model.
 
 Shapes in comments: (n_embd,) is a list of n_embd Values, (vocab, n_embd) a list
 of rows. One call of forward handles one token at one position; attention sees
 the keys and values of earlier positions through the cache (the KV cache).
 """
 
+import re
 from dataclasses import asdict, dataclass
+from functools import cache
 
 from .engine import Value, dot, naming, scope
 from .exceptions import ConfigError
@@ -80,6 +85,32 @@ def named(values, fmt):
     return values
 
 
+# Where each named vector is built, by its label's stem; an L{l}. label's scope lies
+# under layer{l}/, an L{l}.h{h}. one's {h} is its head.
+SCOPES = {
+    "emb": "embed", "x": "embed",
+    "xn": "attn/rmsnorm", "q": "attn/qkv", "k": "attn/qkv", "v": "attn/qkv",
+    "score": "attn/head{h}/scores", "w": "attn/head{h}/softmax", "out": "attn/head{h}/out",
+    "attn": "attn/proj", "res1": "residual1",
+    "xn2": "mlp/rmsnorm", "fc1": "mlp/fc1", "relu": "mlp/relu", "fc2": "mlp/fc2",
+    "res2": "residual2",
+    "logit": "lm_head", "p": "softmax",
+}
+LABEL = re.compile(r"(?:L(\d+)\.)?(?:h(\d+)\.)?(\w+)\[")
+
+
+@cache
+def scope_of(fmt):
+    """The scope a label format's vector is built in.
+
+    >>> scope_of("L0.h2.w[t={}]"), scope_of("L1.res1[{}]"), scope_of("logit[{}]")
+    ('layer0/attn/head2/softmax', 'layer1/residual1', 'lm_head')
+    """
+    layer, head, stem = LABEL.match(fmt).groups()
+    where = SCOPES[stem].format(h=head)
+    return f"layer{layer}/{where}" if layer else where
+
+
 def softmax(logits):
     """exp(l - max) / sum: probabilities; subtracting the max keeps exp from overflowing."""
     # the max is taken of the *data*, a plain float: no gradient flows through it
@@ -128,81 +159,85 @@ class GPT:
     def parameters(self):
         return [p for rows in self.params.values() for row in rows for p in row]
 
-    def linear(self, x, w, label):
-        return named([self.dot(row, x) for row in w], label)
-
     def forward(self, token_id, pos_id, cache):
         """Logits (vocab,) for one token at one position; appends its k, v to `cache`."""
         sd = self.params
-        with scope("embed"):
-            tok_emb = sd["wte"][token_id]  # token embedding (n_embd,)
-            pos_emb = sd["wpe"][pos_id]  # position embedding (n_embd,)
-            x = named([t + p for t, p in zip(tok_emb, pos_emb)], "emb[{}]")
-            x = named(rmsnorm(x, self.dot), "x[{}]")
+        tok_emb = sd["wte"][token_id]  # token embedding (n_embd,)
+        pos_emb = sd["wpe"][pos_id]  # position embedding (n_embd,)
+        x = self.add(tok_emb, pos_emb, "emb[{}]")
+        x = self.rmsnorm(x, "x[{}]")
         for li in range(self.config.n_layer):
-            with scope(f"layer{li}"):
-                x = self.attention(x, li, cache)  # 1) multi-head attention block
-                x = self.mlp(x, li)  # 2) MLP block
-        with scope("lm_head"):
-            logits = self.linear(x, sd["lm_head"], "logit[{}]")  # (vocab,)
-        return logits
-
-    def attention(self, x, li, cache):
-        """x + attention(rmsnorm(x)): each head mixes the values of positions 0..now."""
-        sd, L = self.params, f"L{li}"
-        with scope("attn"):
-            x_residual = x
-            with scope("rmsnorm"):
-                x = named(rmsnorm(x, self.dot), L + ".xn[{}]")
-            with scope("qkv"):  # query, key, value: each (n_embd,)
-                q = self.linear(x, sd[f"layer{li}.attn_wq"], L + ".q[{}]")
-                k = self.linear(x, sd[f"layer{li}.attn_wk"], L + ".k[{}]")
-                v = self.linear(x, sd[f"layer{li}.attn_wv"], L + ".v[{}]")
+            L = f"L{li}"  # the layer's labels: L0.q[3]
             keys, values = cache[li]
+            # 1) Multi-head attention block
+            x_residual = x
+            x = self.rmsnorm(x, L + ".xn[{}]")
+            q = self.linear(x, sd[f"layer{li}.attn_wq"], L + ".q[{}]")  # query (n_embd,)
+            k = self.linear(x, sd[f"layer{li}.attn_wk"], L + ".k[{}]")  # key (n_embd,)
+            v = self.linear(x, sd[f"layer{li}.attn_wv"], L + ".v[{}]")  # value (n_embd,)
             keys.append(k)
             values.append(v)
             x_attn = []  # the heads' outputs side by side (n_embd,)
             for h in range(self.config.n_head):
-                with scope(f"head{h}"):
-                    x_attn.extend(self.head(q, keys, values, li, h))
-            with scope("proj"):
-                x = self.linear(x_attn, sd[f"layer{li}.attn_wo"], L + ".attn[{}]")
-        with scope("residual1"):  # the residual connection: the gradient's highway
-            x = named([a + b for a, b in zip(x, x_residual)], L + ".res1[{}]")
-        return x
+                x_attn.extend(self.head(q, keys, values, li, h))
+            x = self.linear(x_attn, sd[f"layer{li}.attn_wo"], L + ".attn[{}]")
+            x = self.add(x, x_residual, L + ".res1[{}]")  # the residual: the gradient's highway
+            # 2) MLP block
+            x_residual = x
+            x = self.rmsnorm(x, L + ".xn2[{}]")
+            x = self.linear(x, sd[f"layer{li}.mlp_fc1"], L + ".fc1[{}]")  # (4 n_embd,)
+            x = self.relu(x, L + ".relu[{}]")  # a unit below 0 passes neither data nor grad
+            x = self.linear(x, sd[f"layer{li}.mlp_fc2"], L + ".fc2[{}]")  # (n_embd,)
+            x = self.add(x, x_residual, L + ".res2[{}]")
+        logits = self.linear(x, sd["lm_head"], "logit[{}]")  # (vocab,)
+        return logits
 
     def head(self, q, keys, values, li, h):
         """One head: scores q.k over positions 0..t, softmax, weighted sum of values."""
-        hd = self.config.head_dim
-        hs, tag = h * hd, f"L{li}.h{h}"
+        hd, tag = self.config.head_dim, f"L{li}.h{h}"
+        hs = h * hd
         q_h = q[hs:hs + hd]  # (head_dim,)
         k_h = [ki[hs:hs + hd] for ki in keys]  # (t+1, head_dim)
         v_h = [vi[hs:hs + hd] for vi in values]  # (t+1, head_dim)
-        with scope("scores"):  # scaled so the softmax does not saturate as head_dim grows
-            attn_logits = named([self.dot(q_h, k_t) / hd**0.5 for k_t in k_h],
-                                tag + ".score[t={}]")
-        with scope("softmax"):
-            attn_weights = named(softmax(attn_logits), tag + ".w[t={}]")  # (t+1,), sums to 1
-        with scope("out"):
-            head_out = [self.dot(attn_weights, [v_t[j] for v_t in v_h]) for j in range(hd)]
-            return named(head_out, tag + ".out[{}]")  # (head_dim,)
+        attn_logits = self.scores(q_h, k_h, tag + ".score[t={}]")  # (t+1,)
+        attn_weights = self.softmax(attn_logits, tag + ".w[t={}]")  # (t+1,), sums to 1
+        head_out = self.weighted_sum(attn_weights, v_h, tag + ".out[{}]")  # (head_dim,)
+        return head_out
 
-    def mlp(self, x, li):
-        """x + fc2(relu(fc1(rmsnorm(x)))): 4x wider in the middle, ReLU gates each unit."""
-        sd, L = self.params, f"L{li}"
-        with scope("mlp"):
-            x_residual = x
-            with scope("rmsnorm"):
-                x = named(rmsnorm(x, self.dot), L + ".xn2[{}]")
-            with scope("fc1"):
-                x = self.linear(x, sd[f"layer{li}.mlp_fc1"], L + ".fc1[{}]")  # (4 n_embd,)
-            with scope("relu"):  # a unit below 0 passes neither data nor gradient
-                x = named([xi.relu() for xi in x], L + ".relu[{}]")
-            with scope("fc2"):
-                x = self.linear(x, sd[f"layer{li}.mlp_fc2"], L + ".fc2[{}]")  # (n_embd,)
-        with scope("residual2"):
-            x = named([a + b for a, b in zip(x, x_residual)], L + ".res2[{}]")
-        return x
+    # The steps: each builds its nodes in the scope of `fmt` (scope_of) and names them
+    # with it. rmsnorm and softmax call the module's functions of the same name.
+    def add(self, a, b, fmt):
+        with scope(scope_of(fmt)):
+            return named([ai + bi for ai, bi in zip(a, b)], fmt)
+
+    def rmsnorm(self, x, fmt):
+        with scope(scope_of(fmt)):
+            return named(rmsnorm(x, self.dot), fmt)
+
+    def linear(self, x, w, fmt):
+        """w x (len(w),): the dot product of x with each row of w."""
+        with scope(scope_of(fmt)):
+            return named([self.dot(row, x) for row in w], fmt)
+
+    def relu(self, x, fmt):
+        with scope(scope_of(fmt)):
+            return named([xi.relu() for xi in x], fmt)
+
+    def softmax(self, logits, fmt):
+        with scope(scope_of(fmt)):
+            return named(softmax(logits), fmt)
+
+    def scores(self, q_h, k_h, fmt):
+        """q.k_t / sqrt(head_dim): scaled so the softmax does not saturate as head_dim grows."""
+        hd = self.config.head_dim
+        with scope(scope_of(fmt)):
+            return named([self.dot(q_h, k_t) / hd**0.5 for k_t in k_h], fmt)
+
+    def weighted_sum(self, weights, v_h, fmt):
+        """sum over t of w_t * v_t[j], for each element j of a head's values."""
+        hd = self.config.head_dim
+        with scope(scope_of(fmt)):
+            return named([self.dot(weights, [v_t[j] for v_t in v_h]) for j in range(hd)], fmt)
 
     def new_cache(self):
         """Per layer, the keys and values of the positions seen so far."""
@@ -222,8 +257,7 @@ def document_loss(model, tokens):
     for pos in range(n):
         with scope(f"pos{pos}"):
             logits = model.forward(tokens[pos], pos, cache)
-            with scope("softmax"):
-                probs = named(softmax(logits), "p[{}]")
+            probs = model.softmax(logits, "p[{}]")
             with scope("loss"):
                 loss_t = -probs[tokens[pos + 1]].log()  # cross-entropy at this position
                 loss_t.label = f"loss[t={pos}]"

@@ -1,9 +1,9 @@
 """Write traced graphs as GraphML, GEXF or node-link JSON, and read them back exactly.
 
 Floats are written with repr, so every data, grad and contribution reads back to
-the same bits; the schema's float attributes (data, grad, local_grad, contribution)
-are always written as floats, even where the engine left an int (the constant -1 of
-a negation). What each format cannot hold natively:
+the same bits; the schema's float attributes (data, grad, exponent, local_grad,
+contribution) are always written as floats, even where the engine left an int (the
+constant -1 of a negation). What each format cannot hold natively:
 
 - GraphML has no tuples: a tuple graph attribute (roots, tokens) is written as a JSON
   list string, and the graph attribute `json_attrs` (itself a JSON list) names them.
@@ -29,7 +29,7 @@ from .exceptions import ExportError
 __all__ = ["FORMATS", "write_graph", "read_graph"]
 
 FORMATS = ("graphml", "gexf", "json")
-FLOAT_ATTRS = ("data", "grad", "local_grad", "contribution")
+FLOAT_ATTRS = ("data", "grad", "local_grad", "contribution", "exponent")
 JSON_ATTRS = "json_attrs"  # GraphML graph attribute naming the JSON-encoded ones
 
 

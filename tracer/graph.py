@@ -10,6 +10,8 @@ Node attributes:
     scope (str): the nested scope it was built in, e.g. "pos3/layer0/attn/head2".
     kind (str): "param" (model weight), "input" (named leaf), "const" (unnamed leaf)
         or "op" (computed).
+    exponent (float): k of a**k, on `**` nodes only (the engine keeps it; it is not
+        read back from the numbers).
 Edge attributes:
     arg (int): the argument position, also the edge key.
     local_grad (float): d(parent)/d(child) for this argument.
@@ -113,8 +115,11 @@ def node_attrs(value):
     """The schema's node attributes of one Value."""
     # float(): sums start at the int 0 and -a multiplies by the int -1; the schema
     # (and every exporter) promises floats.
-    return {"op": value.op, "data": float(value.data), "grad": float(value.grad),
-            "label": value.label, "scope": value.scope, "kind": kind_of(value)}
+    attrs = {"op": value.op, "data": float(value.data), "grad": float(value.grad),
+             "label": value.label, "scope": value.scope, "kind": kind_of(value)}
+    if value.op == "**":
+        attrs["exponent"] = float(value.exponent)
+    return attrs
 
 
 def in_edges(i, value, index):

@@ -77,9 +77,8 @@ def in_softmax(attrs) -> bool:
 
 
 def is_reciprocal(G, node) -> bool:
-    """x**-1, as the diagrams read the exponent (to the digits they print)."""
-    k = power_exponent(G, node)
-    return k is not None and number(k) == "-1"
+    """x**-1 (the `/` of a softmax's `e / total` is `e * total**-1`)."""
+    return power_exponent(G, node) == -1
 
 
 def is_minus_max(G, node) -> bool:
@@ -103,10 +102,6 @@ def operands(G, node):
 
 
 def power_exponent(G, node):
-    """k of a**k, read back from the numbers (its local grad is k*a**(k-1)); None if 0/0."""
-    preds = list(G.in_edges(node, data="local_grad"))
-    data = G.nodes[node]["data"]
-    if len(preds) != 1 or not data:
-        return None
-    child, _, local_grad = preds[0]
-    return local_grad * G.nodes[child]["data"] / data or None
+    """k of a**k as the engine kept it (the node attribute `exponent`); None for other
+    nodes, or for a graph built without it."""
+    return G.nodes[node].get("exponent")

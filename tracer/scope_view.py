@@ -234,8 +234,7 @@ def mark_scales_and_adds(H):
         d = H.nodes[n]
         if d.get("role") == "input":
             continue
-        if d["op"] == "**" and H.out_degree(n) > 1 and abs(
-                (power_exponent(H, n) or 0.0) + 0.5) < 1e-9:
+        if d["op"] == "**" and H.out_degree(n) > 1 and power_exponent(H, n) == -0.5:
             d["mark"] = "scale"
         elif d["op"] == "+" and d["label"] and H.in_degree(n) == 2 and all(
                 H.nodes[u]["label"] for u in H.predecessors(n)):

@@ -163,6 +163,22 @@ def test_scope_restored_after_exception():
     assert Value(1.0).scope == ""
 
 
+def test_the_scope_belongs_to_a_context():
+    """A context variable, as the recorder's: a fresh context builds outside any scope."""
+    import contextvars
+    with scope("pos3"):
+        elsewhere = contextvars.Context().run(Value, 1.0)
+        here = contextvars.copy_context().run(Value, 1.0)
+    assert (elsewhere.scope, here.scope) == ("", "pos3")
+
+
+def test_a_power_keeps_its_exponent():
+    a, b = Value(3.0), Value(2.0)
+    assert (a ** (1 / 3)).exponent == 1 / 3 and (a ** -0.5).exponent == -0.5
+    quotient = a / b  # a * b**-1
+    assert quotient._children[1].op == "**" and quotient._children[1].exponent == -1
+
+
 def test_gradients_accumulate_across_backward_calls():
     a = Value(2.0)
     b = a * 3.0

@@ -2,7 +2,7 @@
 
 from microgpt_trace.microgpt.engine import Value, dot
 from microgpt_trace.tracer.graph import trace
-from microgpt_trace.tracer.names import MAX_LENGTH, node_name
+from microgpt_trace.tracer.names import MAX_LENGTH, is_reciprocal, node_name, power_exponent
 
 
 def test_brackets_follow_precedence():
@@ -62,3 +62,20 @@ def test_a_reciprocal_outside_a_softmax_stays_a_power():
     with scope("mlp"):
         G, root = last((a + 1.0) ** -1)
     assert node_name(G, root) == "(a + 1)**-1"
+
+
+def test_the_exponent_is_the_one_the_engine_kept():
+    """Read back from the numbers (local grad * base / data), k of 3**(1/3) comes out
+    0.33333333333333326, of 7**-0.5 -0.49999999999999994, of 0**2 0/0; and -1.00001
+    prints as -1. None of that may change what a node says it computes."""
+    from microgpt_trace.microgpt.engine import scope
+    G, root = last(Value(3.0, label="a") ** (1 / 3))
+    assert power_exponent(G, root) == 1 / 3 and node_name(G, root) == "a**0.3333"
+    G, root = last(Value(7.0, label="b") ** -0.5)
+    assert power_exponent(G, root) == -0.5
+    G, root = last(Value(0.0, label="z") ** 2)
+    assert power_exponent(G, root) == 2.0 and node_name(G, root) == "z**2"
+    with scope("softmax"):
+        G, root = last((Value(2.0, label="t") + Value(1.0, label="u")) ** -1.00001)
+    assert not is_reciprocal(G, root) and node_name(G, root) == "(t + u)**-1"
+    assert "Σ" not in {node_name(G, n) for n in G}
