@@ -25,6 +25,7 @@ COMMANDS = {
     "step": ("step", "Step through backward one node at a time in the terminal."),
     "backward": ("backward", "Animate backward: SVG frames, a GIF or an HTML stepper."),
     "report": ("report", "Draw the training panels and an HTML report from a metrics log."),
+    "serve": ("serve", "Follow a metrics log live in the browser."),
     "docs": ("docs", "Regenerate the diagrams in docs/img, or --check they are current."),
 }
 

@@ -15,6 +15,7 @@ from microgpt_trace.microgpt.runs.train_run import (
 from microgpt_trace.microgpt.train import TrainConfig, docs_digest, resume, start
 
 from ..options import data_option
+from .serve import server_options, start_server
 
 
 @click.command()
@@ -48,8 +49,14 @@ from ..options import data_option
 @click.option("--resume", type=click.Path(dir_okay=False),
               help="Continue a checkpoint to the end of its schedule.")
 @click.option("--verbose", is_flag=True, help="One line per step instead of a progress bar.")
+@click.option("--live", is_flag=True,
+              help="Follow the run in the browser (needs --log): the address is printed "
+              "first; the page has pause, resume, stop (= Ctrl-C) and, when paused, "
+              "explore this step.")
+@server_options
 def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, output,
-          checkpoint_every, log_path, snapshot_every, snapshot_text, resume, verbose):
+          checkpoint_every, log_path, snapshot_every, snapshot_text, resume, verbose, live,
+          port, host):
     """Train the scalar GPT (the algorithm of microgpt.py) on a dataset.
 
     --steps is the length of the learning-rate schedule; a resumed run continues to
@@ -60,6 +67,10 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
         raise click.UsageError("--snapshot-every needs --log: snapshots go into the metrics log")
     if snapshot_text is not None and not log_path:
         raise click.UsageError("--snapshot-text needs --log: snapshots go into the metrics log")
+    if live and not log_path:
+        raise click.UsageError("--live needs --log: the page follows the metrics log")
+    if not live and (port or host != "127.0.0.1"):
+        raise click.UsageError("--port and --host need --live")
     if checkpoint_every is not None and not output:
         raise click.UsageError("--checkpoint-every needs -o: the checkpoints go there")
     check_outputs(output, log_path, dataset_path(data))  # a finished run must not fail at its end
@@ -69,7 +80,8 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
     state = resume_state(resume, docs, engine, settings) if resume else new_state(
         docs, engine, settings)
     probe_every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
-    with stop_on_signals() as stop, progress(state, verbose) as on_step:
+    with stop_on_signals() as stop, progress(state, verbose) as on_step, \
+            live_view(live, state, log_path, snapshot_text, host, port, stop, on_step) as on_step:
         outcome = train_run(state, docs_digest(state.docs), output=output, log_path=log_path,
                             probe_every=probe_every if log_path else 0,
                             snapshot_text=snapshot_text,
@@ -83,6 +95,36 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
     loss = f", final loss {outcome.last.loss:.4f}" if outcome.last else ""
     click.echo(f"trained {state.step} / {state.train_config.steps} steps{loss}"
                + (f"; checkpoint: {output}" if output else "; no -o given, nothing saved"))
+
+
+@contextmanager
+def live_view(live, state, log_path, snapshot_text, host, port, stop, on_step):
+    """With --live: a page server for the log, its controls called between steps
+    (pausing there), closed with how the run ended. Without: on_step as it is."""
+    if not live:
+        yield on_step
+        return
+    from microgpt_trace.live import Controls
+    from microgpt_trace.microgpt.runs.snapshots import check_snapshot_text, default_snapshot_text
+
+    block_size = state.model.config.block_size
+    text = default_snapshot_text(state.docs, block_size) if snapshot_text is None \
+        else snapshot_text
+    check_snapshot_text(text, state.tokenizer, block_size)  # before the address is printed
+    controls = Controls(stop, state, text)
+    server = start_server(log_path, host, port, controls)
+    click.echo(server.url)
+
+    def between_steps(metrics):
+        on_step(metrics)
+        controls.between_steps(metrics)
+
+    final = "failed"
+    try:
+        yield between_steps
+        final = "stopped" if stop and state.step < state.train_config.steps else "finished"
+    finally:
+        server.close(final)
 
 
 def new_state(docs, engine, settings):

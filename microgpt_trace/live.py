@@ -1,0 +1,397 @@
+"""The live page's server: it follows a metrics log and pushes each new record to the page.
+
+The metrics log is the one channel. Every open page gets its own stream (Server-Sent
+Events, GET /events) from a thread that reads the file from where that page left off
+and sends each complete new line as one event whose id is the byte offset after it; a
+page that reconnects (EventSource does so by itself) sends that id back as
+Last-Event-ID and continues from there. Training only writes the file: no queue, no
+lock and no socket sits between the trainer and a reader, so a slow or closed tab can
+only slow its own thread. A file that shrinks (a resumed run drops the steps after its
+checkpoint, a new run starts over) sends `reset`, then the file from its start.
+
+The one number the server adds is a snapshot's embedding PCA (`pca`), from the same
+pure function the report uses (renderers/panels/data.py); everything else the page
+draws, it draws from the records as written.
+
+A training run in this process (`train --live`) hands over its Controls: the page's
+POSTs to /pause, /resume and /stop set them and the run checks them between steps
+(stop is the Ctrl-C path: the signal list train_run already reads). While paused,
+GET /explore?scope=NAME traces the snapshot text at the current weights and returns
+that scope's diagram as SVG (what `microgpt-trace scope` draws). Without a run
+(`serve --log`), the controls answer 409 and the page hides them.
+
+The server is the standard library's ThreadingHTTPServer in a daemon thread: one
+thread per connection, nothing to install, nothing to configure.
+"""
+
+import errno
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+__all__ = ["LiveServer", "Controls", "LiveError", "free_port", "LOOPBACK", "POLL"]
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+POLL = 0.1  # seconds between looks at the log's size: a new line shows within 0.2 s
+HEARTBEAT = 10.0  # seconds between comment lines: a closed tab is noticed, its thread ends
+CHUNK = 1 << 22  # bytes read per look: a long finished log streams in pieces
+SEND_TIMEOUT = 60  # seconds a tab may stall a write before its stream is dropped
+DRAIN = 1.5  # seconds close() gives the open pages to receive the last lines
+
+
+class LiveError(Exception):
+    """The server cannot start: the port is taken, the address is not ours, ..."""
+
+
+def free_port(host="127.0.0.1"):
+    """A port nobody listens on now (the system picks it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class Controls:
+    """Pause, resume and stop for a training run in this process, set from the page.
+
+    `between_steps` is train_run's on_step: it returns at once unless the page paused
+    the run, then waits (no step runs) until resume or stop. Stop appends SIGINT to
+    the run's `stop` list, exactly what the Ctrl-C handler does.
+    """
+
+    def __init__(self, stop, state=None, snapshot_text=None):
+        self.stop = stop
+        self.state = state  # the TrainState, read by explore while the run is paused
+        self.snapshot_text = snapshot_text
+        self.running = threading.Event()
+        self.running.set()
+        self.model = threading.Lock()  # held by explore; the run waits for it to resume
+        self.paused_at = None  # the step the run is waiting after, while paused
+        self.changed = threading.Condition()
+        self.version = 0
+
+    def _bump(self):
+        with self.changed:
+            self.version += 1
+            self.changed.notify_all()
+
+    def pause(self):
+        self.running.clear()
+        self._bump()
+
+    def resume(self):
+        self.running.set()
+        self._bump()
+
+    def request_stop(self):
+        if not self.stop:
+            self.stop.append(signal.SIGINT)
+        self.running.set()
+        self._bump()
+
+    def between_steps(self, metrics=None):
+        """Wait while paused (Ctrl-C still ends the wait); then run on."""
+        if self.running.is_set():
+            return
+        self.paused_at = self.state.step if self.state else getattr(metrics, "step", None)
+        self._bump()
+        while not self.running.wait(0.1) and not self.stop:
+            pass
+        with self.model:  # an explore in progress finishes first
+            self.paused_at = None
+        self._bump()
+
+    def status(self):
+        if self.stop:
+            return {"state": "stopping"}
+        if self.paused_at is not None:
+            return {"state": "paused", "step": self.paused_at}
+        return {"state": "pausing" if not self.running.is_set() else "training"}
+
+    def explore(self, scope):
+        """The snapshot text's `scope` at the paused run's weights, as SVG bytes."""
+        with self.model:
+            if self.paused_at is None:
+                raise LookupError("pause the run first: the weights change at every step")
+            return explore_svg(self.state, self.snapshot_text, scope)
+
+    def scopes(self):
+        with self.model:
+            if self.paused_at is None:
+                raise LookupError("pause the run first: the weights change at every step")
+            from microgpt_trace.tracer.scope_view import scope_names
+
+            return scope_names(traced(self.state, self.snapshot_text))
+
+
+def traced(state, text):
+    """The snapshot text's graph at the current weights; the weights' grads back at 0."""
+    from microgpt_trace.tracer.model_trace import trace_text
+
+    try:
+        return trace_text(state.model, state.tokenizer, text)
+    finally:
+        for p in state.model.parameters():
+            p.grad = 0.0  # a Value step accumulates into p.grad: leave it as Adam did
+
+
+def explore_svg(state, text, scope):
+    from microgpt_trace.renderers.diagrams.render import (
+        DEFAULT_MAX_NODES,
+        check_layout_size,
+        render,
+    )
+    from microgpt_trace.renderers.diagrams.source import dot_source
+    from microgpt_trace.tracer.scope_view import scope_view
+
+    view = scope_view(traced(state, text), scope)
+    check_layout_size(view, DEFAULT_MAX_NODES, "choose a smaller scope")
+    return render(dot_source(view), "svg")
+
+
+class LiveServer:
+    """Serve the live page of one metrics log at http://HOST:PORT/ from a daemon thread.
+
+    Args:
+        log_path: the metrics log to follow (it may not exist yet).
+        host: the address to bind [default: loopback only].
+        port: 0 picks a free one.
+        controls: a Controls of a run in this process, or None (the page hides them).
+
+    Raises:
+        LiveError: the port is in use (naming a free one) or the address cannot be bound.
+    """
+
+    def __init__(self, log_path, host="127.0.0.1", port=0, controls=None):
+        self.log_path = Path(log_path)
+        self.controls = controls
+        self.closing = threading.Event()
+        self.final = None  # how the run ended, for pages that are still open
+        self.streams = 0
+        self.lock = threading.Lock()
+        server_class = ThreadingHTTPServer
+        if ":" in host:
+            server_class = type("V6Server", (ThreadingHTTPServer,),
+                                {"address_family": socket.AF_INET6})
+        try:
+            self.httpd = server_class((host, port), Handler)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise LiveError(f"port {port} on {host} is in use; try --port "
+                                f"{free_port(host)}") from None
+            raise LiveError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
+        self.httpd.daemon_threads = True
+        self.httpd.live = self
+        self.host, self.port = host, self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={"poll_interval": 0.2}, daemon=True,
+                                       name="microgpt-trace live")
+
+    @property
+    def url(self):
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def status(self):
+        status = {"log": self.log_path.name, "controls": self.controls is not None}
+        if self.final:
+            status.update(state=self.final)
+        elif self.controls:
+            status.update(self.controls.status())
+        else:
+            status.update(state="following")
+        return status
+
+    def close(self, final="finished", drain=DRAIN):
+        """Tell the open pages how the run ended, let them read the log to its end
+        (at most `drain` seconds), then stop serving."""
+        self.final = final
+        self.closing.set()
+        deadline = time.monotonic() + drain
+        while self.streams and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        if not self.closing.is_set():
+            self.close("server stopped", drain=0.5)
+
+
+def new_lines(path, offset):
+    """(complete lines after byte `offset` with the offset after each, the new offset,
+    whether the file shrank below `offset` and is read again from 0)."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return [], 0, offset > 0
+    reset = size < offset
+    offset = 0 if reset else offset
+    if size == offset:
+        return [], offset, reset
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read(min(size - offset, CHUNK))
+    lines, start = [], 0
+    while (end := data.find(b"\n", start)) >= 0:
+        lines.append((data[start:end], offset + end + 1))
+        start = end + 1
+    return lines, offset + start, reset
+
+
+def event_data(line):
+    """The JSON text a record's event carries, or None for a line that is not a record.
+    A snapshot gains `pca`: its embeddings on their two principal directions."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    if record.get("type") == "snapshot" and isinstance(record.get("wte"), list):
+        from microgpt_trace.renderers.panels.data import pca_2d
+
+        coords, explained = pca_2d(record["wte"])
+        record["pca"] = {"coords": coords.tolist(), "explained": explained.tolist()}
+        return json.dumps(record, ensure_ascii=False)
+    return line.decode("utf-8")
+
+
+class Handler(BaseHTTPRequestHandler):
+    timeout = SEND_TIMEOUT
+    server_version = "microgpt-trace-live"
+
+    @property
+    def live(self):
+        return self.server.live
+
+    def log_message(self, format, *args):
+        pass  # the terminal shows the training, not a request log
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/":
+            from microgpt_trace.renderers.panels.live import live_page
+
+            self.reply(200, live_page(self.live.log_path.name), "text/html; charset=utf-8")
+        elif url.path == "/events":
+            self.stream()
+        elif url.path == "/status":
+            self.reply(200, json.dumps(self.live.status()), "application/json")
+        elif url.path in ("/explore", "/scopes"):
+            self.explore(url.path, query.get("scope", [""])[0])
+        else:
+            self.reply(404, "not found", "text/plain; charset=utf-8")
+
+    def do_POST(self):
+        controls, action = self.live.controls, urlparse(self.path).path.strip("/")
+        if action not in ("pause", "resume", "stop"):
+            return self.reply(404, "not found", "text/plain; charset=utf-8")
+        # a custom header: a form on another site cannot send it without asking first
+        if self.headers.get("X-Microgpt-Trace") != "live":
+            return self.reply(403, "missing header X-Microgpt-Trace: live", "text/plain")
+        if controls is None or self.live.final:
+            return self.reply(409, "no training run to control here", "text/plain")
+        {"pause": controls.pause, "resume": controls.resume,
+         "stop": controls.request_stop}[action]()
+        self.reply(200, json.dumps(self.live.status()), "application/json")
+
+    def explore(self, what, scope):
+        controls = self.live.controls
+        if controls is None or self.live.final:
+            return self.reply(409, "no training run here: explore a checkpoint with "
+                              "`microgpt-trace scope`", "text/plain; charset=utf-8")
+        try:
+            if what == "/scopes":
+                body, kind = json.dumps(controls.scopes()), "application/json"
+            else:
+                body, kind = controls.explore(scope), "image/svg+xml"
+        except LookupError as e:  # not paused
+            return self.reply(409, str(e).strip("'\""), "text/plain; charset=utf-8")
+        except Exception as e:  # a bad scope, a graph too large, dot missing: say which
+            return self.reply(400, str(e), "text/plain; charset=utf-8")
+        self.reply(200, body, kind)
+
+    def reply(self, code, body, kind):
+        body = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def stream(self):
+        """Server-Sent Events: status, then every record after Last-Event-ID, then new
+        ones as they land; `end` once the server closes and the log is read out."""
+        try:
+            offset = max(0, int(self.headers.get("Last-Event-ID", "0")))
+        except ValueError:
+            offset = 0
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        live = self.live
+        with live.lock:
+            live.streams += 1
+        try:
+            self.follow(live, offset)
+        except (OSError, ValueError):
+            pass  # the tab went away or stalled: only this stream ends
+        finally:
+            with live.lock:
+                live.streams -= 1
+
+    def follow(self, live, offset):
+        sent_status, beat = None, time.monotonic()
+        self.send_event("retry", "", "2000")
+        while True:
+            closing = live.closing.is_set()  # read before the file: the last lines count
+            lines, offset, reset = new_lines(live.log_path, offset)
+            if reset:
+                self.send_event("reset", "", "{}", event_id="0")
+            for line, end in lines:
+                data = event_data(line)
+                if data is not None:
+                    self.send_event("record", data, event_id=str(end))
+            status = live.status()
+            if status != sent_status:
+                self.send_event("status", json.dumps(status))
+                sent_status = status
+            if lines:
+                beat = time.monotonic()
+                continue  # more may be waiting beyond this chunk
+            if closing:
+                self.send_event("end", json.dumps(status))
+                return
+            if time.monotonic() - beat > HEARTBEAT:
+                self.wfile.write(b": still here\n\n")
+                self.wfile.flush()
+                beat = time.monotonic()
+            time.sleep(POLL)
+
+    def send_event(self, kind, data, raw=None, event_id=None):
+        text = f"event: {kind}\n" if kind != "retry" else ""
+        if kind == "retry":
+            text += f"retry: {raw}\n\n"
+        else:
+            if event_id is not None:
+                text += f"id: {event_id}\n"
+            text += f"data: {raw if raw is not None else data}\n\n"
+        self.wfile.write(text.encode("utf-8"))
+        self.wfile.flush()

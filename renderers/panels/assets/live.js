@@ -1,0 +1,415 @@
+"use strict";
+// The live page: every panel is drawn here from the metrics-log records the server
+// pushes (Server-Sent Events from /events). Records are the lines of the log as
+// written, plus `pca` on snapshots; nothing else comes from the server.
+
+const $ = (id) => document.getElementById(id);
+const SVGNS = "http://www.w3.org/2000/svg";
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const MAX_COLUMNS = 40; // next-token columns shown, as the report (prob_columns)
+
+const run = { header: null, steps: [], snapshots: [], status: {}, ended: false,
+  lost: false, scales: { head: 1e-12, mlp: 1e-12, grad: [Infinity, 0] } };
+
+// ---- records ----------------------------------------------------------------------
+
+function clear() {
+  run.header = null; run.steps = []; run.snapshots = [];
+  run.scales = { head: 1e-12, mlp: 1e-12, grad: [Infinity, 0] };
+}
+
+function dropFrom(list, step) { // a resumed run repeats steps after its checkpoint
+  while (list.length && list[list.length - 1].step >= step) list.pop();
+}
+
+function absMax(nested) {
+  let m = 0;
+  const walk = (x) => { if (Array.isArray(x)) x.forEach(walk); else m = Math.max(m, Math.abs(x)); };
+  walk(nested);
+  return m;
+}
+
+function add(record) {
+  if (record.type === "header") { clear(); run.header = record; return; }
+  if (record.type === "step") { dropFrom(run.steps, record.step); run.steps.push(record); return; }
+  if (record.type !== "snapshot") return;
+  dropFrom(run.snapshots, record.step);
+  run.snapshots.push(record);
+  const sc = run.scales;
+  sc.head = Math.max(sc.head, absMax(record.head_out));
+  sc.mlp = Math.max(sc.mlp, absMax(record.mlp));
+  for (const v of Object.values(record.grad_norm)) {
+    if (v > 0) sc.grad = [Math.min(sc.grad[0], v), Math.max(sc.grad[1], v)];
+  }
+}
+
+function vocab() { return run.header ? [...run.header.chars, "BOS"] : []; }
+function totalSteps() { return run.header ? run.header.train_config.steps : 0; }
+
+// ---- drawing helpers --------------------------------------------------------------
+
+function el(name, attrs, parent, text) {
+  const node = document.createElementNS(SVGNS, name);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function fmt(v) {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(0);
+  return String(Number(v.toPrecision(3)));
+}
+
+function ticks(lo, hi, count) {
+  const span = hi - lo || 1;
+  const step0 = Math.pow(10, Math.floor(Math.log10(span / count)));
+  const step = [1, 2, 5, 10].map((m) => m * step0).find((s) => span / s <= count) || step0 * 10;
+  const out = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(+t.toFixed(12));
+  return out;
+}
+
+function svgSize(svg) {
+  const w = Math.max(200, svg.clientWidth || 400), h = Math.max(120, svg.clientHeight || 220);
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.replaceChildren();
+  return [w, h];
+}
+
+// series: [{xs, ys, color, width, label, dash, dots}]; o: {xMax, yMin, yMax, logY, hline, xLabel}
+function lineChart(svg, series, o) {
+  const [w, h] = svgSize(svg);
+  const m = { l: 52, r: o.legendRight ? 118 : 12, t: 10, b: 34 };
+  const xs = series.flatMap((s) => s.xs), ys = series.flatMap((s) => s.ys).filter(Number.isFinite);
+  if (!xs.length) { el("text", { x: w / 2, y: h / 2, class: "empty" }, svg, "no data yet"); return; }
+  const tf = o.logY ? (v) => Math.log10(Math.max(v, 1e-30)) : (v) => v;
+  const good = o.logY ? ys.filter((v) => v > 0) : ys;
+  let y0 = o.yMin !== undefined ? tf(o.yMin) : Math.min(...good.map(tf));
+  let y1 = o.yMax !== undefined ? tf(o.yMax) : Math.max(...good.map(tf));
+  if (o.logY) { y0 = Math.floor(y0); y1 = Math.ceil(y1); }
+  if (y1 <= y0) y1 = y0 + 1;
+  const x0 = Math.min(...xs, o.xMin ?? Infinity), x1 = Math.max(o.xMax || 0, ...xs, x0 + 1);
+  const X = (x) => m.l + (x - x0) / (x1 - x0) * (w - m.l - m.r);
+  const Y = (y) => h - m.b - (tf(y) - y0) / (y1 - y0) * (h - m.t - m.b);
+  const axis = el("g", { class: "axis" }, svg);
+  for (const t of ticks(x0, x1, 6)) {
+    el("line", { x1: X(t), x2: X(t), y1: m.t, y2: h - m.b, class: "grid" }, axis);
+    el("text", { x: X(t), y: h - m.b + 14, "text-anchor": "middle" }, axis, fmt(t));
+  }
+  const yt = o.logY ? ticks(y0, y1, 6).filter(Number.isInteger).map((e) => Math.pow(10, e))
+    : ticks(y0, y1, 5);
+  for (const t of yt) {
+    el("line", { x1: m.l, x2: w - m.r, y1: Y(t), y2: Y(t), class: "grid" }, axis);
+    el("text", { x: m.l - 5, y: Y(t) + 4, "text-anchor": "end" }, axis, fmt(t));
+  }
+  el("text", { x: (m.l + w - m.r) / 2, y: h - 4, "text-anchor": "middle" }, axis, o.xLabel || "step");
+  if (o.hline) {
+    el("line", { x1: m.l, x2: w - m.r, y1: Y(o.hline.y), y2: Y(o.hline.y), class: "hline" }, svg);
+    el("text", { x: w - m.r - 4, y: Y(o.hline.y) - 5, "text-anchor": "end", class: "note" }, svg, o.hline.label);
+  }
+  for (const s of series) {
+    const pts = [];
+    s.xs.forEach((x, i) => { const y = s.ys[i]; if (Number.isFinite(y) && (!o.logY || y > 0)) pts.push(`${X(x).toFixed(1)},${Y(y).toFixed(1)}`); });
+    el("polyline", { points: pts.join(" "), fill: "none", stroke: s.color, "stroke-width": s.width || 1.5,
+      "stroke-dasharray": s.dash || "none" }, svg);
+  }
+  legend(svg, series.filter((s) => s.label), o.legendRight ? w - m.r + 8 : m.l + 8, m.t + 4);
+}
+
+function legend(svg, series, x, y) {
+  const g = el("g", { class: "legend" }, svg);
+  series.forEach((s, i) => {
+    const yy = y + 8 + i * 14;
+    el("line", { x1: x, x2: x + 16, y1: yy, y2: yy, stroke: s.color, "stroke-width": 3,
+      "stroke-dasharray": s.dash || "none" }, g);
+    el("text", { x: x + 21, y: yy + 4 }, g, s.label);
+  });
+}
+
+function mix(a, b, t) {
+  t = Math.min(1, Math.max(0, t));
+  return `rgb(${a.map((v, i) => Math.round(v + (b[i] - v) * t)).join(",")})`;
+}
+const WHITE = [255, 255, 255];
+const BLUE = (t) => mix([247, 251, 255], [8, 48, 107], t);
+const ORANGE = (t) => mix([255, 245, 235], [166, 54, 3], t);
+const DIVERGING = (t) => (t < 0 ? mix(WHITE, [33, 102, 172], -t) : mix(WHITE, [178, 24, 43], t));
+
+// m: rows x cols numbers; o: {rows, cols (labels), color(v), mask(r, c), box(r, c), split, title}
+function heatmap(canvas, m, o) {
+  const rows = m.length, cols = m[0].length;
+  const left = 8 * Math.max(1, ...o.rows.map((s) => s.length)) + 10;
+  const top = (o.title ? 16 : 0) + (o.cols ? 8 * Math.max(1, ...o.cols.map((s) => s.length)) + 10 : 4);
+  const room = (o.width || canvas.parentElement.clientWidth || 300) - left - 6;
+  const cell = Math.max(3, Math.min(22, Math.floor(room / cols)));
+  const W = left + cell * cols + 6, H = top + cell * rows + 4;
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = W * dpr; canvas.height = H * dpr;
+  canvas.style.width = `${W}px`; canvas.style.height = `${H}px`;
+  const c = canvas.getContext("2d");
+  c.setTransform(dpr, 0, 0, dpr, 0, 0);
+  c.font = "11px system-ui, 'Noto Sans CJK JP', sans-serif";
+  c.fillStyle = "#222";
+  if (o.title) c.fillText(o.title, 2, 12);
+  c.textAlign = "right"; c.textBaseline = "middle";
+  o.rows.forEach((s, r) => c.fillText(s, left - 4, top + (r + 0.5) * cell));
+  if (o.cols && cell >= 8) {
+    c.save(); c.textAlign = "left";
+    o.cols.forEach((s, j) => {
+      c.save(); c.translate(left + (j + 0.5) * cell, top - 4); c.rotate(-Math.PI / 2);
+      c.fillText(s, 0, 0); c.restore();
+    });
+    c.restore();
+  }
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      c.fillStyle = o.mask && o.mask(r, j) ? "#eee" : o.color(m[r][j]);
+      c.fillRect(left + j * cell, top + r * cell, cell, cell);
+    }
+  }
+  if (o.split) {
+    c.strokeStyle = "#555"; c.lineWidth = 1;
+    for (let j = o.split; j < cols; j += o.split) {
+      c.beginPath(); c.moveTo(left + j * cell, top); c.lineTo(left + j * cell, top + rows * cell); c.stroke();
+    }
+  }
+  if (o.box) {
+    c.strokeStyle = "#d95f02"; c.lineWidth = 2;
+    for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) {
+      if (o.box(r, j)) c.strokeRect(left + j * cell + 1, top + r * cell + 1, cell - 2, cell - 2);
+    }
+  }
+}
+
+function canvasIn(container, key) {
+  let canvas = container.querySelector(`canvas[data-key="${key}"]`);
+  if (!canvas) { canvas = document.createElement("canvas"); canvas.dataset.key = key; container.appendChild(canvas); }
+  return canvas;
+}
+
+function keepCanvases(container, keys) {
+  for (const c of [...container.querySelectorAll("canvas")]) if (!keys.includes(c.dataset.key)) c.remove();
+}
+
+// ---- the whole run ------------------------------------------------------------------
+
+function movingAverage(values, window) { // renderers/panels/data.py moving_average
+  const out = []; let sum = 0;
+  values.forEach((v, i) => { sum += v; if (i >= window) sum -= values[i - window]; out.push(sum / Math.min(i + 1, window)); });
+  return out;
+}
+
+function drawRun() {
+  const steps = run.steps.map((s) => s.step), losses = run.steps.map((s) => s.loss);
+  const window = Math.max(1, Math.round(losses.length / 20));
+  const V = vocab().length, uniform = Math.log(V || 1);
+  lineChart($("loss"), [
+    { xs: steps, ys: losses, color: "#9ecae1", width: 1, label: "loss per step" },
+    { xs: steps, ys: movingAverage(losses, window), color: "#08519c", width: 2, label: `moving average (${window} steps)` },
+  ], { xMin: 0, xMax: totalSteps(), yMin: 0, yMax: Math.max(uniform, ...losses) * 1.08,
+    hline: { y: uniform, label: `uniform guess: ln(${V}) = ${uniform.toFixed(2)}` } });
+  lineChart($("lr"), [{ xs: steps, ys: run.steps.map((s) => s.lr), color: "#2ca02c", width: 2 }],
+    { xMin: 0, xMax: totalSteps(), yMin: 0, yMax: run.header ? run.header.train_config.lr : undefined });
+  const names = run.steps.length ? Object.keys(run.steps[0].grad_norm) : [];
+  lineChart($("grads"), names.map((name, i) => ({
+    xs: steps, ys: movingAverage(run.steps.map((s) => s.grad_norm[name]), window),
+    color: PALETTE[i % 10], width: 1.5, label: name, dash: i % 2 ? "5 3" : "none",
+  })), { xMin: 0, xMax: totalSteps(), logY: true, legendRight: true });
+  $("grads-caption").textContent = `Gradient norm per parameter group (moving average of ${window} steps)`;
+}
+
+// ---- one snapshot ---------------------------------------------------------------------
+
+function probColumns(V) { // renderers/panels/data.py prob_columns, over the snapshots so far
+  if (V <= MAX_COLUMNS) return [...Array(V).keys()];
+  const best = new Map();
+  for (const s of run.snapshots) s.probs.forEach((p, i) => {
+    best.set(s.targets[i], 2);
+    [...p.keys()].sort((a, b) => p[b] - p[a]).slice(0, 3)
+      .forEach((j) => best.set(j, Math.max(best.get(j) || 0, p[j])));
+  });
+  return [...best.keys()].sort((a, b) => best.get(b) - best.get(a) || a - b)
+    .slice(0, MAX_COLUMNS).sort((a, b) => a - b);
+}
+
+function drawSnapshot(s) {
+  const voc = vocab(), n = s.targets.length, inputs = s.tokens.slice(0, n);
+  $("snapshot-title").textContent = `Snapshot text “${s.text}”`;
+  const record = run.steps.find((r) => r.step === s.step);
+  $("snapshot-label").textContent = `step ${s.step} · loss on “${s.text}” ${s.loss.toFixed(4)}` +
+    (record ? ` · training loss ${record.loss.toFixed(4)} · lr ${fmt(record.lr)}` : "");
+  const att = $("attention"), keys = [];
+  s.attn.forEach((layer, l) => layer.forEach((m, h) => {
+    keys.push(`a${l}.${h}`);
+    heatmap(canvasIn(att, `a${l}.${h}`), m, { rows: inputs, cols: inputs, color: BLUE,
+      mask: (r, c) => c > r, title: `layer ${l} head ${h}`, width: 230 });
+  }));
+  keepCanvases(att, keys);
+  const columns = probColumns(voc.length);
+  heatmap($("probs"), s.probs.map((p) => columns.map((j) => p[j])), {
+    rows: inputs.map((t, i) => `${t} → ${s.tokens[i + 1]}`), cols: columns.map((j) => voc[j]),
+    color: BLUE, box: (r, c) => columns[c] === s.targets[r],
+    title: columns.length < voc.length ? `${columns.length} of ${voc.length} tokens` : "" });
+  drawEmbedding(s, voc);
+  drawResidual(s.residual);
+  const heads = $("heads"), mlp = $("mlp"), hk = [], mk = [];
+  s.head_out.forEach((layer, l) => {
+    const rows = layer[0].map((_, t) => layer.flatMap((head) => head[t]));
+    hk.push(`h${l}`);
+    heatmap(canvasIn(heads, `h${l}`), rows, { rows: inputs, color: (v) => DIVERGING(v / run.scales.head),
+      split: layer[0][0].length, title: `layer ${l}: heads side by side (±${fmt(run.scales.head)})` });
+  });
+  s.mlp.forEach((m, l) => {
+    mk.push(`m${l}`);
+    heatmap(canvasIn(mlp, `m${l}`), m, { rows: inputs, color: (v) => ORANGE(v / run.scales.mlp),
+      title: `layer ${l}: after ReLU (0 to ${fmt(run.scales.mlp)})` });
+  });
+  keepCanvases(heads, hk); keepCanvases(mlp, mk);
+  drawGradFlow(s.grad_norm);
+}
+
+function drawEmbedding(s, voc) {
+  const svg = $("embedding"), [w, h] = svgSize(svg), pad = 28;
+  const pts = s.pca.coords, ex = s.pca.explained;
+  const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
+  const sx = Math.max(...xs.map(Math.abs), 1e-9), sy = Math.max(...ys.map(Math.abs), 1e-9);
+  const X = (x) => w / 2 + x / sx * (w / 2 - pad), Y = (y) => h / 2 - y / sy * (h / 2 - pad);
+  el("line", { x1: pad, x2: w - pad, y1: h / 2, y2: h / 2, class: "grid" }, svg);
+  el("line", { x1: w / 2, x2: w / 2, y1: pad, y2: h - pad, class: "grid" }, svg);
+  const shown = new Set(voc.length <= MAX_COLUMNS ? voc.keys() : [...s.targets, voc.length - 1]);
+  pts.forEach((p, i) => {
+    const inText = s.targets.includes(i);
+    el("circle", { cx: X(p[0]), cy: Y(p[1]), r: 3, fill: inText ? "#d95f02" : "#7570b3" }, svg);
+    if (shown.has(i)) el("text", { x: X(p[0]) + 4, y: Y(p[1]) - 4, class: "label" }, svg, voc[i]);
+  });
+  el("text", { x: w - pad, y: h - 6, "text-anchor": "end", class: "note" }, svg, `PC1 ${(ex[0] * 100).toFixed(0)}% · PC2 ${(ex[1] * 100).toFixed(0)}% of the variance`);
+}
+
+function drawResidual(res) {
+  const stages = res.stages, k = stages.length;
+  const col = (j) => res.norm.map((row) => row[j]);
+  const mean = stages.map((_, j) => col(j).reduce((a, b) => a + b, 0) / res.norm.length);
+  const xs = stages.map((_, j) => j);
+  lineChart($("residual"), [
+    { xs, ys: stages.map((_, j) => Math.max(...col(j))), color: "#bdbdbd", width: 1, dash: "4 3", label: "max over positions" },
+    { xs, ys: mean, color: "#08519c", width: 2, label: "mean L2 norm" },
+    { xs, ys: stages.map((_, j) => Math.min(...col(j))), color: "#bdbdbd", width: 1, dash: "4 3" },
+  ], { yMin: 0, xLabel: stages.join("  →  ") });
+  const svg = $("residual"), [w] = [svg.viewBox.baseVal.width];
+  for (let j = 0; j + 1 < k; j++) {
+    const c = res.cosine.reduce((a, row) => a + row[j], 0) / res.cosine.length;
+    const x = 52 + (j + 0.5) / Math.max(1, k - 1) * (w - 64);
+    el("text", { x, y: 24, "text-anchor": "middle", class: "note" }, svg, `cos ${c.toFixed(2)}`);
+  }
+}
+
+function drawGradFlow(norms) {
+  const svg = $("gradflow"), [w, h] = svgSize(svg), names = Object.keys(norms);
+  const left = 110, row = Math.min(22, (h - 30) / Math.max(1, names.length));
+  const [lo, hi] = run.scales.grad;
+  const l0 = Math.floor(Math.log10(lo)), l1 = Math.max(l0 + 1, Math.ceil(Math.log10(hi)));
+  const X = (v) => left + (Math.log10(Math.max(v, Math.pow(10, l0))) - l0) / (l1 - l0) * (w - left - 16);
+  for (let e = l0; e <= l1; e++) {
+    el("line", { x1: X(10 ** e), x2: X(10 ** e), y1: 4, y2: h - 22, class: "grid" }, svg);
+    el("text", { x: X(10 ** e), y: h - 8, "text-anchor": "middle", class: "tick" }, svg, fmt(10 ** e));
+  }
+  names.forEach((name, i) => {
+    const y = 6 + i * row;
+    el("rect", { x: left, y, width: Math.max(1, X(norms[name]) - left), height: row - 4, fill: PALETTE[i % 10] }, svg);
+    el("text", { x: left - 6, y: y + row / 2, "text-anchor": "end", class: "tick" }, svg, name);
+  });
+}
+
+// ---- the page -----------------------------------------------------------------------
+
+let pending = false;
+function schedule() {
+  if (pending) return;
+  pending = true;
+  setTimeout(() => { pending = false; draw(); }, 150);
+}
+
+function draw() {
+  const last = run.steps[run.steps.length - 1];
+  $("step").textContent = last ? `step ${last.step} / ${totalSteps()} · loss ${last.loss.toFixed(4)}`
+    : run.header ? `step 0 / ${totalSteps()}` : "waiting for the log…";
+  if (run.header) {
+    const c = run.header.config;
+    $("facts").textContent = `${run.status.log || ""} · ${c.n_layer} layer(s), ${c.n_embd} wide, ` +
+      `${c.n_head} heads, block ${c.block_size}, vocabulary ${c.vocab_size} · lr ${run.header.train_config.lr}, ` +
+      `seed ${run.header.train_config.seed}`;
+  }
+  drawState();
+  drawRun();
+  const slider = $("snapshot"), count = run.snapshots.length;
+  slider.disabled = count < 2;
+  slider.max = Math.max(0, count - 1);
+  if ($("follow").checked) slider.value = slider.max;
+  if (count) drawSnapshot(run.snapshots[Math.min(Number(slider.value), count - 1)]);
+}
+
+function drawState() {
+  const st = run.status, last = run.steps[run.steps.length - 1];
+  const done = last && last.step >= totalSteps();
+  let text = {
+    training: "training", pausing: "pausing after this step…", stopping: "stopping like Ctrl-C…",
+    paused: `paused after step ${st.step}`, finished: "run finished", stopped: "run stopped (checkpoint written)",
+    failed: "run failed", "server stopped": "server stopped",
+    following: done ? "run finished" : "following the log",
+  }[st.state] || "";
+  if (run.ended) text += " · the server has closed; this page keeps what it received";
+  else if (run.lost) text += " · lost the server: retrying (this page keeps what it received)";
+  $("state").textContent = text;
+  $("state").className = `state ${run.lost || run.ended ? "gone" : st.state || ""}`;
+  const live = st.controls && !run.ended && !run.lost && !["finished", "stopped", "failed"].includes(st.state);
+  $("controls").hidden = !live;
+  $("pause").textContent = st.state === "paused" || st.state === "pausing" ? "Resume" : "Pause";
+  $("explore").hidden = st.state !== "paused";
+  if (st.state !== "paused") $("explorer").hidden = true;
+}
+
+async function control(action) {
+  const r = await fetch(`/${action}`, { method: "POST", headers: { "X-Microgpt-Trace": "live" } });
+  if (r.ok) { run.status = await r.json(); drawState(); }
+}
+
+async function explore() {
+  const section = $("explorer"), select = $("scope");
+  section.hidden = false;
+  $("explore-note").textContent = "tracing the snapshot text…";
+  if (!select.options.length) {
+    const r = await fetch("/scopes");
+    if (!r.ok) { $("explore-note").textContent = await r.text(); return; }
+    const names = await r.json();
+    for (const name of names) select.add(new Option(name, name));
+    const preferred = names.filter((s) => /\/mlp$/.test(s));
+    select.value = preferred.length ? preferred[preferred.length - 1] : names[0];
+  }
+  const r = await fetch(`/explore?scope=${encodeURIComponent(select.value)}`);
+  if (!r.ok) { $("explore-note").textContent = await r.text(); return; }
+  const url = URL.createObjectURL(await r.blob());
+  $("explore-view").replaceChildren(Object.assign(document.createElement("img"), { src: url, alt: select.value }));
+  $("explore-open").href = url;
+  $("explore-note").textContent = `${select.value} at the weights after step ${run.status.step}: ` +
+    "values and the grads of the snapshot text's loss (what `microgpt-trace scope` draws)";
+}
+
+$("pause").addEventListener("click", () => control($("pause").textContent === "Pause" ? "pause" : "resume"));
+$("stop").addEventListener("click", () => control("stop"));
+$("explore").addEventListener("click", explore);
+$("scope").addEventListener("change", explore);
+$("snapshot").addEventListener("input", () => { $("follow").checked = Number($("snapshot").value) === run.snapshots.length - 1; draw(); });
+$("follow").addEventListener("change", draw);
+window.addEventListener("resize", schedule);
+
+const source = new EventSource("/events");
+source.addEventListener("record", (e) => { add(JSON.parse(e.data)); schedule(); });
+source.addEventListener("reset", () => { clear(); schedule(); });
+source.addEventListener("status", (e) => { run.status = JSON.parse(e.data); run.lost = false; schedule(); });
+source.addEventListener("end", (e) => { run.status = JSON.parse(e.data); run.ended = true; source.close(); schedule(); });
+source.addEventListener("error", () => { if (!run.ended) { run.lost = true; schedule(); } });
+source.addEventListener("open", () => { run.lost = false; schedule(); });
