@@ -292,6 +292,8 @@ class Handler(BaseHTTPRequestHandler):
             self.stream()
         elif url.path == "/status":
             self.reply(200, json.dumps(self.live.status()), "application/json")
+        elif url.path == "/favicon.ico":
+            self.reply(204, b"", "image/x-icon")
         elif url.path in ("/explore", "/scopes"):
             self.explore(url.path, query.get("scope", [""])[0])
         else:

@@ -93,12 +93,14 @@ function lineChart(svg, series, o) {
   if (o.logY) { y0 = Math.floor(y0); y1 = Math.ceil(y1); }
   if (y1 <= y0) y1 = y0 + 1;
   const x0 = Math.min(...xs, o.xMin ?? Infinity), x1 = Math.max(o.xMax || 0, ...xs, x0 + 1);
+  if (o.frame) o.frame.X = (x) => m.l + (x - x0) / (x1 - x0) * (w - m.l - m.r);
   const X = (x) => m.l + (x - x0) / (x1 - x0) * (w - m.l - m.r);
   const Y = (y) => h - m.b - (tf(y) - y0) / (y1 - y0) * (h - m.t - m.b);
   const axis = el("g", { class: "axis" }, svg);
-  for (const t of ticks(x0, x1, 6)) {
+  const xt = o.xTicks || ticks(x0, x1, 6).map((t) => [t, fmt(t)]);
+  for (const [t, label] of xt) {
     el("line", { x1: X(t), x2: X(t), y1: m.t, y2: h - m.b, class: "grid" }, axis);
-    el("text", { x: X(t), y: h - m.b + 14, "text-anchor": "middle" }, axis, fmt(t));
+    el("text", { x: X(t), y: h - m.b + 14, "text-anchor": "middle" }, axis, label);
   }
   const yt = o.logY ? ticks(y0, y1, 6).filter(Number.isInteger).map((e) => Math.pow(10, e))
     : ticks(y0, y1, 5);
@@ -146,7 +148,8 @@ function heatmap(canvas, m, o) {
   const top = (o.title ? 16 : 0) + (o.cols ? 8 * Math.max(1, ...o.cols.map((s) => s.length)) + 10 : 4);
   const room = (o.width || canvas.parentElement.clientWidth || 300) - left - 6;
   const cell = Math.max(3, Math.min(22, Math.floor(room / cols)));
-  const W = left + cell * cols + 6, H = top + cell * rows + 4;
+  const cellH = Math.max(cell, 13); // a row keeps room for its label when columns are thin
+  const W = left + cell * cols + 6, H = top + cellH * rows + 4;
   const dpr = window.devicePixelRatio || 1;
   canvas.width = W * dpr; canvas.height = H * dpr;
   canvas.style.width = `${W}px`; canvas.style.height = `${H}px`;
@@ -156,7 +159,7 @@ function heatmap(canvas, m, o) {
   c.fillStyle = "#222";
   if (o.title) c.fillText(o.title, 2, 12);
   c.textAlign = "right"; c.textBaseline = "middle";
-  o.rows.forEach((s, r) => c.fillText(s, left - 4, top + (r + 0.5) * cell));
+  o.rows.forEach((s, r) => c.fillText(s, left - 4, top + (r + 0.5) * cellH));
   if (o.cols && cell >= 8) {
     c.save(); c.textAlign = "left";
     o.cols.forEach((s, j) => {
@@ -168,19 +171,19 @@ function heatmap(canvas, m, o) {
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < cols; j++) {
       c.fillStyle = o.mask && o.mask(r, j) ? "#eee" : o.color(m[r][j]);
-      c.fillRect(left + j * cell, top + r * cell, cell, cell);
+      c.fillRect(left + j * cell, top + r * cellH, cell, cellH);
     }
   }
   if (o.split) {
     c.strokeStyle = "#555"; c.lineWidth = 1;
     for (let j = o.split; j < cols; j += o.split) {
-      c.beginPath(); c.moveTo(left + j * cell, top); c.lineTo(left + j * cell, top + rows * cell); c.stroke();
+      c.beginPath(); c.moveTo(left + j * cell, top); c.lineTo(left + j * cell, top + rows * cellH); c.stroke();
     }
   }
   if (o.box) {
     c.strokeStyle = "#d95f02"; c.lineWidth = 2;
     for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) {
-      if (o.box(r, j)) c.strokeRect(left + j * cell + 1, top + r * cell + 1, cell - 2, cell - 2);
+      if (o.box(r, j)) c.strokeRect(left + j * cell + 1, top + r * cellH + 1, cell - 2, cellH - 2);
     }
   }
 }
@@ -294,16 +297,17 @@ function drawResidual(res) {
   const col = (j) => res.norm.map((row) => row[j]);
   const mean = stages.map((_, j) => col(j).reduce((a, b) => a + b, 0) / res.norm.length);
   const xs = stages.map((_, j) => j);
+  const frame = {};
   lineChart($("residual"), [
-    { xs, ys: stages.map((_, j) => Math.max(...col(j))), color: "#bdbdbd", width: 1, dash: "4 3", label: "max over positions" },
-    { xs, ys: mean, color: "#08519c", width: 2, label: "mean L2 norm" },
-    { xs, ys: stages.map((_, j) => Math.min(...col(j))), color: "#bdbdbd", width: 1, dash: "4 3" },
-  ], { yMin: 0, xLabel: stages.join("  →  ") });
-  const svg = $("residual"), [w] = [svg.viewBox.baseVal.width];
+    { xs, ys: stages.map((_, j) => Math.max(...col(j))), color: "#969696", width: 1, dash: "4 3" },
+    { xs, ys: mean, color: "#08519c", width: 2.5 },
+    { xs, ys: stages.map((_, j) => Math.min(...col(j))), color: "#969696", width: 1, dash: "4 3" },
+  ], { yMin: 0, xMin: -0.3, xMax: k - 0.7, xTicks: stages.map((s, j) => [j, s]), frame,
+    xLabel: "stage (solid: mean over positions; dashed: min and max)" });
+  const svg = $("residual");
   for (let j = 0; j + 1 < k; j++) {
     const c = res.cosine.reduce((a, row) => a + row[j], 0) / res.cosine.length;
-    const x = 52 + (j + 0.5) / Math.max(1, k - 1) * (w - 64);
-    el("text", { x, y: 24, "text-anchor": "middle", class: "note" }, svg, `cos ${c.toFixed(2)}`);
+    el("text", { x: frame.X(j + 0.5), y: 24, "text-anchor": "middle", class: "note" }, svg, `cos ${c.toFixed(2)}`);
   }
 }
 
@@ -373,8 +377,9 @@ function drawState() {
 }
 
 async function control(action) {
+  // the new state arrives on the event stream (a reply could overtake it and go stale)
   const r = await fetch(`/${action}`, { method: "POST", headers: { "X-Microgpt-Trace": "live" } });
-  if (r.ok) { run.status = await r.json(); drawState(); }
+  if (!r.ok) $("state").textContent = await r.text();
 }
 
 async function explore() {
