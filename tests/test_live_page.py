@@ -1,0 +1,94 @@
+"""The live page in Chromium against real runs: it follows, pauses, stops, shows a
+finished log, works in two tabs and says when the server is gone."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from .test_live import EXECUTABLE, live_training, tiny_data, tiny_log, wait_for  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT = 20_000  # ms, for anything the page must show
+
+
+@pytest.fixture(autouse=True)
+def installed():
+    if not EXECUTABLE.exists():
+        pytest.skip("package not installed (pip install -e .)")
+
+
+def shown_step(page):
+    match = re.match(r"step (\d+) / (\d+)", page.inner_text("#step"))
+    return (int(match[1]), int(match[2])) if match else (0, 0)
+
+
+def loss_points(page):
+    return page.evaluate("""() => {
+        const lines = document.querySelectorAll('#loss polyline');
+        return lines.length ? lines[0].getAttribute('points').split(' ').length : 0; }""")
+
+
+def test_a_live_run_pause_a_second_tab_and_stop(tmp_path, tiny_data, browser, page):  # noqa: F811
+    args = ["--steps", "100000", "--snapshot-every", "40", "--log", "run.jsonl", "-o", "ck.json"]
+    with live_training(tmp_path, tiny_data, *args) as (process, url):
+        page.goto(url)
+        page.wait_for_function("() => /^step [1-9]/.test(document.getElementById('step')"
+                               ".textContent)", timeout=WAIT)
+        first, total = shown_step(page)
+        points = loss_points(page)
+        assert total == 100000
+        wait_for(lambda: shown_step(page)[0] > first and loss_points(page) > points)
+        page.wait_for_selector("#attention canvas", timeout=WAIT)  # a snapshot was drawn
+        other = browser.new_context().new_page()
+        other.goto(url)
+        other.wait_for_function("() => /^step [1-9]/.test(document.getElementById('step')"
+                                ".textContent)", timeout=WAIT)
+
+        page.click("#pause")
+        page.wait_for_function("() => /paused after step/.test(document.getElementById('state')"
+                               ".textContent)", timeout=WAIT)
+        paused = int(re.search(r"paused after step (\d+)", page.inner_text("#state"))[1])
+        size = os.path.getsize(tmp_path / "run.jsonl")
+        time.sleep(1.0)
+        assert os.path.getsize(tmp_path / "run.jsonl") == size
+        wait_for(lambda: shown_step(page)[0] == paused and shown_step(other)[0] == paused)
+        assert page.is_visible("#explore") and page.inner_text("#pause") == "Resume"
+
+        other.click("#stop")  # any tab controls the run
+        assert process.wait(timeout=30) == 128 + signal.SIGINT
+        for tab in (page, other):
+            tab.wait_for_function("() => /run stopped .*the server has closed/.test("
+                                  "document.getElementById('state').textContent)", timeout=WAIT)
+            assert tab.is_hidden("#controls")
+        other.context.close()
+    assert (tmp_path / "ck.json").exists()
+    assert page.errors == []
+
+
+def test_a_finished_log_then_a_killed_server(tmp_path, tiny_log, page):  # noqa: F811
+    server = subprocess.Popen([EXECUTABLE, "serve", "--log", tiny_log], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        page.goto(url)
+        page.wait_for_function("() => document.getElementById('step').textContent"
+                               ".startsWith('step 6 / 6')", timeout=WAIT)
+        assert page.inner_text("#state") == "run finished"
+        assert page.is_hidden("#controls")
+        page.wait_for_selector("#probs", timeout=WAIT)
+        assert page.eval_on_selector("#snapshot", "s => s.max") == "2"  # snapshots 1, 4, 6
+        server.kill()
+        page.wait_for_function("() => /lost the server/.test("
+                               "document.getElementById('state').textContent)", timeout=WAIT)
+        assert shown_step(page) == (6, 6)  # the page keeps what it received
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+        server.stdout.close()
+    assert [e for e in page.errors if "ERR_CONNECTION_REFUSED" not in e
+            and "ERR_EMPTY_RESPONSE" not in e] == []
