@@ -255,6 +255,8 @@ def new_lines(path, offset):
 def event_data(line):
     """The JSON text a record's event carries, or None for a line that is not a record.
     A snapshot gains `pca`: its embeddings on their two principal directions."""
+    if line.startswith(b'{"type": "step", '):
+        return line.decode("utf-8")  # as MetricsLog wrote it: passed on without parsing
     try:
         record = json.loads(line)
     except ValueError:

@@ -412,7 +412,11 @@ $("follow").addEventListener("change", draw);
 window.addEventListener("resize", schedule);
 
 const source = new EventSource("/events");
-source.addEventListener("record", (e) => { add(JSON.parse(e.data)); schedule(); });
+source.addEventListener("record", (e) => {
+  let record;
+  try { record = JSON.parse(e.data); } catch (err) { return; } // a damaged line: the report skips it too
+  add(record); schedule();
+});
 source.addEventListener("reset", () => { clear(); schedule(); });
 source.addEventListener("status", (e) => { run.status = JSON.parse(e.data); run.lost = false; schedule(); });
 source.addEventListener("end", (e) => { run.status = JSON.parse(e.data); run.ended = true; source.close(); schedule(); });
