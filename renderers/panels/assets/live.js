@@ -145,7 +145,8 @@ const DIVERGING = (t) => (t < 0 ? mix(WHITE, [33, 102, 172], -t) : mix(WHITE, [1
 function heatmap(canvas, m, o) {
   const rows = m.length, cols = m[0].length;
   const left = 8 * Math.max(1, ...o.rows.map((s) => s.length)) + 10;
-  const top = (o.title ? 16 : 0) + (o.cols ? 8 * Math.max(1, ...o.cols.map((s) => s.length)) + 10 : 4);
+  const upright = o.cols && o.cols.every((s) => [...s].length === 1); // a character stands upright
+  const top = (o.title ? 16 : 0) + (!o.cols ? 4 : upright ? 16 : 8 * Math.max(1, ...o.cols.map((s) => s.length)) + 10);
   const room = (o.width || canvas.parentElement.clientWidth || 300) - left - 6;
   const cell = Math.max(3, Math.min(22, Math.floor(room / cols)));
   const cellH = Math.max(cell, 13); // a row keeps room for its label when columns are thin
@@ -160,7 +161,11 @@ function heatmap(canvas, m, o) {
   if (o.title) c.fillText(o.title, 2, 12);
   c.textAlign = "right"; c.textBaseline = "middle";
   o.rows.forEach((s, r) => c.fillText(s, left - 4, top + (r + 0.5) * cellH));
-  if (o.cols && cell >= 8) {
+  if (o.cols && upright && cell >= 9) {
+    c.save(); c.textAlign = "center"; c.textBaseline = "bottom";
+    o.cols.forEach((s, j) => c.fillText(s, left + (j + 0.5) * cell, top - 2));
+    c.restore();
+  } else if (o.cols && cell >= 8) {
     c.save(); c.textAlign = "left";
     o.cols.forEach((s, j) => {
       c.save(); c.translate(left + (j + 0.5) * cell, top - 4); c.rotate(-Math.PI / 2);
