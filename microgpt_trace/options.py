@@ -74,7 +74,7 @@ def engine_option(default):
 def depth_option(help_text):
     """--depth 1|2|3|auto, auto by default, for the block views."""
     return click.option("--depth", type=click.Choice(["1", "2", "3", "auto"]),
-                        help=help_text + " [default: auto, the deepest that fits --max-nodes].")
+                        help=help_text + " [default: auto, the deepest whose layout fits --max-nodes].")
 
 
 def write_output(graph, output, fmt, max_nodes, **style):

@@ -1,6 +1,6 @@
 import click
 
-from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES
+from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES, layout_size
 from microgpt_trace.renderers.themes import THEMES
 
 from ..options import depth_option
@@ -74,7 +74,8 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
     elif whole_model:
         graph, frames = replay_views.replay_model(
             text=text, depth=None if depth in (None, "auto") else int(depth),
-            max_nodes=max_nodes, checkpoint=checkpoint, engine=engine or "fused")
+            max_nodes=max_nodes, checkpoint=checkpoint, engine=engine or "fused",
+            size=layout_size)
     else:
         graph, frames = replay_views.replay_head(
             text=text, pos=pos, layer=layer, head=head_index, checkpoint=checkpoint,

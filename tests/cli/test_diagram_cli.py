@@ -117,6 +117,28 @@ def test_model_auto_depth_respects_the_cap(tiny_checkpoint):
     assert int(result.stdout.split()[0]) <= 40 or "depth 1" in result.stdout.splitlines()[0]
 
 
+@pytest.mark.exe
+@pytest.mark.parametrize("text", ["christopher", "alexander"])
+def test_model_auto_depth_is_the_deepest_that_lays_out(text, tmp_path):
+    from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES, layout_size
+    from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
+    from microgpt_trace.tracer.queries import collapse
+
+    result = invoke("model", "--text", text, "-o", tmp_path / "m.svg")
+    assert result.exit_code == 0, result.output
+    depth = int(result.stdout.split()[4])
+    assert depth > 1 and (tmp_path / "m.svg").exists()
+    if depth < 3:  # the next depth would have been refused
+        graph = trace_checkpoint_text(text=text, engine="fused")
+        assert layout_size(collapse(graph, depth + 1)) > DEFAULT_MAX_NODES
+
+
+@pytest.mark.exe
+def test_backward_model_auto_depth_lays_out(tmp_path):
+    result = invoke("backward", "--text", "christopher", "--model", "-o", tmp_path / "b.html")
+    assert result.exit_code == 0, result.output
+
+
 def test_export_text_round_trips(tiny_checkpoint, tmp_path):
     out = tmp_path / "anna.graphml"
     result = invoke("export", "--text", "ab", "--checkpoint", tiny_checkpoint, "-o", out)
