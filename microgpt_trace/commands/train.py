@@ -69,6 +69,9 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
     state = resume_state(resume, docs, engine, settings) if resume else new_state(
         docs, engine, settings)
     probe_every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
+    if not output:  # said before the run, once the options are known to be good
+        click.echo("no -o given: the trained model will not be saved "
+                   "(add -o checkpoint.json to keep it)")
     with stop_on_signals() as stop, progress(state, verbose) as on_step:
         outcome = train_run(state, docs_digest(state.docs), output=output, log_path=log_path,
                             probe_every=probe_every if log_path else 0,
