@@ -37,22 +37,24 @@ $(STAMP): pyproject.toml
 demo: setup
 	@mkdir -p out
 	$(BIN)/microgpt-trace expr "a*b+a" --edge-labels -o out/expr.svg
-	$(BIN)/microgpt-trace head --text anna --pos 3 --head 2 -o out/head.svg
+	$(BIN)/microgpt-trace head --text anna --pos 4 --head 2 -o out/head.svg
 	$(BIN)/microgpt-trace model --text anna --depth 2 -o out/model.svg > /dev/null
-	$(BIN)/microgpt-trace scope pos3/layer0/mlp --text anna -o out/mlp.svg
+	$(BIN)/microgpt-trace scope pos4/layer0/mlp --text anna -o out/mlp.svg
+	$(BIN)/microgpt-trace scope pos3/embed --text anna -o out/rmsnorm.svg
 	$(BIN)/microgpt-trace backward "a*b+a" -o out/backward.html
-	$(BIN)/microgpt-trace backward --text anna --pos 3 --head 2 -o out/head-backward.gif
+	$(BIN)/microgpt-trace backward --text anna --pos 4 --head 2 -o out/head-backward.gif
 	$(BIN)/microgpt-trace sample -n 5
-	$(BIN)/microgpt-trace adam "layer0.mlp_fc1[3][5]" > out/adam.txt && cat out/adam.txt
+	$(BIN)/microgpt-trace adam "layer0.mlp_fc1[2][5]" --steps 2000 > out/adam.txt && cat out/adam.txt
 	@echo
 	@echo "outputs in $(CURDIR)/out/:"
 	@echo "  expr.svg   a*b+a with data, grads and what flowed along each edge"
-	@echo "  head.svg   layer 0, head 2 at position 3 of 'anna', gradients from the whole loss"
+	@echo "  head.svg   layer 0, head 2 at position 4 of 'anna' (half its weight on the 'n' before), whole-loss grads"
 	@echo "  model.svg  the whole model on 'anna', collapsed into blocks"
-	@echo "  mlp.svg    the MLP at position 3 of 'anna' op by op: all 64 ReLU gates closed"
+	@echo "  mlp.svg    the MLP at position 4 of 'anna' op by op: 16 of 64 ReLU gates open"
+	@echo "  rmsnorm.svg  the embedding at position 3: RMSNorm scales the sum by 3.735"
 	@echo "  backward.html      step through backward on a*b+a (open in a browser)"
 	@echo "  head-backward.gif  the gradient flowing back through that head"
-	@echo "  adam.txt   one weight's last Adam update, number by number"
+	@echo "  adam.txt   one weight's Adam update mid-schedule (--steps 2000), number by number"
 
 # The linter (pyproject.toml says which rules), then every test, one worker per core
 # (pytest-xdist); tests/conftest.py lists the markers.

@@ -21,9 +21,9 @@ def diagram_options(command):
                      help="Draw the forward pass only (gradients are shown by default)."),
         click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
                      help="Write the diagram: .svg .png .pdf .dot, or the graph as .json "
-                     "(node-link); '-' for stdout (with --format)."),
+                     "(node-link); '-' for stdout (DOT text unless --format)."),
         click.option("--format", "fmt", type=click.Choice(DIAGRAM_FORMATS + ("json",)),
-                     help="Output format [default: from the -o extension]."),
+                     help="Output format [default: from the -o extension; dot for '-']."),
         click.option("--rankdir", type=click.Choice(["LR", "TB"]), default="LR",
                      show_default=True, help="Left to right or top to bottom."),
         click.option("--edge-labels", is_flag=True,
@@ -74,7 +74,8 @@ def engine_option(default):
 def depth_option(help_text):
     """--depth 1|2|3|auto, auto by default, for the block views."""
     return click.option("--depth", type=click.Choice(["1", "2", "3", "auto"]),
-                        help=help_text + " [default: auto, the deepest that fits --max-nodes].")
+                        help=help_text + " [default: auto, the deepest whose layout fits "
+                        "--max-nodes].")
 
 
 def write_output(graph, output, fmt, max_nodes, **style):
@@ -82,8 +83,7 @@ def write_output(graph, output, fmt, max_nodes, **style):
     microgpt_trace.renderers.diagrams.render (style: write_diagram's keywords, the
     refusal's hint and dot_source's options)."""
     if output == "-" and not fmt:
-        raise click.UsageError("writing to stdout ('-') needs --format: "
-                               + ", ".join(DIAGRAM_FORMATS + ("json",)))
+        fmt = "dot"  # text for a pipe: `-o - | dot -Tpng`
     suffix = Path(output).suffix.lstrip(".").lower() if output != "-" else ""
     if (fmt or suffix) in GRAPH_FORMATS:
         from microgpt_trace.tracer.export import write_graph

@@ -289,21 +289,28 @@ def l2(xs):
     return math.sqrt(math.fsum(x * x for x in xs))
 
 
-def auto_depth(G: nx.MultiDiGraph, max_nodes: int) -> int:
-    """The deepest block view (3, then 2, then 1) with at most max_nodes blocks.
+def auto_depth(G: nx.MultiDiGraph, max_nodes: int, size=None) -> int:
+    """The deepest block view (3, then 2, then 1) whose size is at most max_nodes.
 
     Args:
         G: a traced graph.
-        max_nodes: the most blocks a diagram should show.
+        max_nodes: the cap the block view must fit.
+        size: what the cap measures, a function of the block view (collapse(G, depth));
+            the renderers' layout_size is the one their layout check applies. None:
+            the number of blocks.
 
     Returns:
-        3, 2 or 1 (1 when even depth 1 has more blocks).
+        3, 2 or 1 (1 when even depth 1 is larger).
 
     >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
     >>> auto_depth(trace_expression("a*b"), 10)
     3
     """
-    for depth in (3, 2, 1):
-        if len(set(block_keys(G, depth).values())) <= max_nodes:
+    for depth in (3, 2):
+        if size is None:
+            fits = len(set(block_keys(G, depth).values())) <= max_nodes
+        else:
+            fits = size(collapse(G, depth)) <= max_nodes
+        if fits:
             return depth
     return 1

@@ -94,14 +94,15 @@ def replay_scope(*, text: str, scope: str, checkpoint: Checkpoint = None,
 
 
 def replay_model(*, text: str, depth: int | None = None, max_nodes: int | None = None,
-                 checkpoint: Checkpoint = None, engine: str = "fused") -> tuple:
+                 checkpoint: Checkpoint = None, engine: str = "fused", size=None) -> tuple:
     """Backward through the whole model, one ready block per frame.
 
     Args:
         text, checkpoint, engine: as for trace_checkpoint_text.
         depth: 1 layers, 2 attention/MLP, 3 heads and sublayers; None: the deepest
-            with at most max_nodes blocks.
-        max_nodes: the most blocks to draw (needed when depth is None).
+            view that fits max_nodes.
+        max_nodes: the cap the block view must fit (needed when depth is None).
+        size: what max_nodes measures, as for auto_depth (None: the number of blocks).
 
     Returns:
         (the block graph, frames), as microgpt_trace.tracer.block_frames.block_frames.
@@ -113,7 +114,7 @@ def replay_model(*, text: str, depth: int | None = None, max_nodes: int | None =
     if depth is None and max_nodes is None:
         raise ValueError("replay_model needs a depth or max_nodes to choose one")
     graph = trace_checkpoint_text(text=text, checkpoint=checkpoint, engine=engine)
-    return block_frames(graph, auto_depth(graph, max_nodes) if depth is None else depth)
+    return block_frames(graph, auto_depth(graph, max_nodes, size) if depth is None else depth)
 
 
 def _frames(graph: nx.MultiDiGraph, granularity: str, seeds: dict | None) -> list:

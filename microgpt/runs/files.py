@@ -7,6 +7,7 @@ renamed over the target in one step; on any failure, a full disk or Ctrl-C, the
 temporary file is removed and the old target, if any, is untouched.
 """
 
+import errno
 import os
 import shutil
 import sys
@@ -30,6 +31,7 @@ def atomic_write(path, data) -> Path:
     """
     path = Path(path)
     data = data.encode("utf-8") if isinstance(data, str) else data
+    check_folder(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes it private; outputs are ordinary files
@@ -45,6 +47,15 @@ def atomic_write(path, data) -> Path:
             pass  # e.g. the file system turned read-only: report the first error
         raise
     return path
+
+
+def check_folder(path: Path) -> None:
+    """FileNotFoundError naming the folder when the one path goes into is missing (the
+    same words as train's check of -o and --log); outputs never create folders."""
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"the folder {str(folder)!r} does not exist",
+                                str(path))
 
 
 def write_output(path, data) -> None:
@@ -76,6 +87,7 @@ def write_folder(folder, files: dict, replaceable) -> list:
     if folder.exists() and (not folder.is_dir() or any(
             not replaceable(p.name) for p in folder.iterdir())):
         raise FileExistsError(f"{str(folder)!r} is a file or holds other files")
+    check_folder(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.absolute().parent))
     old = None
     try:

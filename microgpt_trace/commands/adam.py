@@ -26,7 +26,7 @@ def adam(param, checkpoint, text, data, steps):
     replayed from the seed (a few seconds); --steps N extends the schedule.
 
     \b
-      microgpt-trace adam "layer0.mlp_fc1[3][5]"
+      microgpt-trace adam "layer0.mlp_fc1[2][5]" --steps 2000
       microgpt-trace adam "wte[0][1]" --text anna --steps 2000
     """
     from microgpt_trace.microgpt.adam_explained import format_arithmetic, next_update

@@ -1,6 +1,6 @@
 import click
 
-from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES
+from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES, layout_size
 from microgpt_trace.renderers.themes import THEMES
 
 from ..options import depth_option
@@ -26,7 +26,7 @@ from ..options import depth_option
 @click.option("--model", "whole_model", is_flag=True,
               help="With --text: the whole model, one frame per block of --depth.")
 @click.option("--scope", "scope_name", metavar="SCOPE",
-              help="With --text: one scope at op level, e.g. pos3/layer0/mlp "
+              help="With --text: one scope at op level, e.g. pos4/layer0/mlp "
               "(`scope --list` shows them).")
 @depth_option("With --model: 1 layers, 2 attention/MLP, 3 heads and sublayers")
 @click.option("--granularity", type=click.Choice(["node", "scope", "level"]),
@@ -50,8 +50,8 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
 
     \b
       microgpt-trace backward "a*b + a" -o backward.html
-      microgpt-trace backward --text anna --pos 3 --head 2 -o head.gif
-      microgpt-trace backward --text anna --scope pos3/layer0/mlp -o mlp.html
+      microgpt-trace backward --text anna --pos 4 --head 2 -o head.gif
+      microgpt-trace backward --text anna --scope pos4/layer0/mlp -o mlp.html
       microgpt-trace backward --text anna --model --depth 1 -o frames/
     """
     from microgpt_trace.renderers.animation.write import animation_kind, write_animation
@@ -74,7 +74,8 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
     elif whole_model:
         graph, frames = replay_views.replay_model(
             text=text, depth=None if depth in (None, "auto") else int(depth),
-            max_nodes=max_nodes, checkpoint=checkpoint, engine=engine or "fused")
+            max_nodes=max_nodes, checkpoint=checkpoint, engine=engine or "fused",
+            size=layout_size)
     else:
         graph, frames = replay_views.replay_head(
             text=text, pos=pos, layer=layer, head=head_index, checkpoint=checkpoint,

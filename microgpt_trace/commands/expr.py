@@ -7,7 +7,7 @@ from ..options import diagram_options, emit
 @click.argument("expression")
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
               help="A variable's value; repeat for each [default: a=2, b=3, then "
-              "-1.5, 0.5, 4, -2, 1.5, -0.5 in order of appearance].")
+              "0.5, -1.5, 4, -2, 1.5, -0.5 in order of appearance].")
 @diagram_options
 def expr(expression, assignments, no_backward, output, fmt, rankdir, edge_labels, theme,
          max_nodes):
@@ -18,7 +18,7 @@ def expr(expression, assignments, no_backward, output, fmt, rankdir, edge_labels
 
     \b
       microgpt-trace expr "a*b + a"
-      microgpt-trace expr "tanh(a*b + c)" --set a=0.5 -o graph.png --edge-labels
+      microgpt-trace expr "tanh(a*b + c)" --set a=-0.5 -o graph.png --edge-labels
     """
     from microgpt_trace.tracer.expression.evaluate import (
         node_table,

@@ -18,7 +18,7 @@ def head(checkpoint, text, engine, pos, layer, head_index, no_backward, output, 
     weights over the positions it sees.
 
     \b
-      microgpt-trace head --text anna --pos 3 --head 2 -o head.svg
+      microgpt-trace head --text anna --pos 4 --head 2 -o head.svg
     """
     from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_head
 

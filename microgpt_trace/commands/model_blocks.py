@@ -17,11 +17,12 @@ def model(checkpoint, text, engine, depth, no_backward, output, fmt, rankdir, ed
     \b
       microgpt-trace model --text anna --depth 2 -o model.svg
     """
+    from microgpt_trace.renderers.diagrams.render import layout_size
     from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
     from microgpt_trace.tracer.queries import auto_depth, collapse
 
     graph = trace_checkpoint_text(text=text, checkpoint=checkpoint, engine=engine)
-    depth = auto_depth(graph, max_nodes) if depth in (None, "auto") else int(depth)
+    depth = auto_depth(graph, max_nodes, layout_size) if depth in (None, "auto") else int(depth)
     blocks = collapse(graph, depth)
     emit(blocks, format_blocks(blocks), output, fmt, max_nodes, rankdir=rankdir,
          edge_labels=edge_labels, backward=not no_backward, theme=theme)

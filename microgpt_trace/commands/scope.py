@@ -20,7 +20,7 @@ def scope(scope_name, checkpoint, text, engine, list_scopes, no_backward, output
     matrix row with its norms. Prints what the scope is, its outputs and its notes.
 
     \b
-      microgpt-trace scope pos3/layer0/mlp --text anna -o mlp.svg
+      microgpt-trace scope pos4/layer0/mlp --text anna -o mlp.svg
       microgpt-trace scope --list --text anna
     """
     from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
@@ -28,7 +28,7 @@ def scope(scope_name, checkpoint, text, engine, list_scopes, no_backward, output
     from microgpt_trace.tracer.scope_view import scope_names, scope_view
 
     if scope_name is None and not list_scopes:
-        raise click.UsageError("give a SCOPE such as pos3/layer0/mlp (--list shows them all)")
+        raise click.UsageError("give a SCOPE such as pos4/layer0/mlp (--list shows them all)")
     graph = trace_checkpoint_text(text=text, checkpoint=checkpoint, engine=engine)
     if list_scopes:
         click.echo("\n".join(scope_names(graph)))

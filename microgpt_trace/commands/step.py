@@ -24,7 +24,7 @@ def step(expression, assignments, granularity, no_color):
 
     \b
       microgpt-trace step "a*b + a" --set a=2 --set b=3
-      microgpt-trace step "tanh(2*x - 1)/x" --granularity level | less
+      microgpt-trace step "tanh(x - 1)/x" --granularity level | less
     """
     graph = trace_expression(expression, parse_assignments(assignments))
     frames = backward_frames(graph, granularity)

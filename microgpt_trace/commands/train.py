@@ -82,6 +82,9 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
     probe_every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
     with stop_on_signals() as stop, progress(state, verbose) as on_step, \
             live_view(live, state, log_path, snapshot_text, host, port, stop, on_step) as on_step:
+        if not output:  # said before the run (after --live's address), the options being good
+            click.echo("no -o given: the trained model will not be saved "
+                       "(add -o checkpoint.json to keep it)")
         outcome = train_run(state, docs_digest(state.docs), output=output, log_path=log_path,
                             probe_every=probe_every if log_path else 0,
                             snapshot_text=snapshot_text,

@@ -210,7 +210,6 @@ OPTIONS = {
     "fan-in-animation": ["backward", "+".join(["a*b"] * 100), "-o", "{box}/x.html"],
     "bad-format": ["expr", "a*b", "-o", "{box}/x.svg", "--format", "jpg"],
     "bad-extension": ["expr", "a*b", "-o", "{box}/x.jpg"],
-    "stdout-no-format": ["expr", "a*b", "-o", "-"],
     "bad-rankdir": ["expr", "a*b", "--rankdir", "RL"],
     "bad-theme": ["expr", "a*b", "--theme", "neon"],
     "unknown-option": ["expr", "a*b", "--colour"],

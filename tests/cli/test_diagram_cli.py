@@ -46,11 +46,12 @@ def test_expr_renders_with_dot(tmp_path, suffix, magic):
     assert out.read_bytes().startswith(magic)
 
 
-def test_expr_to_stdout_needs_a_format_and_skips_the_table():
+def test_expr_to_stdout_writes_dot_text_and_skips_the_table():
     result = invoke("expr", "a+b", "-o", "-", "--format", "dot")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("digraph {")
-    assert_one_line_error(invoke("expr", "a+b", "-o", "-"), "needs --format")
+    alone = invoke("expr", "a+b", "-o", "-")
+    assert alone.exit_code == 0 and alone.stdout == result.stdout
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -117,6 +118,41 @@ def test_model_auto_depth_respects_the_cap(tiny_checkpoint):
     assert int(result.stdout.split()[0]) <= 40 or "depth 1" in result.stdout.splitlines()[0]
 
 
+@pytest.mark.exe
+@pytest.mark.parametrize("text", ["christopher", "alexander"])
+def test_model_auto_depth_is_the_deepest_that_lays_out(text, tmp_path):
+    from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES, layout_size
+    from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
+    from microgpt_trace.tracer.queries import collapse
+
+    result = invoke("model", "--text", text, "-o", tmp_path / "m.svg")
+    assert result.exit_code == 0, result.output
+    depth = int(result.stdout.split()[4])
+    assert depth > 1 and (tmp_path / "m.svg").exists()
+    if depth < 3:  # the next depth would have been refused
+        graph = trace_checkpoint_text(text=text, engine="fused")
+        assert layout_size(collapse(graph, depth + 1)) > DEFAULT_MAX_NODES
+
+
+@pytest.mark.exe
+def test_backward_model_auto_depth_lays_out(tmp_path):
+    result = invoke("backward", "--text", "christopher", "--model", "-o", tmp_path / "b.html")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args", [["expr", "a*b", "-o", "{box}/x.dot"],
+                                  ["export", "a*b", "-o", "{box}/g.json"],
+                                  ["backward", "a*b", "-o", "{box}/b.html"],
+                                  ["backward", "a*b", "-o", "{box}/frames/"],
+                                  ["train", "--steps", "1", "-o", "{box}/ck.json"]])
+def test_a_missing_folder_is_named_the_same_everywhere(tmp_path, args):
+    box = tmp_path / "out"
+    result = invoke(*[a.replace("{box}", str(box)) for a in args])
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith(f"the folder {str(box)!r} does not exist")
+    assert not box.exists()
+
+
 def test_export_text_round_trips(tiny_checkpoint, tmp_path):
     out = tmp_path / "anna.graphml"
     result = invoke("export", "--text", "ab", "--checkpoint", tiny_checkpoint, "-o", out)
@@ -153,7 +189,7 @@ def test_one_grammar_of_flags(command, tiny_checkpoint, tmp_path):
                       "dot").exit_code == 0
 
 
-def test_stdout_needs_a_format_and_names_json():
-    result = invoke("expr", "a*b", "-o", "-")
-    assert result.exit_code == 2
-    assert "needs --format: svg, png, pdf, dot, json" in result.stderr
+def test_stdout_takes_json_with_format():
+    result = invoke("expr", "a*b", "-o", "-", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.lstrip().startswith("{")

@@ -273,3 +273,10 @@ def test_auto_depth():
     assert auto_depth(G, sizes[3] - 1) == 2
     assert auto_depth(G, sizes[2] - 1) == 1
     assert auto_depth(G, 1) == 1
+
+
+def test_auto_depth_measures_what_it_is_given():
+    G = tiny_graph("fused")
+    edges = {d: collapse(G, d).number_of_edges() for d in (2, 3)}
+    assert auto_depth(G, edges[3], lambda B: B.number_of_edges()) == 3
+    assert auto_depth(G, edges[3] - 1, lambda B: B.number_of_edges()) == 2

@@ -23,8 +23,9 @@ __all__ = ["DEFAULT_VALUES", "parse", "variables", "parse_assignments", "evaluat
            "trace_expression", "node_table"]
 
 # The i-th distinct variable (in order of first appearance) without a --set value
-# gets DEFAULT_VALUES[i % 8]: small, distinct, both signs, so gradients differ.
-DEFAULT_VALUES = (2.0, 3.0, -1.5, 0.5, 4.0, -2.0, 1.5, -0.5)
+# gets DEFAULT_VALUES[i % 8]: small, distinct, both signs, so gradients differ. The
+# first three are positive, so log, / and ** of a, b or c are defined by default.
+DEFAULT_VALUES = (2.0, 3.0, 0.5, -1.5, 4.0, -2.0, 1.5, -0.5)
 MAX_LABEL = 60  # characters of its sub-expression a node label spells
 
 

@@ -166,7 +166,8 @@ def test_stdout(capsysbinary):
 
 
 def test_unwritable_path_is_a_render_error(tmp_path):
-    with pytest.raises(RenderError, match="cannot write .*missing.*No such file or directory"):
+    with pytest.raises(RenderError, match="cannot write .*missing.*the folder .*missing' does "
+                       "not exist"):
         write_diagram(graphs.a_times_a(), tmp_path / "missing" / "g.dot")
     with pytest.raises(RenderError, match="cannot write"):
         write_diagram(graphs.a_times_a(), tmp_path, "dot")  # a directory

@@ -52,12 +52,12 @@ def test_same_variable_is_one_leaf():
     ("2**-1", "2**-1", 0.5),
     ("2**3**2", "2**3**2", 512.0),  # right-associative
     ("(2**3)**2", "(2**3)**2", 64.0),
-    ("a-b-c", "a - b - c", 2.0 - 3.0 + 1.5),  # left-associative
-    ("a-(b-c)", "a - (b - c)", 2.0 - (3.0 + 1.5)),
-    ("a/b/c", "a/b/c", 2.0 / 3.0 / -1.5),
-    ("a/(b*c)", "a/(b*c)", 2.0 / -4.5),
-    ("a+b*c", "a + b*c", 2.0 + 3.0 * -1.5),
-    ("(a+b)*c", "(a + b)*c", 5.0 * -1.5),
+    ("a-b-c", "a - b - c", 2.0 - 3.0 - 0.5),  # left-associative
+    ("a-(b-c)", "a - (b - c)", 2.0 - (3.0 - 0.5)),
+    ("a/b/c", "a/b/c", 2.0 / 3.0 / 0.5),
+    ("a/(b*c)", "a/(b*c)", 2.0 / 1.5),
+    ("a+b*c", "a + b*c", 2.0 + 3.0 * 0.5),
+    ("(a+b)*c", "(a + b)*c", 5.0 * 0.5),
     ("-(-a)", "-(-a)", 2.0),
     ("+a - +b", "a - b", -1.0),  # unary plus is a no-op
     ("2*-a", "2*-a", -4.0),
@@ -89,7 +89,7 @@ def test_engine_forms_of_minus_and_divide():
     div = evaluate("a/(b + c)")
     assert div.op == "*" and div._children[1].op == "**"
     assert div._children[1].label == "(b + c)**-1"
-    assert div.data == 2.0 * (3.0 + -1.5) ** -1
+    assert div.data == 2.0 * (3.0 + 0.5) ** -1
 
 
 def test_literals_are_unlabelled_constants():
