@@ -13,7 +13,7 @@ from ..data import Tokenizer, shipped_file
 from ..exceptions import CheckpointError, ConfigError
 from ..model import GPT, Config, param_shapes
 from ..train import TrainConfig, TrainState, value_engine
-from .files import atomic_write
+from .files import atomic_write, read_input
 from .schema import COUNT, NUMBER, SchemaError, check
 
 __all__ = ["FORMAT", "VERSION", "DEFAULT_CHECKPOINT", "save", "load", "load_model"]
@@ -52,13 +52,14 @@ def read(path):
     """The checkpoint's dict, checked field by field (shape, type, range, finiteness)."""
     path = Path(path)
     try:
-        d = json.loads(path.read_bytes().decode("utf-8"))
+        d = json.loads(read_input(path).decode("utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint not found: {str(path)!r}") from None
     except IsADirectoryError:
         raise CheckpointError(f"checkpoint is a directory: {str(path)!r}") from None
     except OSError as e:
-        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {e.strerror}") from None
+        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {e.strerror or e}") \
+            from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or truncated "
                               "(not JSON)") from None

@@ -6,11 +6,13 @@ import click
 from microgpt_trace.microgpt.runs.metrics import read_log
 from microgpt_trace.renderers.panels.report import check_position, frame_count, write_report
 
+from ..options import FilePath
+
 
 @click.command()
-@click.option("--log", "log_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--log", "log_path", required=True, type=FilePath(dir_okay=False),
               help="Metrics log written by `train --log` (snapshots come from --snapshot-every).")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", required=True, type=FilePath(file_okay=False),
               help="Folder for the panels (PNG; SVG for the whole-run ones) and "
               "report.html: new, empty, or an earlier report's (replaced).")
 @click.option("--position", type=click.IntRange(min=0),

@@ -58,7 +58,8 @@ def panel_style() -> Iterator[None]:
 
     with matplotlib.rc_context({"font.family": [LATIN_FONT, *cjk_fonts()],
                                 "svg.hashsalt": "microgpt-trace", "axes.titlesize": 11,
-                                "figure.titlesize": 13, "image.interpolation": "nearest"}):
+                                "figure.titlesize": 13, "image.interpolation": "nearest",
+                                "text.parse_math": False}):  # "$" and "\\" are text, not TeX
         yield
 
 
