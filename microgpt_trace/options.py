@@ -109,9 +109,41 @@ def write_output(graph, output, fmt, max_nodes, **style):
         write_diagram(graph, output, fmt, max_nodes, **style)
 
 
+def given(*names):
+    """The options among `names` (parameter names) typed on the command line."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    spelled = {p.name: max(p.opts, key=len) for p in ctx.command.params}
+    return [spelled[name] for name in names
+            if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
+
+
+def refuse_unused(names, why):
+    """A UsageError naming the first of `names` given, which `why` says does not apply."""
+    unused = given(*names)
+    if unused:
+        raise click.UsageError(f"{unused[0]} {why}")
+
+
+def check_fits(output, fmt, formats=DIAGRAM_FORMATS + GRAPH_FORMATS):
+    """--format contradicting the -o extension is refused, not silently obeyed."""
+    suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
+    if fmt and suffix in formats and suffix != fmt:
+        raise click.UsageError(f"--format {fmt} contradicts -o {output!r} (a .{suffix} file)")
+
+
 def emit(graph, summary, output, fmt, max_nodes, **style):
     """Write the diagram or graph file when -o is given, then print the text summary
     (unless the diagram itself went to stdout): a refused output prints nothing."""
+    drawing = ("fmt", "theme", "rankdir", "edge_labels")  # --max-nodes: model's auto depth
+    if not output:
+        refuse_unused(drawing, "goes with -o: without it only the text summary is printed")
+    check_fits(output, fmt)
+    suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
+    if (fmt or suffix) in GRAPH_FORMATS:
+        refuse_unused(drawing[1:] + ("no_backward",), f"draws a diagram; a {fmt or suffix} "
+                      "graph file holds every value and gradient")
     if output:
         write_output(graph, output, fmt, max_nodes, **style)
     if output != "-":

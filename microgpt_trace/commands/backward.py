@@ -3,7 +3,7 @@ import click
 from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES
 from microgpt_trace.renderers.themes import THEMES
 
-from ..options import FilePath, depth_option
+from ..options import FilePath, depth_option, refuse_unused
 
 
 @click.command()
@@ -88,6 +88,14 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
 def check_options(expression, assignments, text, whole_model, granularity, depth):
     if (expression is None) == (text is None):
         raise click.UsageError("give either an EXPRESSION or --text, not both")
+    if expression is not None:
+        refuse_unused(["pos", "layer", "head_index", "engine", "checkpoint"],
+                      "goes with --text, not an EXPRESSION")
+        if granularity == "scope":
+            raise click.UsageError("--granularity scope goes with --text: an expression "
+                                   "has no scopes")
+    elif whole_model:
+        refuse_unused(["pos", "layer", "head_index"], "picks one head; --model draws them all")
     if assignments and text is not None:
         raise click.UsageError("--set goes with an EXPRESSION, not --text")
     if whole_model and text is None:
@@ -104,6 +112,7 @@ def check_scope(scope_name, text, whole_model, pos):
         return
     if text is None:
         raise click.UsageError("--scope needs --text")
+    refuse_unused(["layer", "head_index"], "picks one head; --scope draws one scope")
     if whole_model or pos is not None:
         raise click.UsageError("--scope draws one scope; --model and --pos/--head are "
                                "other views")

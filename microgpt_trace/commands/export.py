@@ -1,6 +1,6 @@
 import click
 
-from ..options import FilePath
+from ..options import FilePath, check_fits, refuse_unused
 
 
 @click.command()
@@ -27,6 +27,11 @@ def export(expression, assignments, text, checkpoint, engine, output, fmt):
 
     if (expression is None) == (text is None):
         raise click.UsageError("give either an EXPRESSION or --text, not both")
+    check_fits(output, fmt)
+    if text is not None:
+        refuse_unused(["assignments"], "goes with an EXPRESSION, not --text")
+    else:
+        refuse_unused(["checkpoint", "engine"], "goes with --text, not an EXPRESSION")
     if text is not None:
         from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
 

@@ -6,7 +6,7 @@ import click
 from microgpt_trace.microgpt.runs.metrics import read_log
 from microgpt_trace.renderers.panels.report import check_position, frame_count, write_report
 
-from ..options import FilePath
+from ..options import FilePath, refuse_unused
 
 
 @click.command()
@@ -35,6 +35,8 @@ def report(log_path, output, position, top_k, grad_scale, svg):
     gradient flow of the one snapshot text, on the same scales at every step.
     A log from an interrupted run reports the steps it has.
     """
+    if position is None:
+        refuse_unused(["top_k"], "lists the likeliest tokens at --position: give one")
     log = read_log(log_path)
     for warning in log.warnings:
         click.echo(f"warning: {warning}", err=True)

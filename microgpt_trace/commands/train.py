@@ -61,6 +61,9 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
         raise click.UsageError("--snapshot-every needs --log: snapshots go into the metrics log")
     if snapshot_text is not None and not log_path:
         raise click.UsageError("--snapshot-text needs --log: snapshots go into the metrics log")
+    if snapshot_text is not None and snapshot_every == 0:
+        raise click.UsageError("--snapshot-text is what snapshots show; --snapshot-every 0 "
+                               "writes none")
     if checkpoint_every is not None and not output:
         raise click.UsageError("--checkpoint-every needs -o: the checkpoints go there")
     # a finished run must not fail at its end
@@ -124,7 +127,7 @@ def progress(state, verbose, stop):
                            item_show_func=lambda m: m and f"loss {m.loss:.4f}",
                            hidden=verbose or not sys.stderr.isatty()) as bar:
         def on_step(metrics):
-            if verbose and not stop:
+            if verbose and not any(isinstance(s, OSError) for s in stop):
                 try:
                     click.echo(f"step {metrics.step:4d} / {total:4d} | loss {metrics.loss:.4f}")
                 except OSError as e:  # nothing more can go there: not even at exit

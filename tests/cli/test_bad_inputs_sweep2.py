@@ -33,6 +33,7 @@ def box(tmp_path_factory):
     os.symlink("loop.2", folder / "loop")
     os.symlink("loop", folder / "loop.2")
     os.symlink("docs.txt", folder / "docs-link")
+    os.symlink("/proc/self/fd/1", folder / "stdout")  # as /dev/stdout is
     os.link(folder / "log.jsonl", folder / "log-hardlink.jsonl")
     resumable(folder)
     return folder
@@ -128,12 +129,12 @@ WRITERS = {  # an output that is a FIFO, a device, a symlink loop or a name too 
     "train-log-device": [*TRAIN, "--log", "{box}/null.json"],
     "train-log-fifo": [*TRAIN, "--log", "{box}/fifo"],
     "train-log-loop": [*TRAIN, "--log", "{box}/loop"],
-    "train-log-dev-null": [*TRAIN, "--log", "/dev/null"],
-    "train-log-dev-stdout": [*TRAIN, "--log", "/dev/stdout"],
+    # never the real /dev/null or /dev/stdout: a regression would replace them for everyone
+    "train-log-stdout-link": [*TRAIN, "--log", "{box}/stdout"],
     "report-o-fifo": ["report", "--log", "{box}/log.jsonl", "-o", "{box}/fifo"],
     "report-o-loop": ["report", "--log", "{box}/log.jsonl", "-o", "{box}/loop"],
     "frames-fifo": ["backward", "a*b", "-o", "{box}/fifo/"],
-    "expr-dev-null": ["expr", "a*b", "-o", "/dev/null", "--format", "dot"],
+    "expr-stdout-link": ["expr", "a*b", "-o", "{box}/stdout", "--format", "dot"],
 }
 NOTHING = {  # '' and '-' where they name no file
     "expr-o-empty": ["expr", "a*b", "-o", ""],
