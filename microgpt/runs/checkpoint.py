@@ -60,11 +60,14 @@ def read(path):
     except OSError as e:
         raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {e.strerror or e}") \
             from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, an int of 5,000 digits
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or truncated "
                               "(not JSON)") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a microgpt-trace checkpoint")
+    if has_surrogate(d):
+        raise CheckpointError(f"checkpoint {str(path)!r} holds a lone surrogate (\\ud800 to "
+                              "\\udfff): not text")
     if type(d.get("version")) is not int or d["version"] > VERSION:
         raise CheckpointError(
             f"checkpoint {str(path)!r} has format version {d.get('version')!r}; this "
@@ -74,6 +77,16 @@ def read(path):
     except (SchemaError, ConfigError) as e:
         raise CheckpointError(f"checkpoint {str(path)!r}: {e}") from None
     return d
+
+
+def has_surrogate(d):
+    """Whether JSON escapes put a lone surrogate in a string: no font, file or terminal
+    can show it."""
+    try:
+        json.dumps(d, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def check_fields(d):

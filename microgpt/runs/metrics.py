@@ -17,7 +17,7 @@ from pathlib import Path
 from ..exceptions import ConfigError, LogError
 from ..model import Config
 from ..train import TrainConfig
-from .checkpoint import CONFIG_FIELDS, TRAIN_FIELDS, distinct_chars
+from .checkpoint import CONFIG_FIELDS, TRAIN_FIELDS, distinct_chars, has_surrogate
 from .files import read_input
 from .schema import COUNT, NUMBER, TEXT, Mapping, SchemaError, check
 
@@ -27,6 +27,7 @@ FORMAT = "microgpt-trace-metrics"
 # 2: every snapshot shows one fixed text (text, loss, targets, probs at every position).
 # A version 1 log is still read: its steps, without its snapshots (a warning says so).
 VERSION = 2
+MAX_STEP = 10 ** 9  # steps a log may name: a run of this scalar GPT does a few per second
 
 
 def step_record(metrics):
@@ -234,6 +235,8 @@ def parse_header(raw, name):
         header = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         header = None
+    if has_surrogate(header):
+        raise LogError(f"metrics log {name!r}, line 1: holds a lone surrogate: not text")
     if not isinstance(header, dict) or header.get("type") != "header" \
             or header.get("format") != FORMAT:
         raise_not_a_log(name, f"its first line is not a {FORMAT} header")
@@ -246,6 +249,8 @@ def parse_header(raw, name):
                        "train_config": TRAIN_FIELDS, "chars": distinct_chars})
         config = Config(**header["config"])
         TrainConfig(**header["train_config"])
+        if header["train_config"]["steps"] > MAX_STEP:
+            raise SchemaError("train_config.steps", f"is more than {MAX_STEP}")
         if len(header["chars"]) + 1 != config.vocab_size:
             raise SchemaError("chars", "does not match the config's vocab_size")
     except (SchemaError, ConfigError) as e:
@@ -305,8 +310,10 @@ def parse_record(raw, number, name, shapes):
             tokens = record.get("tokens")
             n = len(tokens) - 1 if isinstance(tokens, list) and len(tokens) > 1 else 1
             check(record, shapes(n))
-        if record["step"] < 1:
-            raise SchemaError("step", f"must be 1 or more, got {record['step']!r}")
+        if not 1 <= record["step"] <= MAX_STEP:
+            raise SchemaError("step", f"must be 1 to {MAX_STEP}, got {record['step']!r:.30}")
+        if has_surrogate(record):
+            raise SchemaError("text", "holds a lone surrogate: not text")
     except SchemaError as e:
         raise LogError(f"metrics log {name!r}, line {number}: {kind} record: {e}") from None
     return record

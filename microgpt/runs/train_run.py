@@ -63,7 +63,7 @@ def check_outputs(output=None, log_path=None, data_path=None, resume_path=None) 
             check_replaceable(path)
         except OSError as e:
             raise ConfigError(f"{flag} {str(path)!r}: {e.strerror}") from None
-        if path.is_dir():
+        if os.path.isdir(path):  # False (not an error) for a name too long
             raise ConfigError(f"{flag} {str(path)!r} is a folder: give a file name")
         folder = path.absolute().parent
         if not folder.is_dir():
