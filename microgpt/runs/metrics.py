@@ -310,8 +310,10 @@ def parse_record(raw, number, name, shapes):
             tokens = record.get("tokens")
             n = len(tokens) - 1 if isinstance(tokens, list) and len(tokens) > 1 else 1
             check(record, shapes(n))
-        if not 1 <= record["step"] <= MAX_STEP:
-            raise SchemaError("step", f"must be 1 to {MAX_STEP}, got {record['step']!r:.30}")
+        if record["step"] < 1:
+            raise SchemaError("step", f"must be 1 or more, got {record['step']!r}")
+        if record["step"] > MAX_STEP:
+            raise SchemaError("step", f"must be at most {MAX_STEP}, got {record['step']!r:.30}")
         if has_surrogate(record):
             raise SchemaError("text", "holds a lone surrogate: not text")
     except SchemaError as e:

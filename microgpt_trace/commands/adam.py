@@ -29,14 +29,9 @@ def adam(param, checkpoint, text, data, steps):
       microgpt-trace adam "layer0.mlp_fc1[3][5]"
       microgpt-trace adam "wte[0][1]" --text anna --steps 2000
     """
-    import sys
-
     from microgpt_trace.microgpt.adam_explained import format_arithmetic, next_update
 
-    def on_replay(n):  # a note for a person waiting; a script's stderr stays one line
-        if sys.stderr.isatty():
-            click.echo(f"replaying {n} steps from the seed to reach the last one (--steps N "
-                       "skips this)...", err=True)
-
-    arithmetic = next_update(checkpoint, param, data, text, steps, on_replay=on_replay)
+    arithmetic = next_update(checkpoint, param, data, text, steps, on_replay=lambda n: click.echo(
+        f"replaying {n} steps from the seed to reach the last one (--steps N skips this)...",
+        err=True))
     click.echo(format_arithmetic(arithmetic, checkpoint or "data/checkpoint.json"))
