@@ -27,6 +27,8 @@ from .model import param_shapes
 from .runs.checkpoint import DEFAULT_CHECKPOINT, load
 from .train import docs_digest, resume, start, train_steps
 
+MAX_REPLAY = 100_000  # steps replayed to show a finished schedule's last one (~minutes)
+
 __all__ = ["AdamArithmetic", "parse_param", "flat_index", "adam_arithmetic", "adam_numbers",
            "next_update", "format_arithmetic"]
 
@@ -175,6 +177,10 @@ def replay_to_last_step(final, digest, docs, on_replay=None):
     if docs_digest(state.docs) != digest:
         raise ConfigError("the dataset differs from the one the checkpoint was trained on; "
                           "pass the same --data")
+    if final.step - 1 > MAX_REPLAY:
+        raise ConfigError(f"showing the last step means replaying {final.step - 1} steps from "
+                          f"the seed (at most {MAX_REPLAY} are replayed): pass --steps N "
+                          f"above {final.step} to show the next update instead")
     if on_replay:
         on_replay(final.step - 1)
     for _ in islice(train_steps(state), final.step - 1):

@@ -5,6 +5,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from .exceptions import DataError
+from .runs.files import read_input
 
 __all__ = ["SHIPPED", "DEFAULT_DATA", "shipped_file", "dataset_path", "load_docs", "Tokenizer"]
 
@@ -31,13 +32,15 @@ def load_docs(dataset):
     """Lines of a UTF-8 file (or a shipped dataset by name), stripped, blank lines dropped."""
     path = dataset_path(dataset)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_input(path).decode("utf-8")
     except FileNotFoundError:
         names = ", ".join(SHIPPED)
         raise DataError(f"dataset not found: {str(path)!r} is neither a file nor a shipped "
                         f"dataset ({names})") from None
     except IsADirectoryError:
         raise DataError(f"dataset is a directory, not a file: {str(path)!r}") from None
+    except OSError as e:
+        raise DataError(f"cannot read dataset {str(path)!r}: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
         line = text_line_of(path, e.start)
         raise DataError(f"dataset is not UTF-8: {str(path)!r}, line {line}, "

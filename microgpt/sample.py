@@ -9,6 +9,9 @@ from .model import softmax
 __all__ = ["generate"]
 
 
+MIN_TEMPERATURE = 1e-300  # a logit of 1e7 / T stays finite; T=0 would be argmax
+
+
 def generate(model, tokenizer, rng, n=20, temperature=0.5, engine="float"):
     """n samples; rng.choices draws one token per step from softmax(logits / T).
 
@@ -17,6 +20,9 @@ def generate(model, tokenizer, rng, n=20, temperature=0.5, engine="float"):
     """
     if not 0 < temperature < math.inf:
         raise ConfigError(f"temperature must be a positive number, got {temperature!r}")
+    if temperature < MIN_TEMPERATURE:  # 1 / T, or a logit / T, would overflow to inf
+        raise ConfigError(f"temperature {temperature!r} is too small: logits / temperature "
+                          f"overflow; give at least {MIN_TEMPERATURE!r}")
     config, bos = model.config, tokenizer.bos
     weights = floats.weights_of(model.params) if engine == "float" else None
     samples = []

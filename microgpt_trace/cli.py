@@ -4,7 +4,12 @@ Commands are imported lazily so `--help` and `expr` start fast, and every error 
 user can cause surfaces as one line on stderr with a non-zero exit, no traceback.
 """
 
+import errno
 import importlib
+import os
+import signal
+import sys
+import traceback
 
 import click
 
@@ -69,7 +74,36 @@ class LazyGroup(click.Group):
         except click.UsageError as e:
             raise OneLineUsageError(e) from None
         except user_errors() as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(one_line(e)) from None
+        except OSError as e:
+            # stdout closed (`| head`) or full: later writes, even at exit, go nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            if e.errno == errno.EPIPE:
+                ctx.exit(128 + signal.SIGPIPE)  # quietly, as `yes | head` does
+            raise click.ClickException(os_error_line(e)) from None
+
+
+def os_error_line(error):
+    """An OSError no library caught: in click.echo, standard output failed (full)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if any(f.name == "echo" and f.filename.endswith(os.path.join("click", "utils.py"))
+           for f in frames):
+        return f"cannot write to standard output: {error.strerror or error}"
+    return one_line(f"{error.strerror or error}" + (f": {error.filename!r}"
+                                                      if error.filename else ""))
+
+
+def one_line(error):
+    """The error's message with control, bidi and line-break characters escaped, so
+    it stays one line and cannot drive the terminal; an expression error keeps the
+    text-and-caret lines its str() adds (already escaped)."""
+    from microgpt_trace.tracer.exceptions import ExpressionError
+    from microgpt_trace.tracer.text import printable
+
+    message = str(error)
+    if isinstance(error, ExpressionError):
+        return message
+    return printable(message)
 
 
 class OneLineUsageError(click.ClickException):
@@ -79,7 +113,9 @@ class OneLineUsageError(click.ClickException):
 
     def __init__(self, error):
         where = error.ctx.command_path if error.ctx else "microgpt-trace"
-        super().__init__(f"{error.format_message()} (see '{where} --help')")
+        from microgpt_trace.tracer.text import printable
+
+        super().__init__(printable(f"{error.format_message()} (see '{where} --help')"))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,10 +7,24 @@ import click
 from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES
 from microgpt_trace.renderers.themes import THEMES
 
-__all__ = ["diagram_options", "model_options", "engine_option", "depth_option", "data_option",
+__all__ = ["FilePath", "diagram_options", "model_options", "engine_option", "depth_option",
+           "data_option",
            "write_output", "emit", "GRAPH_FORMATS", "DIAGRAM_FORMATS"]
 
 DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
+
+
+class FilePath(click.Path):
+    """click.Path refusing '' (names no file) and, unless allow_dash, '-' (which
+    would name a file called '-' where a user means standard input or output)."""
+
+    def convert(self, value, param, ctx):
+        if value == "":
+            self.fail("an empty name names no file", param, ctx)
+        if value == "-" and not self.allow_dash:
+            self.fail("'-' (standard input or output) cannot be used here: give a file "
+                      "name (./- for a file called '-')", param, ctx)
+        return super().convert(value, param, ctx)
 GRAPH_FORMATS = ("json", "graphml", "gexf")
 
 
@@ -19,7 +33,7 @@ def diagram_options(command):
     options = [
         click.option("--no-backward", is_flag=True,
                      help="Draw the forward pass only (gradients are shown by default)."),
-        click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+        click.option("-o", "--output", type=FilePath(dir_okay=False, allow_dash=True),
                      help="Write the diagram: .svg .png .pdf .dot, or the graph as .json "
                      "(node-link); '-' for stdout (DOT text unless --format)."),
         click.option("--format", "fmt", type=click.Choice(DIAGRAM_FORMATS + ("json",)),
@@ -41,7 +55,7 @@ def diagram_options(command):
 def model_options(engine):
     """--checkpoint, --text, --engine (default `engine`) for commands that trace the model."""
     options = [
-        click.option("--checkpoint", type=click.Path(dir_okay=False),
+        click.option("--checkpoint", type=FilePath(dir_okay=False),
                      help="Model to trace [default: the shipped checkpoint]."),
         click.option("--text", required=True, help="The document to run, e.g. anna."),
         engine_option(engine),
@@ -95,9 +109,41 @@ def write_output(graph, output, fmt, max_nodes, **style):
         write_diagram(graph, output, fmt, max_nodes, **style)
 
 
+def given(*names):
+    """The options among `names` (parameter names) typed on the command line."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    spelled = {p.name: max(p.opts, key=len) for p in ctx.command.params}
+    return [spelled[name] for name in names
+            if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
+
+
+def refuse_unused(names, why):
+    """A UsageError naming the first of `names` given, which `why` says does not apply."""
+    unused = given(*names)
+    if unused:
+        raise click.UsageError(f"{unused[0]} {why}")
+
+
+def check_fits(output, fmt, formats=DIAGRAM_FORMATS + GRAPH_FORMATS):
+    """--format contradicting the -o extension is refused, not silently obeyed."""
+    suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
+    if fmt and suffix in formats and suffix != fmt:
+        raise click.UsageError(f"--format {fmt} contradicts -o {output!r} (a .{suffix} file)")
+
+
 def emit(graph, summary, output, fmt, max_nodes, **style):
     """Write the diagram or graph file when -o is given, then print the text summary
     (unless the diagram itself went to stdout): a refused output prints nothing."""
+    drawing = ("fmt", "theme", "rankdir", "edge_labels")  # --max-nodes: model's auto depth
+    if not output:
+        refuse_unused(drawing, "goes with -o: without it only the text summary is printed")
+    check_fits(output, fmt)
+    suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
+    if (fmt or suffix) in GRAPH_FORMATS:
+        refuse_unused(drawing[1:] + ("no_backward",), f"draws a diagram; a {fmt or suffix} "
+                      "graph file holds every value and gradient")
     if output:
         write_output(graph, output, fmt, max_nodes, **style)
     if output != "-":

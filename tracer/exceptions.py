@@ -20,13 +20,17 @@ class ExpressionError(TracerError, ValueError):
     WINDOW = 72  # characters of the text shown around the caret
 
     def __str__(self):
+        from .text import printable  # invisible characters shown escaped, the caret kept under
+
         if self.column is None or not self.text:
-            return self.message
+            return printable(self.message)
         start = max(0, min(self.column - self.WINDOW // 2, len(self.text) - self.WINDOW))
-        shown = self.text[start:start + self.WINDOW]
+        before = printable(self.text[start:self.column])
+        shown = before + printable(self.text[self.column:start + self.WINDOW])
         left, right = "…" * (start > 0), "…" * (start + self.WINDOW < len(self.text))
-        caret = " " * (self.column - start + len(left))
-        return f"{self.message} at column {self.column + 1}\n  {left}{shown}{right}\n  {caret}^"
+        caret = " " * (len(before) + len(left))
+        return (f"{printable(self.message)} at column {self.column + 1}\n  {left}{shown}{right}"
+                f"\n  {caret}^")
 
 
 class EvaluationError(TracerError, ArithmeticError):

@@ -17,6 +17,7 @@ simple graph, the `arg` attribute or 0) with tuple graph attributes restored.
 
 import io
 import json
+import re
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
@@ -73,7 +74,20 @@ def encode(G, fmt):
     else:
         name = json.dumps(attrs, ensure_ascii=False)
         nx.write_gexf(portable(G, {"name": name}), buffer)
+    check_xml_text(buffer.getvalue().decode("utf-8"))
     return buffer.getvalue()
+
+
+# characters XML 1.0 cannot hold, even escaped: most C0 controls, surrogates, U+FFFE/F
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def check_xml_text(text):
+    """Refuse a label the file could not hold: a reader would reject the whole file."""
+    bad = NOT_XML.search(text)
+    if bad:
+        raise ValueError(f"a label holds {bad.group()!r}, which XML cannot hold; "
+                         "use json")
 
 
 def write_graph(G: nx.MultiDiGraph, path, fmt: str = None) -> None:

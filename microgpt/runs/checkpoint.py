@@ -13,7 +13,7 @@ from ..data import Tokenizer, shipped_file
 from ..exceptions import CheckpointError, ConfigError
 from ..model import GPT, Config, param_shapes
 from ..train import TrainConfig, TrainState, value_engine
-from .files import atomic_write
+from .files import atomic_write, read_input
 from .schema import COUNT, NUMBER, SchemaError, check
 
 __all__ = ["FORMAT", "VERSION", "DEFAULT_CHECKPOINT", "save", "load", "load_model"]
@@ -52,18 +52,22 @@ def read(path):
     """The checkpoint's dict, checked field by field (shape, type, range, finiteness)."""
     path = Path(path)
     try:
-        d = json.loads(path.read_bytes().decode("utf-8"))
+        d = json.loads(read_input(path).decode("utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint not found: {str(path)!r}") from None
     except IsADirectoryError:
         raise CheckpointError(f"checkpoint is a directory: {str(path)!r}") from None
     except OSError as e:
-        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {e.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {e.strerror or e}") \
+            from None
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, an int of 5,000 digits
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or truncated "
                               "(not JSON)") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a microgpt-trace checkpoint")
+    if has_surrogate(d):
+        raise CheckpointError(f"checkpoint {str(path)!r} holds a lone surrogate (\\ud800 to "
+                              "\\udfff): not text")
     if type(d.get("version")) is not int or d["version"] > VERSION:
         raise CheckpointError(
             f"checkpoint {str(path)!r} has format version {d.get('version')!r}; this "
@@ -73,6 +77,16 @@ def read(path):
     except (SchemaError, ConfigError) as e:
         raise CheckpointError(f"checkpoint {str(path)!r}: {e}") from None
     return d
+
+
+def has_surrogate(d):
+    """Whether JSON escapes put a lone surrogate in a string: no font, file or terminal
+    can show it."""
+    try:
+        json.dumps(d, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def check_fields(d):

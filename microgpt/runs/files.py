@@ -10,11 +10,62 @@ temporary file is removed and the old target, if any, is untouched.
 import errno
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "write_output", "write_folder"]
+__all__ = ["atomic_write", "write_output", "write_folder", "check_replaceable", "read_input",
+           "MAX_INPUT_BYTES"]
+
+MAX_INPUT_BYTES = 256 << 20  # a checkpoint of budget.MAX_PARAMS weights is ~200 MB of JSON
+
+
+def read_input(path, limit=MAX_INPUT_BYTES) -> bytes:
+    """All bytes of the regular file at `path`, refusing what is not one or is too big.
+
+    A FIFO is opened without blocking and /dev/zero or /dev/urandom is refused
+    before a byte is read: reading either to the end would never finish.
+
+    Raises:
+        OSError: strerror says what is wrong (FileNotFoundError and
+            IsADirectoryError as usual).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "it is a device, FIFO or socket, not a regular file")
+        os.set_blocking(fd, True)
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"it is larger than {limit >> 20} MB")
+    return data
+
+
+def check_replaceable(path) -> None:
+    """Refuse to replace anything but a regular file (or nothing) at `path`.
+
+    A symbolic link is never followed nor replaced (it may point outside the named
+    path), and a device or FIFO is not a file: replacing /dev/null by a regular file
+    would break the system, writing into a FIFO would block.
+
+    Raises:
+        OSError: strerror says what the path is.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # e.g. a name too long: the write itself reports it
+    if stat.S_ISLNK(mode):
+        raise OSError(errno.EEXIST, "it is a symbolic link: give the file it points to, "
+                      "or another name")
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise OSError(errno.EEXIST, "it is a device, FIFO or socket, not a regular file")
 
 
 def atomic_write(path, data) -> Path:
@@ -30,6 +81,7 @@ def atomic_write(path, data) -> Path:
     (b'\\xc3\\xa9', ['x.txt'])
     """
     path = Path(path)
+    check_replaceable(path)
     data = data.encode("utf-8") if isinstance(data, str) else data
     check_folder(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -84,6 +136,7 @@ def write_folder(folder, files: dict, replaceable) -> list:
         OSError: the folder cannot be written; nothing is left behind.
     """
     folder = Path(folder)
+    check_replaceable(folder)
     if folder.exists() and (not folder.is_dir() or any(
             not replaceable(p.name) for p in folder.iterdir())):
         raise FileExistsError(f"{str(folder)!r} is a file or holds other files")

@@ -6,15 +6,19 @@ its step's record. A resumed run appends to the same file. `read_log` reads what
 interrupted run left behind: the steps it has, minus a last line cut off mid-write.
 """
 
+import errno
 import fcntl
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..exceptions import ConfigError, LogError
 from ..model import Config
 from ..train import TrainConfig
-from .checkpoint import CONFIG_FIELDS, TRAIN_FIELDS, distinct_chars
+from .checkpoint import CONFIG_FIELDS, TRAIN_FIELDS, distinct_chars, has_surrogate
+from .files import read_input
 from .schema import COUNT, NUMBER, TEXT, Mapping, SchemaError, check
 
 __all__ = ["FORMAT", "VERSION", "MetricsLog", "step_record", "Log", "LogError", "read_log"]
@@ -23,6 +27,7 @@ FORMAT = "microgpt-trace-metrics"
 # 2: every snapshot shows one fixed text (text, loss, targets, probs at every position).
 # A version 1 log is still read: its steps, without its snapshots (a warning says so).
 VERSION = 2
+MAX_STEP = 10 ** 9  # steps a log may name: a run of this scalar GPT does a few per second
 
 
 def step_record(metrics):
@@ -39,10 +44,21 @@ class MetricsLog:
     records of steps after the checkpoint's (they will be run again).
     """
 
-    def __init__(self, path, state, append=False):
+    def __init__(self, path, state, append=False, snapshot_text=None):
         path = Path(path)
         self.path = path
-        self.file = path.open("ab", buffering=0)  # each record reaches the OS at once
+        try:  # never through a symlink (it could point anywhere), never into a device
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+                         | os.O_NONBLOCK, 0o644)
+        except OSError as e:
+            why = "it is a symbolic link" if e.errno == errno.ELOOP else e.strerror or e
+            raise LogError(f"cannot write metrics log {str(path)!r}: {why}") from None
+        self.file = os.fdopen(fd, "ab", buffering=0)  # each record reaches the OS at once
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            self.file.close()
+            raise LogError(f"cannot write metrics log {str(path)!r}: it is a device, FIFO "
+                           "or socket, not a regular file")
+        os.set_blocking(fd, True)
         try:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -58,6 +74,7 @@ class MetricsLog:
                         "chars": state.tokenizer.chars})
         else:
             refuse_older_version(path, self.file)
+            refuse_other_run(path, self.file, state, snapshot_text)
             keep_steps_up_to(path, state.step)
 
     def write(self, record):
@@ -92,6 +109,36 @@ def refuse_older_version(path, file):
         file.close()
         raise LogError(f"metrics log {str(path)!r} has format version {version!r}; a resumed "
                        f"run appends version {VERSION} records: give a new --log")
+
+
+def refuse_other_run(path, file, state, snapshot_text):
+    """A resumed run appends only to its own log: the header's model, training settings
+    (but the schedule's length, which --steps may extend) and characters, and the
+    text its snapshots show, must be this run's."""
+    lines = path.read_bytes().split(b"\n")
+    header = json.loads(lines[0])
+    ours = {"config": state.model.config.to_dict(), "chars": state.tokenizer.chars,
+            "train_config": {**state.train_config.to_dict(), "steps": None}}
+    theirs = {**header, "train_config": {**header.get("train_config", {}), "steps": None}}
+    differs = [key for key in ours if theirs.get(key) != ours[key]]
+    texts = {record.get("text") for record in map(parsed, lines[1:])
+             if record.get("type") == "snapshot"}
+    why = (f"its {differs[0]} is another run's" if differs else
+           f"its snapshots show {texts.pop()!r}, this run's would show {snapshot_text!r}: "
+           "give the run's --snapshot-text" if snapshot_text is not None
+           and texts - {snapshot_text} else None)
+    if why:
+        file.close()
+        raise LogError(f"metrics log {str(path)!r} is not this run's ({why}); give the "
+                       "run's own log or a new --log")
+
+
+def parsed(line):
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def keep_steps_up_to(path, step):
@@ -143,13 +190,13 @@ def read_log(path):
     """
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        data = read_input(path)
     except FileNotFoundError:
         raise LogError(f"metrics log not found: {name!r}") from None
     except IsADirectoryError:
         raise LogError(f"metrics log is a directory: {name!r}") from None
     except OSError as e:
-        raise LogError(f"cannot read metrics log {name!r}: {e.strerror}") from None
+        raise LogError(f"cannot read metrics log {name!r}: {e.strerror or e}") from None
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline, as written
     if not lines:
@@ -188,6 +235,8 @@ def parse_header(raw, name):
         header = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         header = None
+    if has_surrogate(header):
+        raise LogError(f"metrics log {name!r}, line 1: holds a lone surrogate: not text")
     if not isinstance(header, dict) or header.get("type") != "header" \
             or header.get("format") != FORMAT:
         raise_not_a_log(name, f"its first line is not a {FORMAT} header")
@@ -200,6 +249,8 @@ def parse_header(raw, name):
                        "train_config": TRAIN_FIELDS, "chars": distinct_chars})
         config = Config(**header["config"])
         TrainConfig(**header["train_config"])
+        if header["train_config"]["steps"] > MAX_STEP:
+            raise SchemaError("train_config.steps", f"is more than {MAX_STEP}")
         if len(header["chars"]) + 1 != config.vocab_size:
             raise SchemaError("chars", "does not match the config's vocab_size")
     except (SchemaError, ConfigError) as e:
@@ -261,6 +312,10 @@ def parse_record(raw, number, name, shapes):
             check(record, shapes(n))
         if record["step"] < 1:
             raise SchemaError("step", f"must be 1 or more, got {record['step']!r}")
+        if record["step"] > MAX_STEP:
+            raise SchemaError("step", f"must be at most {MAX_STEP}, got {record['step']!r:.30}")
+        if has_surrogate(record):
+            raise SchemaError("text", "holds a lone surrogate: not text")
     except SchemaError as e:
         raise LogError(f"metrics log {name!r}, line {number}: {kind} record: {e}") from None
     return record

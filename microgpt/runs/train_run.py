@@ -6,9 +6,11 @@ a second run on the same checkpoint or log is refused by a lock, and a loss that
 stops being a number ends the run, keeping the last good checkpoint.
 """
 
+import errno
 import fcntl
 import math
 import os
+import stat
 import tempfile
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from pathlib import Path
 from ..exceptions import ConfigError, OutputError
 from ..train import StepMetrics, train_steps
 from . import checkpoint
+from .files import check_replaceable
 from .metrics import MetricsLog, step_record
 from .snapshots import check_snapshot_text, default_snapshot_text, snapshot_record
 
@@ -37,21 +40,30 @@ class Outcome:
     stopped: bool = False  # ended early because the caller asked
 
 
-def check_outputs(output=None, log_path=None, data_path=None) -> None:
+def check_outputs(output=None, log_path=None, data_path=None, resume_path=None) -> None:
     """Refuse, before any work, outputs that could not be written at the end.
 
     Raises:
-        ConfigError: a missing or unwritable folder, a folder given as a file, or
-            an output that is also the dataset or the other output.
+        ConfigError: a missing or unwritable folder, a folder given as a file, a
+            symbolic link, device or FIFO, or an output that is also the dataset,
+            the other output (by any path) or, for --log, the checkpoint resumed.
     """
     paths = {"-o": output, "--log": log_path}
     given = {flag: Path(p) for flag, p in paths.items() if p is not None}
     if len(given) == 2 and same_file(given["-o"], given["--log"]):
-        raise ConfigError(f"-o and --log are the same file: {str(output)!r}")
+        raise ConfigError(f"-o {str(output)!r} and --log {str(log_path)!r} are the same file")
+    if log_path is not None and resume_path is not None \
+            and same_file(Path(log_path), Path(resume_path)):
+        raise ConfigError(f"--log {str(log_path)!r} is the checkpoint resumed: give the "
+                          "run's metrics log")
     for flag, path in given.items():
         if data_path is not None and same_file(path, Path(data_path)):
             raise ConfigError(f"{flag} {str(path)!r} is the dataset: give another file")
-        if path.is_dir():
+        try:
+            check_replaceable(path)
+        except OSError as e:
+            raise ConfigError(f"{flag} {str(path)!r}: {e.strerror}") from None
+        if os.path.isdir(path):  # False (not an error) for a name too long
             raise ConfigError(f"{flag} {str(path)!r} is a folder: give a file name")
         folder = path.absolute().parent
         if not folder.is_dir():
@@ -66,7 +78,9 @@ def check_outputs(output=None, log_path=None, data_path=None) -> None:
 
 
 def same_file(a, b):
-    return a.absolute() == b.absolute() or (a.exists() and b.exists() and a.samefile(b))
+    """By any spelling: `x` and `d/../x`, a symlink and its target, two hard links."""
+    return os.path.realpath(a) == os.path.realpath(b) or (
+        a.exists() and b.exists() and a.samefile(b))
 
 
 @contextmanager
@@ -74,7 +88,15 @@ def locked(path):
     """Hold `.NAME.lock` beside path for the run; a second run is refused at once."""
     path = Path(path)
     lock = path.with_name(f".{path.name}.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # never through a symlink planted there: it could point at any file
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.EEXIST, "it is not a regular file")
+    except OSError as e:
+        why = "it is a symbolic link" if e.errno == errno.ELOOP else e.strerror or e
+        raise ConfigError(f"cannot use the lock file {str(lock)!r}: {why}; remove it if no "
+                          "training run is writing there") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -132,7 +154,9 @@ def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
     with ExitStack() as stack:
         if output:
             stack.enter_context(locked(output))
-        log = stack.enter_context(MetricsLog(log_path, state, append=state.step > 0)) \
+        log = stack.enter_context(MetricsLog(
+            log_path, state, append=state.step > 0,
+            snapshot_text=snapshot_text if probe_every else None)) \
             if log_path else None
         for metrics in checked_steps(state, probe_every, snapshot_text, output, outcome):
             outcome.last = metrics

@@ -1,11 +1,11 @@
 import click
 
-from ..options import data_option
+from ..options import FilePath, data_option
 
 
 @click.command()
 @click.argument("param")
-@click.option("--checkpoint", type=click.Path(dir_okay=False),
+@click.option("--checkpoint", type=FilePath(dir_okay=False),
               help="Checkpoint whose next update to show [default: the shipped checkpoint].")
 @click.option("--text", help="Take the gradient of this text's loss [default: the next "
               "training document].")

@@ -3,7 +3,7 @@ import click
 from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES, layout_size
 from microgpt_trace.renderers.themes import THEMES
 
-from ..options import depth_option
+from ..options import FilePath, depth_option, refuse_unused
 
 
 @click.command()
@@ -12,7 +12,7 @@ from ..options import depth_option
               help="A variable's value (with EXPRESSION); repeatable.")
 @click.option("--text", help="Animate the model on this text instead: one attention head, "
               "or with --model the whole model in blocks.")
-@click.option("--checkpoint", type=click.Path(dir_okay=False),
+@click.option("--checkpoint", type=FilePath(dir_okay=False),
               help="Model for --text [default: the shipped checkpoint].")
 @click.option("--pos", type=click.IntRange(min=0),
               help="Query position of the head (0 reads BOS) [default: the last].")
@@ -32,7 +32,7 @@ from ..options import depth_option
 @click.option("--granularity", type=click.Choice(["node", "scope", "level"]),
               help="One frame per node, per scope (as soon as it can send), or per "
               "distance from the output [default: node]; --model steps by block.")
-@click.option("-o", "--output", required=True, type=click.Path(allow_dash=False),
+@click.option("-o", "--output", required=True, type=FilePath(allow_dash=False),
               help="out.html (a stepper), out.gif, or a folder ending in / for SVG frames.")
 @click.option("--rankdir", type=click.Choice(["LR", "TB"]), default="LR", show_default=True,
               help="Left to right or top to bottom.")
@@ -89,6 +89,14 @@ def backward(expression, assignments, text, checkpoint, pos, layer, head_index, 
 def check_options(expression, assignments, text, whole_model, granularity, depth):
     if (expression is None) == (text is None):
         raise click.UsageError("give either an EXPRESSION or --text, not both")
+    if expression is not None:
+        refuse_unused(["pos", "layer", "head_index", "engine", "checkpoint"],
+                      "goes with --text, not an EXPRESSION")
+        if granularity == "scope":
+            raise click.UsageError("--granularity scope goes with --text: an expression "
+                                   "has no scopes")
+    elif whole_model:
+        refuse_unused(["pos", "layer", "head_index"], "picks one head; --model draws them all")
     if assignments and text is not None:
         raise click.UsageError("--set goes with an EXPRESSION, not --text")
     if whole_model and text is None:
@@ -105,6 +113,7 @@ def check_scope(scope_name, text, whole_model, pos):
         return
     if text is None:
         raise click.UsageError("--scope needs --text")
+    refuse_unused(["layer", "head_index"], "picks one head; --scope draws one scope")
     if whole_model or pos is not None:
         raise click.UsageError("--scope draws one scope; --model and --pos/--head are "
                                "other views")

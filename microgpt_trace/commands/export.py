@@ -1,16 +1,18 @@
 import click
 
+from ..options import FilePath, check_fits, refuse_unused
+
 
 @click.command()
 @click.argument("expression", required=False)
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
               help="A variable's value (with EXPRESSION); repeatable.")
 @click.option("--text", help="Export the model's whole graph on this text instead.")
-@click.option("--checkpoint", type=click.Path(dir_okay=False),
+@click.option("--checkpoint", type=FilePath(dir_okay=False),
               help="Model for --text [default: the shipped checkpoint].")
 @click.option("--engine", type=click.Choice(["fused", "atomic"]), default="fused",
               show_default=True, help="How --text records dot products.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False, allow_dash=True),
               help="graph.graphml, graph.gexf or graph.json (node-link); '-' with --format.")
 @click.option("--format", "fmt", type=click.Choice(["graphml", "gexf", "json"]),
               help="[default: from the -o extension]")
@@ -25,6 +27,11 @@ def export(expression, assignments, text, checkpoint, engine, output, fmt):
 
     if (expression is None) == (text is None):
         raise click.UsageError("give either an EXPRESSION or --text, not both")
+    check_fits(output, fmt)
+    if text is not None:
+        refuse_unused(["assignments"], "goes with an EXPRESSION, not --text")
+    else:
+        refuse_unused(["checkpoint", "engine"], "goes with --text, not an EXPRESSION")
     if text is not None:
         from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
 

@@ -6,11 +6,13 @@ import click
 from microgpt_trace.microgpt.runs.metrics import read_log
 from microgpt_trace.renderers.panels.report import check_position, frame_count, write_report
 
+from ..options import FilePath, refuse_unused
+
 
 @click.command()
-@click.option("--log", "log_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--log", "log_path", required=True, type=FilePath(dir_okay=False),
               help="Metrics log written by `train --log` (snapshots come from --snapshot-every).")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", required=True, type=FilePath(file_okay=False),
               help="Folder for the panels (PNG; SVG for the whole-run ones) and "
               "report.html: new, empty, or an earlier report's (replaced).")
 @click.option("--position", type=click.IntRange(min=0),
@@ -33,6 +35,8 @@ def report(log_path, output, position, top_k, grad_scale, svg):
     gradient flow of the one snapshot text, on the same scales at every step.
     A log from an interrupted run reports the steps it has.
     """
+    if position is None:
+        refuse_unused(["top_k"], "lists the likeliest tokens at --position: give one")
     log = read_log(log_path)
     for warning in log.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -3,11 +3,13 @@ import click
 from microgpt_trace.microgpt.runs.checkpoint import load_model
 from microgpt_trace.microgpt.sample import generate
 
+from ..options import FilePath
+
 MAX_SAMPLES = 10_000  # a list a reader can still scroll; more is a mistyped number
 
 
 @click.command()
-@click.option("--checkpoint", type=click.Path(dir_okay=False),
+@click.option("--checkpoint", type=FilePath(dir_okay=False),
               help="Checkpoint to sample from [default: the shipped checkpoint].")
 @click.option("-n", "num_samples", type=click.IntRange(1, MAX_SAMPLES), default=20,
               show_default=True, help="Number of samples.")

@@ -1,6 +1,6 @@
 import click
 
-from ..options import diagram_options, emit, model_options
+from ..options import diagram_options, emit, model_options, refuse_unused
 
 
 @click.command()
@@ -29,6 +29,11 @@ def scope(scope_name, checkpoint, text, engine, list_scopes, no_backward, output
 
     if scope_name is None and not list_scopes:
         raise click.UsageError("give a SCOPE such as pos4/layer0/mlp (--list shows them all)")
+    if list_scopes and scope_name is not None:
+        raise click.UsageError(f"--list prints every scope; drop it to draw {scope_name!r}")
+    if list_scopes:
+        refuse_unused(["output", "fmt", "theme", "rankdir", "edge_labels", "max_nodes",
+                       "no_backward"], "draws a scope; --list only prints their names")
     graph = trace_checkpoint_text(text=text, checkpoint=checkpoint, engine=engine)
     if list_scopes:
         click.echo("\n".join(scope_names(graph)))

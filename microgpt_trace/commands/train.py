@@ -1,3 +1,4 @@
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from microgpt_trace.microgpt.runs.train_run import (
 )
 from microgpt_trace.microgpt.train import TrainConfig, docs_digest, resume, start
 
-from ..options import data_option
+from ..options import FilePath, data_option
 from .serve import server_options, start_server
 
 
@@ -32,12 +33,12 @@ from .serve import server_options, start_server
               show_default=True, help="float: plain floats and a hand-written backward; "
               "fused: a Value graph with one node per dot product; atomic: the "
               "reference's own * and + nodes. Same numbers to the bit.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=FilePath(dir_okay=False),
               help="Write the checkpoint here: every --checkpoint-every steps, at the end, "
               "and on Ctrl-C or SIGTERM.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1),
               help=f"Steps between checkpoints (with -o) [default: {DEFAULT_CHECKPOINT_EVERY}].")
-@click.option("--log", "log_path", type=click.Path(dir_okay=False),
+@click.option("--log", "log_path", type=FilePath(dir_okay=False),
               help="Write per-step metrics as JSON lines (appended when resuming).")
 @click.option("--snapshot-every", type=click.IntRange(min=0),
               help="Add a snapshot for `report` to the --log every N steps, and at the "
@@ -46,7 +47,7 @@ from .serve import server_options, start_server
               help="The text every snapshot shows, so the report's slider follows one "
               "example as it is learned: characters of the data, at most block size - 1 "
               "of them [default: the first document in training order that fits].")
-@click.option("--resume", type=click.Path(dir_okay=False),
+@click.option("--resume", type=FilePath(dir_okay=False),
               help="Continue a checkpoint to the end of its schedule.")
 @click.option("--verbose", is_flag=True, help="One line per step instead of a progress bar.")
 @click.option("--live", is_flag=True,
@@ -71,16 +72,20 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
         raise click.UsageError("--live needs --log: the page follows the metrics log")
     if not live and (port or host != "127.0.0.1"):
         raise click.UsageError("--port and --host need --live")
+    if snapshot_text is not None and snapshot_every == 0:
+        raise click.UsageError("--snapshot-text is what snapshots show; --snapshot-every 0 "
+                               "writes none")
     if checkpoint_every is not None and not output:
         raise click.UsageError("--checkpoint-every needs -o: the checkpoints go there")
-    check_outputs(output, log_path, dataset_path(data))  # a finished run must not fail at its end
+    # a finished run must not fail at its end
+    check_outputs(output, log_path, dataset_path(data), resume)
     settings = dict(steps=steps, seed=seed, n_layer=n_layer, n_embd=n_embd,
                     n_head=n_head, block_size=block_size, lr=lr)
     docs = load_docs(data)
     state = resume_state(resume, docs, engine, settings) if resume else new_state(
         docs, engine, settings)
     probe_every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
-    with stop_on_signals() as stop, progress(state, verbose) as on_step, \
+    with stop_on_signals() as stop, progress(state, verbose, stop) as on_step, \
             live_view(live, state, log_path, snapshot_text, host, port, stop, on_step) as on_step:
         if not output:  # said before the run (after --live's address), the options being good
             click.echo("no -o given: the trained model will not be saved "
@@ -93,8 +98,9 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
     if outcome.stopped:
         where = f"checkpoint saved to {output}; continue with --resume {output}" if output \
             else "nothing saved (no -o given)"
-        click.echo(f"interrupted after step {state.step}: {where}", err=True)
-        sys.exit(128 + stop[0])
+        why = "" if isinstance(stop[0], int) else f" ({stop[0].strerror})"
+        click.echo(f"interrupted after step {state.step}{why}: {where}", err=True)
+        sys.exit(128 + (stop[0] if isinstance(stop[0], int) else signal.SIGPIPE))
     loss = f", final loss {outcome.last.loss:.4f}" if outcome.last else ""
     click.echo(f"trained {state.step} / {state.train_config.steps} steps{loss}"
                + (f"; checkpoint: {output}" if output else "; no -o given, nothing saved"))
@@ -156,15 +162,22 @@ def stop_on_signals():
 
 
 @contextmanager
-def progress(state, verbose):
-    """on_step for train_run: a progress bar on a terminal's stderr, or one line per step."""
+def progress(state, verbose, stop):
+    """on_step for train_run: a progress bar on a terminal's stderr, or one line per step.
+
+    Standard output closed (`| head`) or full stops the run like Ctrl-C (the error
+    goes into `stop`): the steps done are saved, not lost with the pipe."""
     total = state.train_config.steps
     with click.progressbar(length=total - state.step, label="training", file=sys.stderr,
                            item_show_func=lambda m: m and f"loss {m.loss:.4f}",
                            hidden=verbose or not sys.stderr.isatty()) as bar:
         def on_step(metrics):
-            if verbose:
-                click.echo(f"step {metrics.step:4d} / {total:4d} | loss {metrics.loss:.4f}")
+            if verbose and not any(isinstance(s, OSError) for s in stop):
+                try:
+                    click.echo(f"step {metrics.step:4d} / {total:4d} | loss {metrics.loss:.4f}")
+                except OSError as e:  # nothing more can go there: not even at exit
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                    stop.append(e)
             bar.update(1, metrics)
 
         yield on_step

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import warnings
 from contextlib import contextmanager
 from functools import wraps
 from typing import TYPE_CHECKING, Iterator, Sequence
@@ -58,8 +59,11 @@ def panel_style() -> Iterator[None]:
 
     with matplotlib.rc_context({"font.family": [LATIN_FONT, *cjk_fonts()],
                                 "svg.hashsalt": "microgpt-trace", "axes.titlesize": 11,
-                                "figure.titlesize": 13, "image.interpolation": "nearest"}):
-        yield
+                                "figure.titlesize": 13, "image.interpolation": "nearest",
+                                "text.parse_math": False}):  # "$" and "\\" are text, not TeX
+        with warnings.catch_warnings():  # a missing glyph is drawn as a box, not warned of
+            warnings.simplefilter("ignore", UserWarning)
+            yield
 
 
 def styled(make_figure):
