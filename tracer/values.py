@@ -17,7 +17,8 @@ Any class with one of these shapes works. The rules:
   computes them: '+' (1, 1); '*' (b.data, a.data); '**k' k*x**(k-1), k read back
   exactly from the op string; 'ReLU' float(out.data > 0); 'tanh' 1 - out.data**2;
   'exp' out.data; 'log' 1/x. A '+' or '*' with one child in its set used that child
-  twice (a*a): it becomes two edges, as in our engine. Any other op, or an op with
+  twice (a*a): it becomes two edges, as in our engine. A '+' of three or more children
+  (a user's one-node sum) takes each once. Any other op, or an op with
   the wrong number of children, is an UnsupportedOpError naming it: a guessed number
   would be worse than none.
 - Op names. Where an object does not name its ops (microgpt.py), a node is named '+',
@@ -117,6 +118,8 @@ def micrograd_op(op, n_children):
         name, exponent = "**", parse_exponent(op)
     if name == "" and n_children == 0:
         return name, None
+    if name == "+" and n_children > 2:
+        return name, None  # a sum of several (one node for sum(xs)): each used once
     arity = {"+": (1, 2), "*": (1, 2), "**": (1,), "relu": (1,), "tanh": (1,), "exp": (1,),
              "log": (1,)}
     if name not in arity:
@@ -150,7 +153,7 @@ def derived_local_grads(node):
     if not xs:
         return ()
     if op == "+":
-        return (1.0, 1.0)
+        return (1.0,) * max(2, len(xs))
     if op == "*":
         return (xs[1], xs[0])
     if op == "**":
