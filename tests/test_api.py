@@ -33,7 +33,9 @@ def test_import_stays_light_and_the_face_loads_on_use():
     assert out[0] == "False" and out[1].startswith("False True ['__version__', 'trace', 'draw'")
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         mt.nope  # noqa: B018
-    assert mt.api.MAX_NODES == DEFAULT_MAX_NODES
+    from microgpt_trace import api
+
+    assert api.MAX_NODES == DEFAULT_MAX_NODES
 
 
 def test_trace_passes_a_graph_through():
