@@ -8,9 +8,25 @@ the source checkout:
     microgpt_trace.renderers   graphs and frames as pictures (renderers/)
     microgpt_trace.data        the shipped datasets and checkpoint (data/)
 
-and here the click command line (cli, commands/), a thin layer over them.
+and here the library face (api: trace, draw, animate, step, for our Values and any
+Value-like object such as micrograd's) and the click command line (cli, commands/), a
+thin layer over them. The face is imported on first use, so `import microgpt_trace`
+stays light:
+
+    import microgpt_trace as mt
+    mt.draw(v)  # v: a Value of ours, micrograd's, microgpt.py's...
 """
 
 from microgpt_trace.microgpt import __version__
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "trace", "draw", "animate", "step"]
+
+FACE = ("trace", "draw", "animate", "step")
+
+
+def __getattr__(name):  # PEP 562: microgpt_trace.api loads on first use
+    if name in FACE:
+        from microgpt_trace import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'microgpt_trace' has no attribute {name!r}")

@@ -93,20 +93,13 @@ def depth_option(help_text):
 
 
 def write_output(graph, output, fmt, max_nodes, **style):
-    """Graph formats go to microgpt_trace.tracer.export, diagrams to
-    microgpt_trace.renderers.diagrams.render (style: write_diagram's keywords, the
-    refusal's hint and dot_source's options)."""
+    """Write through microgpt_trace.api.save_graph, as Diagram.save does (style:
+    write_diagram's keywords, the refusal's hint and dot_source's options)."""
     if output == "-" and not fmt:
         fmt = "dot"  # text for a pipe: `-o - | dot -Tpng`
-    suffix = Path(output).suffix.lstrip(".").lower() if output != "-" else ""
-    if (fmt or suffix) in GRAPH_FORMATS:
-        from microgpt_trace.tracer.export import write_graph
+    from microgpt_trace.api import save_graph
 
-        write_graph(graph, output, fmt)
-    else:
-        from microgpt_trace.renderers.diagrams.render import write_diagram
-
-        write_diagram(graph, output, fmt, max_nodes, **style)
+    save_graph(graph, output, fmt, max_nodes, **style)
 
 
 def given(*names):

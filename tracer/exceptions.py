@@ -1,6 +1,7 @@
 """Errors a user can cause in tracing; the CLI prints each as one line."""
 
-__all__ = ["TracerError", "ExpressionError", "EvaluationError", "SelectionError", "ExportError"]
+__all__ = ["TracerError", "ExpressionError", "EvaluationError", "SelectionError", "ExportError",
+           "NotValueLikeError", "UnsupportedOpError", "GradsNotComputedError"]
 
 
 class TracerError(Exception):
@@ -43,3 +44,15 @@ class SelectionError(TracerError, ValueError):
 
 class ExportError(TracerError, ValueError):
     """A graph file that cannot be written or read (format, path, contents)."""
+
+
+class NotValueLikeError(TracerError, TypeError):
+    """An object to trace that has none of the Value shapes the tracer reads."""
+
+
+class UnsupportedOpError(TracerError, ValueError):
+    """A micrograd op whose local gradients the tracer cannot derive exactly."""
+
+
+class GradsNotComputedError(TracerError, ValueError):
+    """Asked to replay backward on a graph traced before any backward()."""

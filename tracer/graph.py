@@ -4,7 +4,9 @@ Edges run child -> parent (data flow). Operands can repeat (`a*a`), so the graph
 a multigraph and the edge key is the argument position.
 
 Node attributes:
-    op (str): the operation (`+`, `*`, `**`, `exp`, `dot`, ...), "" for leaves.
+    op (str): the operation (`+`, `*`, `**`, `exp`, `dot`, ...), "" for leaves, "?"
+        for a computed node whose op a foreign Value did not name and the tracer
+        could not name exactly (tracer.values).
     data (float), grad (float): the value and its gradient at trace time.
     label (str): the name the model or the expression gave it, or "".
     scope (str): the nested scope it was built in, e.g. "pos3/layer0/attn/head2".
@@ -19,6 +21,14 @@ Edge attributes:
 Graph attributes:
     roots (tuple[int, ...]): the node ids of the traced roots.
     source (str): what was traced: the expression text, or model/checkpoint/text.
+    grads (str): "not computed" when the first root's grad is 0 (traced before any
+        backward()), set by tracer.values.trace_values and microgpt_trace.trace (not
+        here: the model is traced forward-only on purpose); absent otherwise.
+    backward_order (tuple[int, ...]), replay_exact (bool): only on graphs of foreign
+        Values whose grads the default replay order does not reproduce (tracer.values).
+
+`trace` reads our Values directly; any other Value-like object (micrograd's,
+microgpt.py's) goes through microgpt_trace.tracer.values, which documents how it is read.
 
 Node ids are positions in the topological order (children before parents, the order
 of Value.backward), so the same computation always gives the same ids.
@@ -26,7 +36,7 @@ of Value.backward), so the same computation always gives the same ids.
 
 import networkx as nx
 
-from microgpt_trace.microgpt.engine import topological_order
+from microgpt_trace.microgpt.engine import Value, topological_order
 
 __all__ = ["trace", "trace_part", "KINDS", "PARAM_SCOPE"]
 
@@ -59,11 +69,15 @@ def trace(*roots, source=""):
     """Export the graph behind `roots` (Values) as a networkx.MultiDiGraph.
 
     Args:
-        *roots: one or more Values; everything they depend on is included.
+        *roots: one or more Values (ours, or any Value-like object: see
+            microgpt_trace.tracer.values); everything they depend on is included.
         source: what was traced, stored as the graph attribute `source`.
 
     Returns:
         A new MultiDiGraph following the schema in this module's docstring.
+
+    Raises:
+        NotValueLikeError, UnsupportedOpError: as for tracer.values.trace_values.
 
     >>> from microgpt_trace.microgpt.engine import Value
     >>> a = Value(2.0, label="a"); b = a * a; b.backward()
@@ -73,6 +87,10 @@ def trace(*roots, source=""):
     """
     if not roots:
         raise ValueError("trace() needs at least one root Value")
+    if not all(type(r) is Value for r in roots):
+        from .values import trace_values
+
+        return trace_values(*roots, source=source)
     order = ordered_nodes(roots)
     index = {id(v): i for i, v in enumerate(order)}
     graph = nx.MultiDiGraph(roots=tuple(index[id(r)] for r in roots), source=source)

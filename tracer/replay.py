@@ -1,6 +1,7 @@
 """Backward replay as plain data: the frames that steppers, animations and tests read.
 
-Value.backward processes nodes in descending node id (reverse topological order), and
+Value.backward processes nodes in descending node id (reverse topological order; a
+graph of foreign Values may carry another order, see processing_order), and
 each node sends `local_grad * grad` along its in-edges in argument order. The replay
 computes every gradient as exactly that running sum; a granularity only groups the
 processing steps into frames. Partial sums are always taken in that canonical order
@@ -190,10 +191,15 @@ def checked_seeds(G, seeds):
 
 
 def processing_order(G, seeds):
-    """The seeds and everything they depend on, in descending node id."""
+    """The seeds and everything they depend on, in descending node id, or in the
+    graph's `backward_order` where the tracer recorded the order a foreign engine used
+    (tracer.values: the one order that reproduces its grads)."""
     needed = set(seeds)
     for seed in seeds:
         needed |= nx.ancestors(G, seed)
+    given = G.graph.get("backward_order")
+    if given:
+        return [n for n in given if n in needed]
     return sorted(needed, reverse=True)
 
 

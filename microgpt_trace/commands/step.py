@@ -1,8 +1,5 @@
-import sys
-
 import click
 
-from microgpt_trace.renderers.terminal import frames_text, step_through
 from microgpt_trace.tracer.expression.evaluate import parse_assignments, trace_expression
 from microgpt_trace.tracer.replay import backward_frames
 
@@ -26,28 +23,8 @@ def step(expression, assignments, granularity, no_color):
       microgpt-trace step "a*b + a" --set a=2 --set b=3
       microgpt-trace step "tanh(x - 1)/x" --granularity level | less
     """
+    from microgpt_trace import api
+
     graph = trace_expression(expression, parse_assignments(assignments))
     frames = backward_frames(graph, granularity)
-    color = is_terminal("stdout") and not no_color
-    if is_terminal("stdin") and is_terminal("stdout"):
-        step_through(graph, frames, pressed_keys(), lambda screen: show(screen, color), color)
-    else:
-        click.echo(frames_text(graph, frames, color), color=color)
-
-
-def is_terminal(stream):
-    return getattr(sys, stream).isatty()
-
-
-def pressed_keys():
-    """Keys from the terminal; Ctrl-C and Ctrl-D end the stepper like q."""
-    while True:
-        try:
-            yield click.getchar()
-        except (EOFError, KeyboardInterrupt):
-            return
-
-
-def show(screen, color):
-    click.clear()
-    click.echo(screen, color=color)
+    api.step_frames(graph, frames, color=api.is_terminal("stdout") and not no_color)

@@ -6,6 +6,7 @@ clustered by scope), "head" (one attention head), "blocks" (a collapsed model) o
 Running `dot` on the text is microgpt_trace.renderers.diagrams.render's job alone.
 """
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -25,6 +26,8 @@ __all__ = ["dot_source", "to_dot", "VIEWS", "RANKDIRS"]
 VIEWS = ("expression", "model", "head", "blocks", "scope")
 RANKDIRS = ("LR", "TB")
 KIND_ORDER = ("param", "input", "const", "op")
+NOT_COMPUTED = "not computed"  # the graph attribute `grads` before backward (tracer.graph)
+GRADS_NOTE = "grads not computed yet: call backward()"
 
 
 def make_style(rankdir: str, edge_labels: bool, backward: bool, theme: str,
@@ -43,7 +46,9 @@ def dot_source(G: nx.Graph, *, rankdir: str = "LR", edge_labels: bool = False,
         rankdir: "LR" (left to right) or "TB" (top to bottom).
         edge_labels: put each argument's local gradient (and what flowed back
             along it, when drawing backward) on its edge.
-        backward: show gradients; False draws the forward pass only.
+        backward: show gradients; False draws the forward pass only, as does a graph
+            traced before backward() (its `grads` attribute is "not computed"), with
+            a note saying so.
         theme: a name in microgpt_trace.renderers.themes.THEMES ("default" or "colorblind").
         frames: drawing the base of an animation (microgpt_trace.renderers.diagrams.values.Frames):
             grad cells as links of a set width, argument edges idle.
@@ -81,8 +86,13 @@ class="arg", penwidth="2.50"]', 'n1 -> opn2 [id="e_n1_n2_1", class="arg", penwid
     if view not in VIEWS:
         raise RenderError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
     kinds = {d.get("kind", "op") for _, d in G.nodes(data=True)}
+    note = ()
+    if style.backward and G.graph.get("grads") == NOT_COMPUTED:
+        # zeros drawn as grads would read as "nothing depends on this"
+        style, note = replace(style, backward=False), ((GRADS_NOTE, ""),)
     title = key_label(G.graph.get("source", ""), style,
-                      [k for k in KIND_ORDER if k in kinds], flows=G.number_of_edges() > 0)
+                      [k for k in KIND_ORDER if k in kinds], flows=G.number_of_edges() > 0,
+                      extra=note)
     return digraph(value_lines(G, style, clustered=view == "model"), style, title,
                    newrank="true")
 

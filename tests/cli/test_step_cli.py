@@ -1,7 +1,7 @@
 from click.testing import CliRunner
 
+from microgpt_trace import api
 from microgpt_trace.cli import cli
-from microgpt_trace.commands import step as step_command
 from microgpt_trace.renderers.terminal import frames_text
 from microgpt_trace.tracer.expression.evaluate import trace_expression
 from microgpt_trace.tracer.replay import backward_frames
@@ -26,7 +26,7 @@ def test_level_granularity():
 
 
 def test_interactive_when_stdin_and_stdout_are_terminals(monkeypatch):
-    monkeypatch.setattr(step_command, "is_terminal", lambda stream: True)
+    monkeypatch.setattr(api, "is_terminal", lambda stream: True)
     result = run("a*a", "--set", "a=3", "--no-color", input="npnq")  # CliRunner's getchar
     assert result.exit_code == 0, result.output
     headers = [line[:11] for line in result.output.splitlines() if line.startswith("frame")]
@@ -35,7 +35,7 @@ def test_interactive_when_stdin_and_stdout_are_terminals(monkeypatch):
 
 
 def test_colour_is_on_for_a_terminal_unless_no_color(monkeypatch):
-    monkeypatch.setattr(step_command, "is_terminal", lambda stream: stream == "stdout")
+    monkeypatch.setattr(api, "is_terminal", lambda stream: stream == "stdout")
     assert "\x1b[1m" in run("a*a").output
     assert "\x1b" not in run("a*a", "--no-color").output
 
