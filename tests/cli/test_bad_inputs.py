@@ -402,7 +402,9 @@ def cases():
 
 
 @pytest.mark.parametrize("args", list(cases()))
-def test_refused_in_one_line(box, args):
+def test_refused_in_one_line(box, monkeypatch, args):
+    """From inside the box, so a file written to the working folder shows in its tree too."""
+    monkeypatch.chdir(box)
     before = tree(box)
     result = invoke(*[a.replace("{box}", str(box)) for a in args])
     check_refused(result, box, before)

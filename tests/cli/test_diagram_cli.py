@@ -64,10 +64,12 @@ def test_expr_to_stdout_writes_dot_text_and_skips_the_table():
     (["a+b", "--set", "c=1"], "c"),
     (["a+b", "-o", "x.txt"], "unsupported"),
 ])
-def test_expr_bad_input(tmp_path, args, fragment):
+def test_expr_bad_input(tmp_path, monkeypatch, args, fragment):
+    """Refused in one line, and nothing written to the working folder (where x.txt goes)."""
+    monkeypatch.chdir(tmp_path)
     result = invoke("expr", *args)
     assert_one_line_error(result, fragment)
-    assert not (tmp_path / "x.txt").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_expr_over_the_cap_leaves_no_file(tmp_path):
@@ -112,10 +114,18 @@ def test_model_blocks_at_each_depth(tiny_checkpoint, tmp_path):
     assert counts == sorted(counts) and counts[0] < counts[2]
 
 
-def test_model_auto_depth_respects_the_cap(tiny_checkpoint):
-    result = invoke("model", "--checkpoint", tiny_checkpoint, "--text", "ab", "--max-nodes", "40")
+@pytest.mark.parametrize("cap, first_line", [
+    ("55", "55 blocks at depth 3"),  # 25, 34 and 55 blocks at depths 1, 2 and 3
+    ("54", "34 blocks at depth 2"),
+    ("34", "34 blocks at depth 2"),
+    ("33", "25 blocks at depth 1"),
+    ("10", "25 blocks at depth 1"),  # even depth 1 is over: the shallowest view
+])
+def test_model_auto_depth_respects_the_cap(tiny_checkpoint, cap, first_line):
+    """Auto depth is the deepest view with at most --max-nodes blocks."""
+    result = invoke("model", "--checkpoint", tiny_checkpoint, "--text", "ab", "--max-nodes", cap)
     assert result.exit_code == 0, result.output
-    assert int(result.stdout.split()[0]) <= 40 or "depth 1" in result.stdout.splitlines()[0]
+    assert result.stdout.splitlines()[0] == first_line
 
 
 @pytest.mark.exe

@@ -58,6 +58,7 @@ def test_check_passes_on_the_committed_tree():
     assert result.stdout == "docs/img is current\n"
 
 
+@pytest.mark.slow
 def test_an_altered_dot_is_reported_alone_and_nothing_is_written(docs_copy):
     dot = docs_copy / IMG_DIR / "worked.dot"
     dot.write_text(dot.read_text().replace("grad", "GRAD"))

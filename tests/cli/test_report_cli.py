@@ -25,6 +25,7 @@ def records(log, kind):
     return [r for r in map(json.loads, log.read_text().splitlines()) if r["type"] == kind]
 
 
+@pytest.mark.slow
 def test_train_snapshots_then_report(tmp_path):
     log = train_log(tmp_path, "--snapshot-every", "5")
     assert [r["step"] for r in records(log, "snapshot")] == [1, 6]

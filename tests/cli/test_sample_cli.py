@@ -19,9 +19,10 @@ def inputs(tmp_path_factory):
 
 
 def samples(result):
-    """The names of 'sample  i: name' lines, checking the numbering 1..n."""
+    """The names of 'sample  i: name' lines, checking the numbering 1..n (at least one)."""
+    assert result.exit_code == 0, result.output + result.stderr
     matches = [LINE.fullmatch(line) for line in result.stdout.splitlines()]
-    assert all(matches), result.stdout
+    assert matches and all(matches), result.stdout
     assert [int(m.group(1)) for m in matches] == list(range(1, len(matches) + 1))
     assert result.stdout.splitlines() == [f"sample {i:2d}: {m.group(2)}"
                                           for i, m in enumerate(matches, 1)]
@@ -63,13 +64,14 @@ def test_n_and_temperature():
 def test_engines_sample_the_same():
     fused = invoke("sample", "--seed", "3", "-n", "5")
     atomic = invoke("sample", "--seed", "3", "-n", "5", "--engine", "atomic")
-    assert samples(fused) == samples(atomic)
+    assert samples(fused) == samples(atomic) and len(samples(fused)) == 5
 
 
 def test_other_checkpoint(inputs):
     result = invoke("sample", "--checkpoint", inputs / "ck.json", "-n", "5", "--seed", "0")
     assert result.exit_code == 0, result.output
-    assert all(set(name) <= set("abcdef") for name in samples(result))  # its vocabulary
+    names = samples(result)
+    assert len(names) == 5 and all(set(name) <= set("abcdef") for name in names)  # its vocabulary
 
 
 SAMPLE_ERRORS = {

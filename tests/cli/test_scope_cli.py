@@ -67,7 +67,9 @@ def test_json_graph_round_trips(tiny_checkpoint, tmp_path):
     (["pos3/layer0/mlp", "--engine", "atomic", "-o", "{tmp}/m.svg"],
      ["--engine fused"]),
 ])
-def test_refusals_are_one_line(tiny_checkpoint, tmp_path, args, fragments):
+def test_refusals_are_one_line(tiny_checkpoint, tmp_path, monkeypatch, args, fragments):
+    """One line, nothing on stdout, no file in the working folder nor at -o."""
+    monkeypatch.chdir(tmp_path)
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     result = invoke("scope", *args, "--text", "anna", "--checkpoint", tiny_checkpoint,
                     *(["--max-nodes", "300"] if "atomic" in args else []))

@@ -126,4 +126,4 @@ def test_a_second_run_on_the_same_files_is_refused(docs, tmp_path):
         first.kill()
         first.communicate()
     lines = (tmp_path / "log.jsonl").read_bytes().splitlines()
-    assert all(json.loads(line) for line in lines)  # nothing interleaved
+    assert lines and all(json.loads(line) for line in lines)  # nothing interleaved

@@ -4,9 +4,10 @@ A name is a backticked span in the prose (fenced code blocks are code, not names
 - a repository path: a span without spaces whose first folder is one of the
   repository's (`microgpt/model.py`, `data/checkpoint.json`, `docs/img/head.svg`,
   `tests/` for a folder) must exist;
-- a dotted name starting with a package of this project (`microgpt_trace.microgpt.model.GPT.forward`,
-  `microgpt_trace.tracer.queries.select_scope`, a trailing `()` allowed) must resolve: import the
-  longest module prefix, then getattr the rest.
+- a dotted name starting with a package of this project
+  (`microgpt_trace.microgpt.model.GPT.forward`, `microgpt_trace.tracer.queries.select_scope`,
+  a trailing `()` allowed) must resolve: import the longest module prefix, then getattr
+  the rest.
 
 Not checked: paths under `out/` (what the docs' own commands write), and
 placeholders: a span holding `*`, `<`, `{`, `...` or a word in capitals of two
@@ -88,10 +89,13 @@ def test_every_named_function_resolves(page):
 def test_the_rules_pick_what_they_should(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("`microgpt/model.py` `docs/img/NAME.svg` `out/x.json` `img/a.svg`\n"
-                    "`microgpt_trace.microgpt.model.GPT.forward` `microgpt.py` `microgpt_trace.tracer.graph.trace()`\n"
+                    "`microgpt_trace.microgpt.model.GPT.forward` `microgpt.py` "
+                    "`microgpt_trace.tracer.graph.trace()`\n"
                     "```sh\n`microgpt/nothing.py`\n```\n`a b/c`\n", encoding="utf-8")
     assert list(repo_paths(page)) == [(1, "microgpt/model.py")]
     assert list(dotted_names(page)) == [(2, "microgpt_trace.microgpt.model.GPT.forward"),
                                         (2, "microgpt_trace.tracer.graph.trace")]
-    assert resolves("microgpt_trace.microgpt.model.GPT.forward") and resolves("microgpt_trace.tracer.graph.trace")
-    assert not resolves("microgpt_trace.microgpt.model.GPT.nothing") and not resolves("nothing.at.all")
+    assert resolves("microgpt_trace.microgpt.model.GPT.forward")
+    assert resolves("microgpt_trace.tracer.graph.trace")
+    assert not resolves("microgpt_trace.microgpt.model.GPT.nothing")
+    assert not resolves("nothing.at.all")

@@ -45,4 +45,4 @@ def test_console_blocks_are_read_with_their_place(tmp_path):
 
 def test_a_place_is_relative_to_the_repository():
     readme = transcripts(ROOT / "README.md")
-    assert all(t.where.startswith("README.md:") for t in readme)
+    assert readme and all(t.where.startswith("README.md:") for t in readme)

@@ -68,7 +68,7 @@ def test_a_failed_folder_write_leaves_the_earlier_output(tmp_path, monkeypatch):
         return real_replace(src, dst)
 
     monkeypatch.setattr(files.os, "replace", full_disk)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="No space left on device"):
         write_folder(folder, {"b.svg": "new"}, own)
     assert os.listdir(folder) == ["a.svg"] and (folder / "a.svg").read_text() == "old"
     assert os.listdir(tmp_path) == ["frames"]

@@ -129,7 +129,7 @@ def test_a_failed_render_leaves_the_old_file(tmp_path, monkeypatch):
     out = tmp_path / "g.svg"
     out.write_bytes(b"old")
     monkeypatch.setattr(module, "dot_source", lambda G, **style: "digraph {")
-    with pytest.raises(RenderError):
+    with pytest.raises(RenderError, match="dot failed: .*syntax error"):
         write_diagram(graphs.a_times_a(), out)
     assert out.read_bytes() == b"old" and files_in(tmp_path) == ["g.svg"]
 
