@@ -11,6 +11,7 @@ from microgpt_trace.cli import cli
 from microgpt_trace.microgpt.engine import Value
 from microgpt_trace.renderers.diagrams.render import DEFAULT_MAX_NODES
 from microgpt_trace.renderers.exceptions import FormatError
+from microgpt_trace.tracer.exceptions import GradsNotComputedError
 from microgpt_trace.tracer.export import read_graph
 from microgpt_trace.tracer.expression.evaluate import trace_expression
 
@@ -111,3 +112,13 @@ def test_step_prints_what_the_cli_prints(capsys):
     d.backward()
     mt.step(d, color=False)
     assert "a.grad += 3 × 1 → 4" in capsys.readouterr().out
+
+
+def test_grads_from_another_backward_are_refused_not_replayed_to_other_numbers():
+    a, b = MG(2.0, label="a"), MG(-3.0, label="b")
+    inner = a * b
+    out = (inner + a).tanh()
+    inner.backward()  # seeded from a node inside: out's grad stays 0, a and b get some
+    out.grad = 0.5
+    with pytest.raises(GradsNotComputedError, match=r"not what one backward\(\) from this"):
+        mt.animate(out)

@@ -376,10 +376,16 @@ def grads_computed(graph) -> bool:
 
 
 def check_grads_computed(graph, what: str = "animate backward") -> None:
-    """GradsNotComputedError for a graph traced before backward()."""
+    """GradsNotComputedError for a graph traced before backward(), or whose grads no
+    replay from its root reproduces (a stepper would end on other numbers than yours)."""
     if graph.graph.get("grads") == NOT_COMPUTED:
         raise GradsNotComputedError(f"cannot {what}: grads not computed yet, call "
                                     "backward() on the root first")
+    if graph.graph.get("replay_exact") is False:
+        raise GradsNotComputedError(
+            f"cannot {what}: these grads are not what one backward() from this value "
+            "gives (it ran from another node, or grads added up over several calls); "
+            "set every grad to 0 and call backward() on this value")
 
 
 def replayed_grads(graph, order):
