@@ -47,6 +47,8 @@ from functools import reduce
 from itertools import repeat
 from operator import add, mul
 
+from .model import GELU_C
+
 __all__ = ["weights_of", "loss_and_grads", "new_cache", "forward", "softmax"]
 
 
@@ -97,25 +99,77 @@ def forward(config, w, token, pos, cache, tape=None):
 
 
 def block(config, w, li, x, cache):
-    """One transformer block: attention then MLP, each with rmsnorm and residual."""
+    """One transformer block: attention then MLP, each with rmsnorm and residual.
+
+    Config's experiments skip a part (attention, mlp) or its residual; what a skipped
+    part would have recorded is None.
+    """
     L = f"layer{li}."
     keys, values = cache
-    x_in = x
-    xn, s1, scale1 = rmsnorm(x)
-    q = linear(xn, w[L + "attn_wq"])
-    keys.append(linear(xn, w[L + "attn_wk"]))
-    values.append(linear(xn, w[L + "attn_wv"]))
-    x_attn, heads = [], []
-    for h in range(config.n_head):
-        out, head_record = head(config, q, keys, values, h)
-        x_attn.extend(out)
-        heads.append(head_record)
-    r1 = [a + b for a, b in zip(linear(x_attn, w[L + "attn_wo"]), x_in)]
-    xn2, s2, scale2 = rmsnorm(r1)
-    h1 = linear(xn2, w[L + "mlp_fc1"])  # (4n,) before the ReLU
-    relu = [a if a > 0 else 0.0 for a in h1]
-    x = [a + b for a, b in zip(linear(relu, w[L + "mlp_fc2"]), r1)]
-    return x, (x_in, xn, s1, scale1, q, heads, x_attn, r1, xn2, s2, scale2, h1, relu)
+    x_in = r1 = x
+    xn = s1 = scale1 = q = heads = x_attn = None
+    if config.attention:
+        xn, s1, scale1 = rmsnorm(x)
+        q = linear(xn, w[L + "attn_wq"])
+        keys.append(linear(xn, w[L + "attn_wk"]))
+        values.append(linear(xn, w[L + "attn_wv"]))
+        x_attn, heads = [], []
+        for h in range(config.n_head):
+            out, head_record = head(config, q, keys, values, h)
+            x_attn.extend(out)
+            heads.append(head_record)
+        r1 = linear(x_attn, w[L + "attn_wo"])
+        if config.residual:
+            r1 = [a + b for a, b in zip(r1, x_in)]
+    x = r1
+    xn2 = s2 = scale2 = h1 = act = None
+    if config.mlp:
+        xn2, s2, scale2 = rmsnorm(r1)
+        h1 = linear(xn2, w[L + "mlp_fc1"])  # (4n,) before the activation
+        act = activate(config.activation, h1)
+        x = linear(act, w[L + "mlp_fc2"])
+        if config.residual:
+            x = [a + b for a, b in zip(x, r1)]
+    return x, (x_in, xn, s1, scale1, q, heads, x_attn, r1, xn2, s2, scale2, h1, act)
+
+
+def activate(activation, h):
+    if activation == "relu":
+        return [a if a > 0 else 0.0 for a in h]
+    if activation == "tanh":
+        return [math.tanh(a) for a in h]
+    return [gelu(a)[0] for a in h]
+
+
+def gelu(x):
+    """model.gelu's nodes, in its order: (0.5 * x) * (tanh(GELU_C * (x + x**3 * 0.044715)) + 1).
+
+    Returns the output and what the backward needs: h = x * 0.5, t, d = t + 1.
+    """
+    u = x + x ** 3 * 0.044715
+    t = math.tanh(u * GELU_C)
+    h, d = x * 0.5, t + 1
+    return h * d, h, t, d
+
+
+def activation_backward(activation, h1, g):
+    """Gradient of the activation's input from that of its output."""
+    if activation == "relu":
+        return [g if a > 0 else 0.0 for a, g in zip(h1, g)]  # relu: float(a > 0) * g
+    if activation == "tanh":
+        return [(1 - t * t) * g for t, g in zip(map(math.tanh, h1), g)]
+    return [gelu_backward(a, g) for a, g in zip(h1, g)]
+
+
+def gelu_backward(x, g):
+    """d gelu(x) * g, as Value.backward delivers it: out, d = t + 1, t, s = u * GELU_C,
+    u = x + m, m = p * 0.044715, p = x ** 3, then h = x * 0.5. x gets three terms, in
+    that order: from u, from p, from h."""
+    _, h, t, d = gelu(x)
+    g_h, g_d = d * g, h * g
+    g_u = GELU_C * ((1 - t * t) * (1 * g_d))  # through tanh, then * GELU_C
+    g_p = 0.044715 * (1 * g_u)
+    return ((0.0 + 1 * g_u) + (3 * x ** 2) * g_p) + 0.5 * g_h
 
 
 def head(config, q, keys, values, h):
@@ -235,16 +289,19 @@ def rmsnorm_backward(x, s, scale, g_y, g_residual=None):
 
 def block_backward(config, cols, grads, li, record, g_x, gk, gv, cache, pos):
     """Gradient of the block's input (n,) from that of its output, g_x."""
-    x_in, xn, s1, scale1, q, heads, x_attn, r1, xn2, s2, scale2, h1, relu = record
+    x_in, xn, s1, scale1, q, heads, x_attn, r1, xn2, s2, scale2, h1, act = record
     G = {name: grads[f"layer{li}.{name}"] for name in
          ("attn_wq", "attn_wk", "attn_wv", "attn_wo", "mlp_fc1", "mlp_fc2")}
-    # MLP: x = fc2(relu(fc1(rmsnorm(r1)))) + r1
-    outer_accumulate(G["mlp_fc2"], relu, g_x)
-    g_relu = input_grad(cols["fc2"], g_x[::-1])
-    g_h1 = [g if a > 0 else 0.0 for a, g in zip(h1, g_relu)]  # relu: float(a > 0) * g
-    outer_accumulate(G["mlp_fc1"], xn2, g_h1)
-    g_xn2 = input_grad(cols["fc1"], g_h1[::-1])
-    g_r1 = rmsnorm_backward(r1, s2, scale2, g_xn2, g_x)
+    g_r1 = g_x
+    if config.mlp:  # x = fc2(act(fc1(rmsnorm(r1)))) + r1
+        outer_accumulate(G["mlp_fc2"], act, g_x)
+        g_act = input_grad(cols["fc2"], g_x[::-1])
+        g_h1 = activation_backward(config.activation, h1, g_act)
+        outer_accumulate(G["mlp_fc1"], xn2, g_h1)
+        g_xn2 = input_grad(cols["fc1"], g_h1[::-1])
+        g_r1 = rmsnorm_backward(r1, s2, scale2, g_xn2, g_x if config.residual else None)
+    if not config.attention:
+        return g_r1
     # attention: r1 = wo(heads(q, keys, values)) + x_in
     outer_accumulate(G["attn_wo"], x_attn, g_r1)
     g_attn = input_grad(cols["wo"], g_r1[::-1])
@@ -258,7 +315,7 @@ def block_backward(config, cols, grads, li, record, g_x, gk, gv, cache, pos):
     outer_accumulate(G["attn_wv"], xn, gv[pos])
     g_qkv = g_q + gk[pos] + gv[pos]
     g_xn = input_grad(cols["qkv"], [g_qkv[i] for i in cols["qkv_order"]])
-    return rmsnorm_backward(x_in, s1, scale1, g_xn, g_r1)
+    return rmsnorm_backward(x_in, s1, scale1, g_xn, g_r1 if config.residual else None)
 
 
 def head_backward(config, q, cache, h, record, g_out, gk, gv, pos):

@@ -15,6 +15,7 @@ of rows. One call of forward handles one token at one position; attention sees
 the keys and values of earlier positions through the cache (the KV cache).
 """
 
+import math
 import re
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -24,8 +25,11 @@ from .exceptions import ConfigError
 from .recorder import record
 from .runs.budget import check_size
 
-__all__ = ["Config", "GPT", "ENGINES", "softmax", "rmsnorm", "document_loss"]
+__all__ = ["Config", "GPT", "ENGINES", "ACTIVATIONS", "GELU_C", "softmax", "rmsnorm", "gelu",
+           "document_loss"]
 ENGINES = ("atomic", "fused")
+ACTIVATIONS = ("relu", "tanh", "gelu")  # the MLP's nonlinearity; microgpt.py's is relu
+GELU_C = math.sqrt(2 / math.pi)  # gelu's tanh approximation: tanh(GELU_C (x + 0.044715 x^3))
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,14 @@ class Config:
     n_head: int = 4
     block_size: int = 16
     init_std: float = 0.08
+    # Experiments (`train --no-attention` ...): the guide's "change the code and see". With
+    # every part on and relu, the model is microgpt.py's. A part switched off is skipped in
+    # the forward pass; its weights are still drawn (the others start from the same
+    # numbers) and keep them (their gradient is 0).
+    attention: bool = True
+    mlp: bool = True
+    residual: bool = True
+    activation: str = "relu"
 
     def __post_init__(self):
         for name in ("vocab_size", "n_layer", "n_embd", "n_head", "block_size"):
@@ -48,6 +60,12 @@ class Config:
             )
         if type(self.init_std) not in (int, float) or not 0 < self.init_std < 1e3:
             raise ConfigError(f"init_std must be a positive number, got {self.init_std!r}")
+        for name in ("attention", "mlp", "residual"):
+            if type(getattr(self, name)) is not bool:
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
+                              f"got {self.activation!r}")
         check_size(self)
 
     @property
@@ -56,6 +74,16 @@ class Config:
 
     def to_dict(self):
         return asdict(self)
+
+    def experiments(self):
+        """The parts switched off or changed, as train's flags: [] for microgpt.py's model.
+
+        >>> Config(vocab_size=3, residual=False, activation="gelu").experiments()
+        ['--no-residual', '--activation gelu']
+        """
+        flags = [f"--no-{name}" for name in ("attention", "mlp", "residual")
+                 if not getattr(self, name)]
+        return flags + ([f"--activation {self.activation}"] if self.activation != "relu" else [])
 
 
 def param_shapes(config):
@@ -92,7 +120,8 @@ SCOPES = {
     "xn": "attn/rmsnorm", "q": "attn/qkv", "k": "attn/qkv", "v": "attn/qkv",
     "score": "attn/head{h}/scores", "w": "attn/head{h}/softmax", "out": "attn/head{h}/out",
     "attn": "attn/proj", "res1": "residual1",
-    "xn2": "mlp/rmsnorm", "fc1": "mlp/fc1", "relu": "mlp/relu", "fc2": "mlp/fc2",
+    "xn2": "mlp/rmsnorm", "fc1": "mlp/fc1", "relu": "mlp/relu", "tanh": "mlp/tanh",
+    "gelu": "mlp/gelu", "fc2": "mlp/fc2",
     "res2": "residual2",
     "logit": "lm_head", "p": "softmax",
 }
@@ -125,6 +154,15 @@ def rmsnorm(x, dot_product):
     ms = dot_product(x, x) / len(x)  # mean of squares, a scalar
     scale = (ms + 1e-5) ** -0.5  # one scale shared by every element
     return [xi * scale for xi in x]
+
+
+def gelu(x):
+    """GPT-2's gelu, the tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    Built from + * ** tanh nodes, so its derivative is the chain rule through exactly
+    this formula (microgpt_trace.microgpt.floats spells the same steps by hand).
+    """
+    return 0.5 * x * (1 + (GELU_C * (x + 0.044715 * x**3)).tanh())
 
 
 def atomic_dot(ws, xs):
@@ -166,29 +204,35 @@ class GPT:
         pos_emb = sd["wpe"][pos_id]  # position embedding (n_embd,)
         x = self.add(tok_emb, pos_emb, "emb[{}]")
         x = self.rmsnorm(x, "x[{}]")
-        for li in range(self.config.n_layer):
+        c = self.config
+        for li in range(c.n_layer):
             L = f"L{li}"  # the layer's labels: L0.q[3]
             keys, values = cache[li]
-            # 1) Multi-head attention block
-            x_residual = x
-            x = self.rmsnorm(x, L + ".xn[{}]")
-            q = self.linear(x, sd[f"layer{li}.attn_wq"], L + ".q[{}]")  # query (n_embd,)
-            k = self.linear(x, sd[f"layer{li}.attn_wk"], L + ".k[{}]")  # key (n_embd,)
-            v = self.linear(x, sd[f"layer{li}.attn_wv"], L + ".v[{}]")  # value (n_embd,)
-            keys.append(k)
-            values.append(v)
-            x_attn = []  # the heads' outputs side by side (n_embd,)
-            for h in range(self.config.n_head):
-                x_attn.extend(self.head(q, keys, values, li, h))
-            x = self.linear(x_attn, sd[f"layer{li}.attn_wo"], L + ".attn[{}]")
-            x = self.add(x, x_residual, L + ".res1[{}]")  # the residual: the gradient's highway
-            # 2) MLP block
-            x_residual = x
-            x = self.rmsnorm(x, L + ".xn2[{}]")
-            x = self.linear(x, sd[f"layer{li}.mlp_fc1"], L + ".fc1[{}]")  # (4 n_embd,)
-            x = self.relu(x, L + ".relu[{}]")  # a unit below 0 passes neither data nor grad
-            x = self.linear(x, sd[f"layer{li}.mlp_fc2"], L + ".fc2[{}]")  # (n_embd,)
-            x = self.add(x, x_residual, L + ".res2[{}]")
+            if c.attention:
+                # 1) Multi-head attention block
+                x_residual = x
+                x = self.rmsnorm(x, L + ".xn[{}]")
+                q = self.linear(x, sd[f"layer{li}.attn_wq"], L + ".q[{}]")  # query (n_embd,)
+                k = self.linear(x, sd[f"layer{li}.attn_wk"], L + ".k[{}]")  # key (n_embd,)
+                v = self.linear(x, sd[f"layer{li}.attn_wv"], L + ".v[{}]")  # value (n_embd,)
+                keys.append(k)
+                values.append(v)
+                x_attn = []  # the heads' outputs side by side (n_embd,)
+                for h in range(c.n_head):
+                    x_attn.extend(self.head(q, keys, values, li, h))
+                x = self.linear(x_attn, sd[f"layer{li}.attn_wo"], L + ".attn[{}]")
+                if c.residual:
+                    x = self.add(x, x_residual, L + ".res1[{}]")  # the gradient's highway
+            if c.mlp:
+                # 2) MLP block
+                x_residual = x
+                x = self.rmsnorm(x, L + ".xn2[{}]")
+                x = self.linear(x, sd[f"layer{li}.mlp_fc1"], L + ".fc1[{}]")  # (4 n_embd,)
+                # relu: a unit below 0 passes neither data nor grad
+                x = self.activate(x, L + f".{c.activation}[{{}}]")
+                x = self.linear(x, sd[f"layer{li}.mlp_fc2"], L + ".fc2[{}]")  # (n_embd,)
+                if c.residual:
+                    x = self.add(x, x_residual, L + ".res2[{}]")
         logits = self.linear(x, sd["lm_head"], "logit[{}]")  # (vocab,)
         return logits
 
@@ -219,9 +263,12 @@ class GPT:
         with scope(scope_of(fmt)):
             return named([self.dot(row, x) for row in w], fmt)
 
-    def relu(self, x, fmt):
+    def activate(self, x, fmt):
+        """The MLP's nonlinearity, Config.activation: relu (microgpt.py's), tanh or gelu."""
+        act = self.config.activation
         with scope(scope_of(fmt)):
-            return named([xi.relu() for xi in x], fmt)
+            return named([xi.relu() if act == "relu" else xi.tanh() if act == "tanh"
+                          else gelu(xi) for xi in x], fmt)
 
     def softmax(self, logits, fmt):
         with scope(scope_of(fmt)):

@@ -25,9 +25,11 @@ POSITION = re.compile(r"pos(\d+)(?:/|$)")
 # label format -> where per_position files it; {l} is the layer, {h} the head
 STAGES = {
     re.compile(r"x\[\{\}\]"): ("residual", "embed"),
-    re.compile(r"L(\d+)\.res1\[\{\}\]"): ("residual", "L{l}_attn"),
-    re.compile(r"L(\d+)\.res2\[\{\}\]"): ("residual", "L{l}_mlp"),
-    re.compile(r"L(\d+)\.relu\[\{\}\]"): ("mlp", None),
+    # the stream after a block: its residual sum, or (train --no-residual) the block's
+    # own output; with the residual, res1/res2 come later and replace attn/fc2
+    re.compile(r"L(\d+)\.(?:attn|res1)\[\{\}\]"): ("residual", "L{l}_attn"),
+    re.compile(r"L(\d+)\.(?:fc2|res2)\[\{\}\]"): ("residual", "L{l}_mlp"),
+    re.compile(r"L(\d+)\.(?:relu|tanh|gelu)\[\{\}\]"): ("mlp", None),
     re.compile(r"L(\d+)\.h(\d+)\.w\[t=\{\}\]"): ("attn", None),
     re.compile(r"L(\d+)\.h(\d+)\.out\[\{\}\]"): ("head_out", None),
     re.compile(r"p\[\{\}\]"): ("probs", None),

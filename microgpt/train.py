@@ -30,7 +30,8 @@ from .runs.budget import check_memory
 from .runs.snapshots import check_snapshot_text, default_snapshot_text
 
 __all__ = ["TrainConfig", "TrainState", "StepMetrics", "Probe", "TRAIN_ENGINES", "value_engine",
-           "start", "resume", "train_steps", "probe_text", "train", "docs_digest"]
+           "start", "resume", "train_steps", "probe_text", "train", "docs_digest",
+           "update_ratios", "histogram", "HIST_BINS"]
 
 TRAIN_ENGINES = ("float",) + ENGINES  # float: hand-written backward; the others: Values
 
@@ -102,6 +103,12 @@ class StepMetrics:
     lr: float
     grad_norm: dict  # parameter group -> L2 norm of its gradient before the update
     probe: Probe = None  # when the step was asked to probe
+    # parameter group -> log10(|w_after - w_before| / |w_before|), L2 norms: Karpathy's
+    # health check (about -3 is healthy); None where the update or the weights are 0
+    update_ratio: dict = None
+    # on probed steps: "weights"/"grads" -> group -> histogram (see histogram()) of the
+    # weights the step started from and of the gradient it computed there
+    hist: dict = None
 
 
 def docs_digest(docs):
@@ -186,9 +193,12 @@ def train_steps(state, probe_every=0, snapshot_text=None):
                 loss.backward()
                 loss, grads = loss.data, [p.grad for p in params]
             grad_norm = group_norms(groups, grads)
+            before = [p.data for p in params]
+            hist = histograms(groups, before, grads) if probed else None
             lr_t = adam_update(params, grads, state, step)
+            ratio = update_ratios(groups, before, [p.data for p in params])
         state.step = step + 1
-        yield StepMetrics(step + 1, loss, lr_t, grad_norm, probe)
+        yield StepMetrics(step + 1, loss, lr_t, grad_norm, probe, ratio, hist)
 
 
 def probe_text(model, groups, text, tokens):
@@ -240,6 +250,48 @@ def group_norms(groups, grads):
         norms[name] = math.sqrt(sum(map(mul, g, g)))  # the same sum as over p.grad * p.grad
         offset += size
     return norms
+
+
+def update_ratios(groups, before, after):
+    """Parameter group -> log10(|after - before| / |before|) (L2 norms), or None when
+    either norm is 0 (a part switched off never moves). Flat lists, state-dict order."""
+    ratios, offset = {}, 0
+    for name, size in groups:
+        w = before[offset:offset + size]
+        d = [a - b for a, b in zip(after[offset:offset + size], w)]
+        dn, wn = math.sqrt(sum(map(mul, d, d))), math.sqrt(sum(map(mul, w, w)))
+        ratios[name] = math.log10(dn / wn) if dn and wn else None
+        offset += size
+    return ratios
+
+
+HIST_BINS = 20  # a snapshot's histograms have a fixed size, whatever the model's
+
+
+def histogram(values, bins=HIST_BINS):
+    """{"lo", "hi", "counts"}: `bins` equal bins from min to max; the counts sum to
+    len(values) (the max falls in the last bin; all equal: all in the first).
+
+    >>> histogram([0.0, 0.5, 1.0, 1.0], bins=2)
+    {'lo': 0.0, 'hi': 1.0, 'counts': [1, 3]}
+    """
+    lo, hi = min(values), max(values)
+    counts = [0] * bins
+    span = hi - lo
+    for x in values:
+        counts[min(int((x - lo) / span * bins), bins - 1) if span else 0] += 1
+    return {"lo": lo, "hi": hi, "counts": counts}
+
+
+def histograms(groups, weights, grads):
+    """"weights" and "grads" -> parameter group -> histogram (flat lists, state-dict order)."""
+    out = {"weights": {}, "grads": {}}
+    offset = 0
+    for name, size in groups:
+        out["weights"][name] = histogram(weights[offset:offset + size])
+        out["grads"][name] = histogram(grads[offset:offset + size])
+        offset += size
+    return out
 
 
 def adam_update(params, grads, state, step):

@@ -270,16 +270,17 @@ def animation_text(dot: str, captions: list) -> str:
 @lru_cache(maxsize=None)
 def training_log(steps: int, lr: Optional[float]) -> str:
     """The metrics log `train --steps STEPS [--lr LR] --snapshot-every STEPS --log ...`
-    writes on the default data (a few seconds on the float engine)."""
+    writes on the default data (a few seconds on the float engine), samples included."""
     from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
-    from microgpt_trace.microgpt.runs.train_run import train_run
+    from microgpt_trace.microgpt.runs.train_run import DEFAULT_SAMPLE_EVERY, train_run
     from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start
 
     config = TrainConfig(steps=steps) if lr is None else TrainConfig(steps=steps, lr=lr)
     state = start(load_docs(DEFAULT_DATA), config, "float")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "run.jsonl"
-        train_run(state, docs_digest(state.docs), log_path=path, probe_every=steps)
+        train_run(state, docs_digest(state.docs), log_path=path, probe_every=steps,
+                  sample_every=DEFAULT_SAMPLE_EVERY)
         return path.read_text(encoding="utf-8")
 
 

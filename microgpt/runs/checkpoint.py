@@ -14,12 +14,14 @@ from ..exceptions import CheckpointError, ConfigError
 from ..model import GPT, Config, param_shapes
 from ..train import TrainConfig, TrainState, value_engine
 from .files import atomic_write, read_input
-from .schema import COUNT, NUMBER, SchemaError, check
+from .schema import COUNT, NUMBER, Optional, SchemaError, check
 
 __all__ = ["FORMAT", "VERSION", "DEFAULT_CHECKPOINT", "save", "load", "load_model"]
 
 FORMAT = "microgpt-trace-checkpoint"
-VERSION = 1
+# 2: config has the experiment flags (attention, mlp, residual, activation). A version 1
+# checkpoint is read as microgpt.py's model: every part on, relu.
+VERSION = 2
 DEFAULT_CHECKPOINT = shipped_file("checkpoint.json")
 
 
@@ -123,7 +125,11 @@ def to_dict_keys():
 
 
 CONFIG_FIELDS = {"vocab_size": COUNT, "n_layer": COUNT, "n_embd": COUNT, "n_head": COUNT,
-                 "block_size": COUNT, "init_std": NUMBER}
+                 "block_size": COUNT, "init_std": NUMBER,
+                 **dict.fromkeys(("attention", "mlp", "residual"), Optional(
+                     lambda x: None if type(x) is bool else f"must be true or false, got {x!r}")),
+                 "activation": Optional(lambda x: None if isinstance(x, str) else
+                                        f"must be text, got {x!r:.40}")}
 TRAIN_FIELDS = {"steps": COUNT, "lr": NUMBER, "beta1": NUMBER, "beta2": NUMBER,
                 "eps": NUMBER, "seed": lambda x: None if type(x) is int else
                 f"must be a whole number, got {x!r}"}

@@ -1,9 +1,10 @@
 """The training metrics log: JSON lines, a header then one record per step.
 
-Records: {"type": "step"} after every step (step, loss, lr, grad_norm) and, every N
-steps, {"type": "snapshot"} (see microgpt_trace.microgpt.runs.snapshots) right after
-its step's record. A resumed run appends to the same file. `read_log` reads what an
-interrupted run left behind: the steps it has, minus a last line cut off mid-write.
+Records: {"type": "step"} after every step (step, loss, lr, grad_norm, update_ratio) and,
+every N steps, {"type": "snapshot"} (see microgpt_trace.microgpt.runs.snapshots) right after
+its step's record; every M steps a {"type": "sample"} (names generated there).
+A resumed run appends to the same file. `read_log` reads what an interrupted run left
+behind: the steps it has, minus a last line cut off mid-write.
 """
 
 import errno
@@ -19,20 +20,32 @@ from ..model import Config
 from ..train import TrainConfig
 from .checkpoint import CONFIG_FIELDS, TRAIN_FIELDS, distinct_chars, has_surrogate
 from .files import read_input
-from .schema import COUNT, NUMBER, TEXT, Mapping, SchemaError, check
+from .schema import COUNT, NUMBER, TEXT, Mapping, Optional, SchemaError, check
 
-__all__ = ["FORMAT", "VERSION", "MetricsLog", "step_record", "Log", "LogError", "read_log"]
+__all__ = ["FORMAT", "VERSION", "MetricsLog", "step_record", "sample_record", "Log", "LogError",
+           "read_log"]
 
 FORMAT = "microgpt-trace-metrics"
 # 2: every snapshot shows one fixed text (text, loss, targets, probs at every position).
 # A version 1 log is still read: its steps, without its snapshots (a warning says so).
-VERSION = 2
+# 3: the header's config has the experiment flags (train --no-attention ...); step records
+# add update_ratio, snapshots hist; "sample" records (train --sample-every). Version 2
+# is read as it is: every part on, no ratios, histograms or samples.
+VERSION = 3
 MAX_STEP = 10 ** 9  # steps a log may name: a run of this scalar GPT does a few per second
 
 
 def step_record(metrics):
-    return {"type": "step", "step": metrics.step, "loss": metrics.loss, "lr": metrics.lr,
-            "grad_norm": metrics.grad_norm}
+    record = {"type": "step", "step": metrics.step, "loss": metrics.loss, "lr": metrics.lr,
+              "grad_norm": metrics.grad_norm}
+    if metrics.update_ratio is not None:
+        record["update_ratio"] = metrics.update_ratio
+    return record
+
+
+def sample_record(step, samples, temperature):
+    """{"type": "sample"}: names the model generates after `step` (train --sample-every)."""
+    return {"type": "sample", "step": step, "temperature": temperature, "samples": samples}
 
 
 class MetricsLog:
@@ -169,6 +182,7 @@ class Log:
     header: dict
     steps: list = field(default_factory=list)  # step records, ascending step
     snapshots: list = field(default_factory=list)  # snapshot records, ascending step
+    samples: list = field(default_factory=list)  # sample records, ascending step
     warnings: list = field(default_factory=list)  # one line each, for stderr
 
     @property
@@ -202,12 +216,12 @@ def read_log(path):
     if not lines:
         raise_not_a_log(name, "it is empty" if not tail else "it has no complete line")
     log = Log(name, parse_header(lines[0], name))
-    shapes = snapshot_fields(log.header) if log.header["version"] == VERSION else None
+    shapes = snapshot_fields(log.header) if log.header["version"] >= 2 else None
     if shapes is None and b'"type": "snapshot"' in data:
         log.warnings.append(f"{name}: format version {log.header['version']} snapshots "
                             "showed each step's own document; skipped them (train again "
                             "for snapshots of one fixed text)")
-    records = {"step": {}, "snapshot": {}}
+    records = {"step": {}, "snapshot": {}, "sample": {}}
     for number, raw in enumerate(lines[1:], 2):
         add_record(records, parse_record(raw, number, name, shapes))
     if tail.strip():
@@ -218,6 +232,7 @@ def read_log(path):
                                 f"write?); skipped it")
     log.steps = [records["step"][k] for k in sorted(records["step"])]
     log.snapshots = [records["snapshot"][k] for k in sorted(records["snapshot"])]
+    log.samples = [records["sample"][k] for k in sorted(records["sample"])]
     return log
 
 
@@ -258,8 +273,14 @@ def parse_header(raw, name):
     return header
 
 
+def NUMBER_OR_NONE(x):
+    return None if x is None else NUMBER(x)
+
+
 STEP_FIELDS = {"type": TEXT, "step": COUNT, "loss": NUMBER, "lr": NUMBER,
-               "grad_norm": Mapping(NUMBER)}
+               "grad_norm": Mapping(NUMBER), "update_ratio": Optional(Mapping(NUMBER_OR_NONE))}
+SAMPLE_FIELDS = {"type": TEXT, "step": COUNT, "temperature": NUMBER, "samples": [TEXT, None]}
+HIST = Mapping({"lo": NUMBER, "hi": NUMBER, "counts": [COUNT, None]})
 
 
 def snapshot_fields(header):
@@ -270,6 +291,8 @@ def snapshot_fields(header):
     """
     c = header["config"]
     L, H, n_embd = c["n_layer"], c["n_head"], c["n_embd"]
+    L_attn = L if c.get("attention", True) else 0  # train --no-attention: no heads to show
+    L_mlp = L if c.get("mlp", True) else 0
     vocab = list(header["chars"]) + ["BOS"]
 
     def token(x):
@@ -278,15 +301,18 @@ def snapshot_fields(header):
     def target(x):
         return COUNT(x) or (None if x < len(vocab) else f"{x} is past the vocabulary")
 
+    stages = 1 + (L_attn > 0) * L + (L_mlp > 0) * L  # embed, then after each block
     return lambda n: {
         "type": TEXT, "step": COUNT, "text": TEXT, "loss": NUMBER, "tokens": [token, n + 1],
-        "targets": [target, n], "attn": [[[[NUMBER, n], n], H], L],
+        "targets": [target, n], "attn": [[[[NUMBER, n], n], H], L_attn],
         "probs": [[NUMBER, len(vocab)], n],
         "wte": [[NUMBER, n_embd], len(vocab)],
-        "residual": {"stages": [TEXT, 1 + 2 * L], "norm": [[NUMBER, 1 + 2 * L], n],
-                     "cosine": [[NUMBER, 2 * L], n]},
-        "head_out": [[[[NUMBER, n_embd // H], n], H], L], "mlp": [[[NUMBER, 4 * n_embd], n], L],
+        "residual": {"stages": [TEXT, stages], "norm": [[NUMBER, stages], n],
+                     "cosine": [[NUMBER, stages - 1], n]},
+        "head_out": [[[[NUMBER, n_embd // H], n], H], L_attn],
+        "mlp": [[[NUMBER, 4 * n_embd], n], L_mlp],
         "grad_norm": Mapping(NUMBER),
+        "hist": Optional({"weights": HIST, "grads": HIST}),
     }
 
 
@@ -299,13 +325,15 @@ def parse_record(raw, number, name, shapes):
     except (ValueError, RecursionError):
         raise LogError(f"metrics log {name!r}, line {number}: corrupt (not JSON)") from None
     kind = record.get("type") if isinstance(record, dict) else None
-    if kind not in ("step", "snapshot"):
+    if kind not in ("step", "snapshot", "sample"):
         raise LogError(f"metrics log {name!r}, line {number}: unexpected record type {kind!r}")
     if kind == "snapshot" and shapes is None:  # an older version's snapshot
         return None
     try:
         if kind == "step":
             check(record, STEP_FIELDS)
+        elif kind == "sample":
+            check(record, SAMPLE_FIELDS)
         else:
             tokens = record.get("tokens")
             n = len(tokens) - 1 if isinstance(tokens, list) and len(tokens) > 1 else 1

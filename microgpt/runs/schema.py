@@ -8,14 +8,15 @@ the first mismatch, one error naming the field by its path (`weights.wte[3][1]`)
 
 Specs: NUMBER (a finite int or float), COUNT (an int >= 0), TEXT (a str), a list
 `[spec, length]` (length None: any), a dict `{key: spec}` (exactly these keys), or
-`Mapping(spec)` (any str keys). A callable spec checks the value itself and returns
-an error message or None.
+`Mapping(spec)` (any str keys); in a dict spec, `Optional(spec)` marks a field an older
+version did not write (absent is fine, present is checked). A callable spec checks the
+value itself and returns an error message or None.
 """
 
 import math
 from dataclasses import dataclass
 
-__all__ = ["NUMBER", "COUNT", "TEXT", "Mapping", "SchemaError", "check"]
+__all__ = ["NUMBER", "COUNT", "TEXT", "Mapping", "Optional", "SchemaError", "check"]
 
 
 class SchemaError(ValueError):
@@ -43,6 +44,11 @@ def TEXT(x):
 @dataclass(frozen=True)
 class Mapping:
     values: object  # the spec of every value; keys are text
+
+
+@dataclass(frozen=True)
+class Optional:
+    spec: object  # a dict field that may be absent (files of an older version lack it)
 
 
 def short(value):
@@ -78,10 +84,12 @@ def check(value, spec, where=""):
     else:
         if not isinstance(value, dict):
             raise SchemaError(where, f"must be a mapping, got {short(value)}")
-        keys = set(spec)
-        if set(value) != keys:
-            extra, missing = sorted(set(value) - keys), sorted(keys - set(value))
+        required = {key for key, item in spec.items() if not isinstance(item, Optional)}
+        extra, missing = sorted(set(value) - set(spec)), sorted(required - set(value))
+        if missing or extra:
             raise SchemaError(where, "lacks " + ", ".join(missing) if missing
                               else "has unknown fields " + ", ".join(extra))
         for key, item in spec.items():
-            check(value[key], item, f"{where}.{key}" if where else key)
+            if key in value:
+                item = item.spec if isinstance(item, Optional) else item
+                check(value[key], item, f"{where}.{key}" if where else key)

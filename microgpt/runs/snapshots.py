@@ -75,15 +75,20 @@ def snapshot_record(state, metrics):
         probs: n x vocab, the next-token distribution at every position.
         wte: vocab x n_embd token embeddings (row i is token i, BOS last).
         residual: see residual_stream().
-        head_out: [L][H] n x head_dim; mlp: [L] n x 4*n_embd (after ReLU).
+        head_out: [L][H] n x head_dim; mlp: [L] n x 4*n_embd (after the activation).
+        (train --no-attention: attn and head_out are []; --no-mlp: mlp is [].)
         grad_norm: parameter group -> L2 norm of the gradient of the text's loss.
+        hist: "weights"/"grads" -> group -> {"lo", "hi", "counts"}, fixed bins
+            (microgpt_trace.microgpt.train.histogram): the weights the step started
+            from and the training gradient it computed there (not the text's).
     """
     tokenizer, config = state.tokenizer, state.model.config
     probe = metrics.probe
     probes = probe.positions
     n = len(probes)
     layers, heads = range(config.n_layer), range(config.n_head)
-    return {
+    attn_layers = layers if config.attention else ()
+    record = {
         "type": "snapshot",
         "step": metrics.step,
         "text": probe.text,
@@ -91,14 +96,18 @@ def snapshot_record(state, metrics):
         "tokens": [tokenizer.token_text(t) for t in probe.tokens[:n + 1]],
         "targets": probe.tokens[1:n + 1],
         "attn": [[lower_triangular([p["attn"][li][h] for p in probes]) for h in heads]
-                 for li in layers],
+                 for li in attn_layers],
         "probs": [p["probs"] for p in probes],
         "wte": probe.wte,
         "residual": residual_stream([p["residual"] for p in probes]),
-        "head_out": [[[p["head_out"][li][h] for p in probes] for h in heads] for li in layers],
-        "mlp": [[p["mlp"][li] for p in probes] for li in layers],
+        "head_out": [[[p["head_out"][li][h] for p in probes] for h in heads]
+                     for li in attn_layers],
+        "mlp": [[p["mlp"][li] for p in probes] for li in (layers if config.mlp else ())],
         "grad_norm": probe.grad_norm,
     }
+    if metrics.hist is not None:
+        record["hist"] = metrics.hist
+    return record
 
 
 def lower_triangular(rows):

@@ -10,6 +10,7 @@ import errno
 import fcntl
 import math
 import os
+import random
 import stat
 import tempfile
 from contextlib import ExitStack, contextmanager
@@ -17,16 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import ConfigError, OutputError
+from ..sample import generate
 from ..train import StepMetrics, train_steps
 from . import checkpoint
 from .files import check_replaceable
-from .metrics import MetricsLog, step_record
+from .metrics import MetricsLog, sample_record, step_record
 from .snapshots import check_snapshot_text, default_snapshot_text, snapshot_record
 
-__all__ = ["DEFAULT_CHECKPOINT_EVERY", "Outcome", "DivergedError", "check_outputs",
-           "train_run"]
+__all__ = ["DEFAULT_CHECKPOINT_EVERY", "DEFAULT_SAMPLE_EVERY", "SAMPLES", "Outcome",
+           "DivergedError", "check_outputs", "train_run", "samples_at"]
 
 DEFAULT_CHECKPOINT_EVERY = 100  # steps; a checkpoint costs about one step's time
+DEFAULT_SAMPLE_EVERY = 100  # steps; 5 names cost about a step's time
+SAMPLES, SAMPLE_TEMPERATURE = 5, 0.5
 
 
 class DivergedError(ConfigError):
@@ -123,7 +127,7 @@ def remove_stale_temps(path):
 
 def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
               snapshot_text=None, checkpoint_every=DEFAULT_CHECKPOINT_EVERY, stop=(),
-              on_step=None) -> Outcome:
+              on_step=None, sample_every=0) -> Outcome:
     """Train to the end of the schedule (or until `stop` is truthy), writing as it goes.
 
     Args:
@@ -135,6 +139,9 @@ def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
             probe_every=N, snapshots every N steps.
         snapshot_text: the text every snapshot shows (microgpt_trace.microgpt.runs.snapshots)
             [default: the first document in training order].
+        sample_every: with a log, every N steps (and the last) a sample record of
+            samples_at(state): names drawn with an RNG of their own, so the run trains
+            to the same bits with or without them.
         stop: checked after every step; a signal handler appends to it.
         on_step: called with each StepMetrics (a progress bar, a printout).
 
@@ -161,7 +168,7 @@ def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
         for metrics in checked_steps(state, probe_every, snapshot_text, output, outcome):
             outcome.last = metrics
             if log:
-                log_step(log, state, metrics, outcome)
+                log_step(log, state, metrics, outcome, sample_every)
             if on_step:
                 on_step(metrics)
             outcome.stopped = bool(stop) and state.step < state.train_config.steps
@@ -174,11 +181,21 @@ def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
     return outcome
 
 
-def log_step(log, state, metrics, outcome):
+def samples_at(state, n=SAMPLES, temperature=SAMPLE_TEMPERATURE):
+    """n names from the model as it is now, drawn with random.Random("samples:SEED:STEP"):
+    never the run's own RNG (which sampling after training goes on to use)."""
+    rng = random.Random(f"samples:{state.train_config.seed}:{state.step}")
+    return generate(state.model, state.tokenizer, rng, n, temperature)
+
+
+def log_step(log, state, metrics, outcome, sample_every=0):
     try:
         log.write(step_record(metrics))
         if metrics.probe:
             log.write(snapshot_record(state, metrics))
+        if sample_every and (state.step % sample_every == 0
+                             or state.step == state.train_config.steps):
+            log.write(sample_record(state.step, samples_at(state), SAMPLE_TEMPERATURE))
     except OSError as e:
         kept = f"; the checkpoint of step {outcome.saved} is kept" if outcome.saved else ""
         raise OutputError(f"cannot write the metrics log {str(log.path)!r} at step "

@@ -29,8 +29,10 @@ def report(log_path, output, position, top_k, grad_scale, svg):
 
     On top, the whole run: the loss with its moving average and the loss of a
     uniform guess, ln(vocab size); the snapshot text's loss and p(true next token)
-    at each position over the snapshots; each parameter group's gradient norm at
-    every step. Below, a slider over the snapshots: attention, next-token
+    at each position over the snapshots, and its loss per position; each parameter
+    group's gradient norm and update-to-data ratio at every step; histograms of the
+    weights and gradients per group at the snapshots; the names sampled during
+    training (train --sample-every). Below, a slider over the snapshots: attention, next-token
     probabilities, embeddings, residual stream, head outputs, MLP activations and
     gradient flow of the one snapshot text, on the same scales at every step.
     A log from an interrupted run reports the steps it has.
@@ -42,9 +44,9 @@ def report(log_path, output, position, top_k, grad_scale, svg):
         click.echo(f"warning: {warning}", err=True)
     check_position(log.snapshots, position)  # before any drawing
     info = {**log.header["config"], **log.header["train_config"], "log": log_path}
-    with progress(frame_count(log.snapshots)) as on_progress:
+    with progress(frame_count(log.snapshots, log.steps)) as on_progress:
         paths = write_report(output, log.steps, log.snapshots, log.vocab, info, top_k,
-                             grad_scale == "log", position, svg, on_progress)
+                             grad_scale == "log", position, svg, on_progress, log.samples)
     click.echo(f"wrote {len(paths)} files for {len(log.steps)} steps and "
                f"{len(log.snapshots)} snapshots; open {paths[-1]}")
 

@@ -10,6 +10,7 @@ from microgpt_trace.microgpt.runs import checkpoint
 from microgpt_trace.microgpt.runs.snapshots import DEFAULT_SNAPSHOT_EVERY
 from microgpt_trace.microgpt.runs.train_run import (
     DEFAULT_CHECKPOINT_EVERY,
+    DEFAULT_SAMPLE_EVERY,
     check_outputs,
     train_run,
 )
@@ -29,6 +30,17 @@ from .serve import server_options, start_server
 @click.option("--heads", "n_head", type=click.IntRange(min=1), help="Attention heads [default: 4].")
 @click.option("--block-size", type=click.IntRange(min=1), help="Context length [default: 16].")
 @click.option("--lr", type=float, help="Adam learning rate, decayed linearly to 0 [default: 0.01].")
+@click.option("--no-attention", "attention", flag_value=False, default=None,
+              help="Experiment: skip every attention block (each position sees only itself).")
+@click.option("--no-mlp", "mlp", flag_value=False, default=None,
+              help="Experiment: skip every MLP block.")
+@click.option("--no-residual", "residual", flag_value=False, default=None,
+              help="Experiment: drop the residual connections (x = block(x), not x + block(x)); "
+              "watch the gradient norms of the lower layers.")
+@click.option("--activation", type=click.Choice(["relu", "tanh", "gelu"]),
+              help="Experiment: the MLP's nonlinearity; gelu is GPT-2's tanh approximation "
+              "[default: relu]. Skipped blocks keep their weights, unchanged; with no "
+              "experiment the run is microgpt.py's to the bit. Recorded in -o and --log.")
 @click.option("--engine", type=click.Choice(["float", "fused", "atomic"]), default="float",
               show_default=True, help="float: plain floats and a hand-written backward; "
               "fused: a Value graph with one node per dot product; atomic: the "
@@ -47,6 +59,10 @@ from .serve import server_options, start_server
               help="The text every snapshot shows, so the report's slider follows one "
               "example as it is learned: characters of the data, at most block size - 1 "
               "of them [default: the first document in training order that fits].")
+@click.option("--sample-every", type=click.IntRange(min=0),
+              help="Add 5 names generated at temperature 0.5 to the --log every N steps, "
+              "and at the last; drawn with an RNG of their own, so training is unchanged; "
+              f"0: none [default: {DEFAULT_SAMPLE_EVERY}].")
 @click.option("--resume", type=FilePath(dir_okay=False),
               help="Continue a checkpoint to the end of its schedule.")
 @click.option("--verbose", is_flag=True, help="One line per step instead of a progress bar.")
@@ -55,9 +71,9 @@ from .serve import server_options, start_server
               "first; the page has pause, resume, stop (= Ctrl-C) and, when paused, "
               "explore this step.")
 @server_options
-def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, output,
-          checkpoint_every, log_path, snapshot_every, snapshot_text, resume, verbose, live,
-          port, host):
+def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, attention, mlp, residual,
+          activation, engine, output, checkpoint_every, log_path, snapshot_every, snapshot_text,
+          sample_every, resume, verbose, live, port, host):
     """Train the scalar GPT (the algorithm of microgpt.py) on a dataset.
 
     --steps is the length of the learning-rate schedule; a resumed run continues to
@@ -66,6 +82,8 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
     """
     if snapshot_every is not None and not log_path:
         raise click.UsageError("--snapshot-every needs --log: snapshots go into the metrics log")
+    if sample_every is not None and not log_path:
+        raise click.UsageError("--sample-every needs --log: samples go into the metrics log")
     if snapshot_text is not None and not log_path:
         raise click.UsageError("--snapshot-text needs --log: snapshots go into the metrics log")
     if live and not log_path:
@@ -80,7 +98,8 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
     # a finished run must not fail at its end
     check_outputs(output, log_path, dataset_path(data), resume)
     settings = dict(steps=steps, seed=seed, n_layer=n_layer, n_embd=n_embd,
-                    n_head=n_head, block_size=block_size, lr=lr)
+                    n_head=n_head, block_size=block_size, lr=lr, attention=attention, mlp=mlp,
+                    residual=residual, activation=activation)
     docs = load_docs(data)
     state = resume_state(resume, docs, engine, settings) if resume else new_state(
         docs, engine, settings)
@@ -94,7 +113,9 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, engine, ou
                             probe_every=probe_every if log_path else 0,
                             snapshot_text=snapshot_text,
                             checkpoint_every=checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
-                            stop=stop, on_step=on_step)
+                            stop=stop, on_step=on_step,
+                            sample_every=DEFAULT_SAMPLE_EVERY if sample_every is None
+                            else sample_every)
     if outcome.stopped:
         where = f"checkpoint saved to {output}; continue with --resume {output}" if output \
             else "nothing saved (no -o given)"

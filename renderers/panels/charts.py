@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 from .data import grad_curves, moving_average, target_probs, uniform_loss
 
 __all__ = ["panel_style", "figure_bytes", "loss_figure", "grad_curves_figure",
-           "learning_figure", "new_figure", "shown", "group_colour", "position_labels"]
+           "learning_figure", "update_ratio_figure", "histogram_figure",
+           "position_loss_figure", "new_figure", "shown", "group_colour", "position_labels"]
 
 LATIN_FONT = "DejaVu Sans"  # matplotlib's own font, always present
 CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic")
@@ -225,4 +226,114 @@ def learning_figure(snapshots: Sequence[dict], vocab_size: int) -> Figure:
     bottom.set(title="Probability of the true next token", xlabel="snapshot step",
                ylabel="input → target")
     fig.colorbar(image, ax=bottom, label="p(target)")
+    return fig
+
+
+@styled
+def update_ratio_figure(steps: Sequence[dict], window: int | None = None) -> Figure:
+    """Per parameter group, log10(|update| / |weights|) at every step (Karpathy's health
+    check: around -3 the weights move a thousandth per step; much lower, they barely
+    learn; much higher, they thrash). Steps without a ratio (a part switched off, an
+    older log) are gaps.
+
+    Args:
+        steps: step records with "update_ratio": {group: log10 ratio or None}.
+        window: steps per moving average [default: about 1/20 of the run].
+
+    Returns:
+        A matplotlib Figure; figure_bytes() turns it into PNG and SVG.
+    """
+    import numpy as np
+    from matplotlib import colormaps
+
+    rated = [s for s in steps if "update_ratio" in s]
+    x = [s["step"] for s in rated]
+    window = window or max(1, round(len(rated) / 20))
+    fig = new_figure(9, 4.6)
+    ax = fig.add_subplot()
+    colours = colormaps["tab10"]
+    for i, name in enumerate(rated[-1]["update_ratio"]):
+        values = np.array([np.nan if s["update_ratio"].get(name) is None
+                           else s["update_ratio"][name] for s in rated])
+        if np.isnan(values).all():
+            continue
+        ax.plot(x, values, color=colours(i % 10), linewidth=0.6, alpha=0.3)
+        filled = np.where(np.isnan(values), np.nanmean(values), values)
+        ax.plot(x, moving_average(filled, window), color=colours(i % 10), linewidth=1.8,
+                linestyle="--" if i % 2 else "-", label=name)
+    ax.axhline(-3, color="#636363", linestyle=":", linewidth=1.2, label="-3 (a rule of thumb)")
+    ax.set(title="Update-to-data ratio per parameter group: log10(|lr·update| / |weights|)",
+           xlabel="step", ylabel="log10 ratio")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    return fig
+
+
+@styled
+def histogram_figure(snapshots: Sequence[dict], kind: str) -> Figure:
+    """Per parameter group, the histogram of its weights (kind "weights") or of the
+    step's gradient ("grads") at every snapshot: one line per snapshot, darker later.
+
+    Args:
+        snapshots: snapshot records with "hist" (microgpt_trace.microgpt.train.histogram).
+        kind: "weights" or "grads".
+
+    Returns:
+        A matplotlib Figure; figure_bytes() turns it into PNG and SVG.
+    """
+    import numpy as np
+    from matplotlib import colormaps
+
+    snaps = [s for s in snapshots if "hist" in s]
+    groups = list(snaps[-1]["hist"][kind])
+    cols = 3
+    rows = -(-len(groups) // cols)
+    fig = new_figure(9, 1.9 * rows + 0.6)
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    shade = colormaps["viridis_r"]
+    for ax, name in zip(axes, groups):
+        for i, snapshot in enumerate(snaps):
+            h = snapshot["hist"][kind][name]
+            counts = h["counts"]
+            edges = np.linspace(h["lo"], h["hi"], len(counts) + 1)
+            ax.stairs(counts, edges, color=shade(0.15 + 0.85 * i / max(1, len(snaps) - 1)),
+                      linewidth=1, label=f"step {snapshot['step']}")
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    what = "weights" if kind == "weights" else "training gradient"
+    fig.suptitle(f"Histograms of the {what} per group at each snapshot (darker: later; "
+                 f"{snaps[0]['step']} to {snaps[-1]['step']})", fontsize=11)
+    return fig
+
+
+@styled
+def position_loss_figure(snapshots: Sequence[dict]) -> Figure:
+    """Loss of the snapshot text at each position, -ln p(true next token), one line per
+    snapshot (darker later): which characters the model learns first.
+
+    Args:
+        snapshots: snapshot records of one text, ascending step.
+
+    Returns:
+        A matplotlib Figure; figure_bytes() turns it into PNG and SVG.
+    """
+    import numpy as np
+    from matplotlib import colormaps
+
+    labels = position_labels(snapshots[-1])
+    shade = colormaps["viridis_r"]
+    fig = new_figure(9, 3.8)
+    ax = fig.add_subplot()
+    for i, snapshot in enumerate(snapshots):
+        loss = -np.log(np.maximum(target_probs(snapshot), 1e-300))
+        ax.plot(range(len(loss)), loss, marker=".",
+                color=shade(0.15 + 0.85 * i / max(1, len(snapshots) - 1)),
+                label=f"step {snapshot['step']}" if i in (0, len(snapshots) - 1) else None)
+    ax.set_xticks(range(len(labels)), labels, fontsize=8, rotation=45, ha="right")
+    ax.set(title=f"Loss per position of “{snapshots[-1]['text']}” (darker: later)",
+           xlabel="input → target", ylabel="-ln p(target)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     return fig

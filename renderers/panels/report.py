@@ -22,7 +22,15 @@ from microgpt_trace.microgpt.runs.files import write_folder
 
 from ..assets import asset, page_template
 from ..exceptions import RenderError
-from .charts import figure_bytes, grad_curves_figure, learning_figure, loss_figure
+from .charts import (
+    figure_bytes,
+    grad_curves_figure,
+    histogram_figure,
+    learning_figure,
+    loss_figure,
+    position_loss_figure,
+    update_ratio_figure,
+)
 from .data import scales
 from .frames import (
     attention_panel,
@@ -42,7 +50,11 @@ __all__ = ["write_report", "report_html", "check_position", "RUN_PANELS", "STEP_
 RUN_PANELS = {
     "loss": "Loss",
     "learning": "The snapshot text being learned",
+    "position_loss": "Loss per position of the snapshot text",
     "grad_curves": "Gradient norms over training",
+    "update_ratio": "Update-to-data ratio over training",
+    "weight_hist": "Weight histograms",
+    "grad_hist": "Gradient histograms",
 }
 STEP_PANELS = {
     "attention": "Attention maps",
@@ -61,7 +73,8 @@ REPORT_FILE = re.compile(rf"(({'|'.join(RUN_PANELS)})|({'|'.join(STEP_PANELS)})-
 def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
                  vocab: list[str], info: dict | None = None, top_k: int = 10,
                  log_scale: bool = True, position: int | None = None, svg: bool = False,
-                 on_progress: Callable[[str], None] | None = None) -> list[Path]:
+                 on_progress: Callable[[str], None] | None = None,
+                 samples: list[dict] | None = None) -> list[Path]:
     """Draw every panel into out_dir, then out_dir/report.html.
 
     Args:
@@ -77,6 +90,7 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
             None: p(next token) at every position.
         svg: also write every snapshot panel as SVG (the whole-run panels always are).
         on_progress: called with a short description after each figure or frame.
+        samples: the log's sample records ({"step", "samples"}), listed in the page.
 
     Returns:
         The paths written: the whole-run panels (.png and .svg), <panel>-step<N>.png
@@ -118,7 +132,7 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
         done += len(group)
     per_step = [(s, {name: frames[name][i] for name in STEP_PANELS})
                 for i, s in enumerate(snapshots)]
-    files["report.html"] = report_html(run_pngs, per_step, steps, info or {})
+    files["report.html"] = report_html(run_pngs, per_step, steps, info or {}, samples or [])
     try:
         return write_folder(out_dir, files, REPORT_FILE.fullmatch)
     except FileExistsError:
@@ -139,9 +153,11 @@ def check_position(snapshots, position):
                           f"“{snapshots[-1]['text']}”: give 0 to {n - 1}")
 
 
-def frame_count(snapshots):
+def frame_count(snapshots, steps=()):
     """How many figures and frames write_report draws (for a progress bar)."""
-    return len(RUN_PANELS) - (0 if snapshots else 1) + len(STEP_PANELS) * len(snapshots)
+    run = 2 + 2 * bool(snapshots) + any("update_ratio" in s for s in steps) \
+        + 2 * any("hist" in s for s in snapshots)
+    return run + len(STEP_PANELS) * len(snapshots)
 
 
 def run_figures(steps, snapshots, vocab):
@@ -150,7 +166,13 @@ def run_figures(steps, snapshots, vocab):
     if snapshots:
         same_text = [s for s in snapshots if s["text"] == snapshots[-1]["text"]]
         yield "learning", learning_figure(same_text, len(vocab))
+        yield "position_loss", position_loss_figure(same_text)
     yield "grad_curves", grad_curves_figure(steps)
+    if any("update_ratio" in s for s in steps):  # logs before version 3 have none
+        yield "update_ratio", update_ratio_figure(steps)
+    if any("hist" in s for s in snapshots):
+        yield "weight_hist", histogram_figure(snapshots, "weights")
+        yield "grad_hist", histogram_figure(snapshots, "grads")
 
 
 def text_groups(snapshots):
@@ -185,7 +207,7 @@ def add_files(files, stem, data):
 
 
 def report_html(run_pngs: dict[str, bytes], per_step: list[tuple[dict, dict[str, bytes]]],
-                steps: list[dict], info: dict) -> str:
+                steps: list[dict], info: dict, samples: list[dict] = ()) -> str:
     """The report page as text; every string from the log is escaped.
 
     Args:
@@ -193,6 +215,7 @@ def report_html(run_pngs: dict[str, bytes], per_step: list[tuple[dict, dict[str,
         per_step: (snapshot, {panel name: PNG bytes}) per snapshot, ascending step.
         steps: the step records (for each snapshot's loss and learning rate).
         info: name -> value pairs describing the run.
+        samples: sample records ({"step", "temperature", "samples"}), ascending step.
 
     Returns:
         A complete HTML document that needs no other file and no network.
@@ -207,6 +230,12 @@ def report_html(run_pngs: dict[str, bytes], per_step: list[tuple[dict, dict[str,
     parts = [f"<figure><figcaption>{e(RUN_PANELS[name])}</figcaption>"
              f"{img(png, RUN_PANELS[name])}</figure>\n"
              for name, png in run_pngs.items()]
+    if samples:
+        rows = "".join(f"<tr><td>{s['step']}</td><td>{e(', '.join(s['samples']))}</td></tr>"
+                       for s in samples)
+        parts.append(f"<figure><figcaption>Samples during training (temperature "
+                     f"{samples[-1]['temperature']})</figcaption><table class=\"samples\">"
+                     f"<tr><th>step</th><th>names</th></tr>{rows}</table></figure>\n")
     if per_step:
         parts.append(snapshot_section(per_step, steps))
     else:

@@ -112,7 +112,7 @@ def log_edits(lines):
         "grad-norm-string-value": edit(1, ("grad_norm", "wte"), "big"),
         "chars-int": edit(0, ("chars",), 5),
         "config-string": edit(0, ("config",), "x"),
-        "version-newer": edit(0, ("version",), 3),
+        "version-newer": edit(0, ("version",), 4),
         "attn-ragged": edit(2, ("attn", 0, 0), [[1.0]]),
         "attn-string": edit(2, ("attn",), "x"),
         "tokens-outside-vocab": edit(2, ("targets", 0), 999),

@@ -70,7 +70,8 @@ def test_snapshot_every_zero_writes_none_and_report_still_draws_the_loss(tmp_pat
     result = invoke("report", "--log", log, "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "grad_curves.png", "grad_curves.svg", "loss.png", "loss.svg", "report.html"]
+        "grad_curves.png", "grad_curves.svg", "loss.png", "loss.svg", "report.html",
+        "update_ratio.png", "update_ratio.svg"]
 
 
 def test_snapshot_every_needs_a_log():
@@ -82,7 +83,7 @@ def test_snapshot_every_needs_a_log():
 
 
 def test_a_cut_off_log_reports_its_steps_with_one_warning(tmp_path):
-    log = train_log(tmp_path, "--snapshot-every", "0")
+    log = train_log(tmp_path, "--snapshot-every", "0", "--sample-every", "0")
     log.write_bytes(log.read_bytes()[:-20])
     result = invoke("report", "--log", log, "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output

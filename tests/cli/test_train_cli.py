@@ -41,7 +41,7 @@ def make_inputs(folder):
     text = (folder / "ck.json").read_text()
     (folder / "truncated.json").write_text(text[: len(text) // 2])
     (folder / "corrupt.json").write_bytes(b"\x00\xff garbage")
-    (folder / "future.json").write_text(text.replace('"version":1,', '"version":99,', 1))
+    (folder / "future.json").write_text(text.replace('"version":2,', '"version":99,', 1))
     (folder / "notack.json").write_text('{"weights": []}')
     return folder
 
@@ -153,7 +153,7 @@ def test_metrics_log_and_checkpoint_match_the_library(inputs, tmp_path):
 
     header, *records = read_jsonl(log)
     assert header["type"] == "header"
-    assert (header["format"], header["version"]) == ("microgpt-trace-metrics", 2)
+    assert (header["format"], header["version"]) == ("microgpt-trace-metrics", 3)
     assert header["config"] == state.model.config.to_dict()
     assert header["train_config"] == TrainConfig(steps=4).to_dict()
     assert header["chars"] == "abcdef"
@@ -267,3 +267,18 @@ def test_ctrl_c_without_output_saves_nothing(inputs, tmp_path):
     assert stderr.splitlines()[-1] == f"interrupted after step {step}: nothing saved (no -o given)"
     assert "Traceback" not in stderr
     assert [p.name for p in tmp_path.iterdir()] == ["run.jsonl"]
+
+
+def test_experiment_flags_reach_checkpoint_and_log(inputs, tmp_path):
+    out, log = tmp_path / "ck.json", tmp_path / "m.jsonl"
+    result = invoke("train", "--data", inputs / "tiny.txt", "--steps", "2", *TINY_FLAGS,
+                    "--no-mlp", "--no-residual", "--activation", "tanh", "-o", out, "--log", log)
+    assert result.exit_code == 0, result.output
+    header = read_jsonl(log)[0]
+    assert {k: header["config"][k] for k in ("attention", "mlp", "residual", "activation")} == \
+        {"attention": True, "mlp": False, "residual": False, "activation": "tanh"}
+    assert checkpoint.load(out)[0].model.config.experiments() == [
+        "--no-mlp", "--no-residual", "--activation tanh"]
+    again = invoke("train", "--data", inputs / "tiny.txt", "--resume", out, "--activation", "gelu")
+    assert again.exit_code != 0
+    assert "activation 'gelu' contradicts the checkpoint's activation 'tanh'" in again.output

@@ -216,3 +216,60 @@ def test_long_run_matches_the_reference(tiny_docs, steps, shape):
 @given(shape=shapes(), seed=st.integers(0, 2**32 - 1), data=st.data())
 def test_many_more_random_documents(shape, seed, data):
     test_hand_written_backward_equals_value_backward.hypothesis.inner_test(shape, seed, data)
+
+
+EXPERIMENTS = [dict(attention=a, mlp=m, residual=r, activation=act)
+               for a in (True, False) for m in (True, False) for r in (True, False)
+               for act in ("relu", "tanh", "gelu")]
+
+
+@pytest.mark.parametrize("flags", EXPERIMENTS, ids=lambda f: "-".join(
+    f"{k}={v}" for k, v in f.items()))
+def test_every_experiment_backward_equals_value_backward(flags):
+    # two documents per combination: wide weights (saturating tanh, gelu's tails) and a
+    # document longer than the block; 3 layers so a missing residual compounds
+    for seed, std in ((11, 0.5), (12, 0.9)):
+        rng = random.Random(seed)
+        model = random_model(rng, std=std, n_layer=3, n_embd=8, n_head=2, block_size=6,
+                             **flags)
+        tokens = random_tokens(rng, model.config, 8)
+        expected = value_grads(model, tokens)
+        assert_bit_equal(floats.loss_and_grads(model.config, floats.weights_of(model.params),
+                                               tokens), expected)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "gelu"])
+def test_experiments_on_the_atomic_graph_too(activation):
+    rng = random.Random(4)
+    model = random_model(rng, "atomic", n_layer=2, n_embd=6, n_head=3, block_size=5,
+                         residual=False, activation=activation)
+    tokens = random_tokens(rng, model.config, 6)
+    assert_bit_equal(floats.loss_and_grads(model.config, floats.weights_of(model.params),
+                                           tokens), value_grads(model, tokens))
+
+
+def test_gelu_is_the_tanh_approximation_and_its_derivative():
+    from microgpt_trace.microgpt.model import gelu
+    for x in (-3.0, -0.5, 0.0, 0.7, 2.5):
+        v = Value(x)
+        out = gelu(v)
+        out.backward()
+        c = (2 / 3.141592653589793) ** 0.5
+        t = __import__("math").tanh(c * (x + 0.044715 * x ** 3))
+        assert out.data == pytest.approx(0.5 * x * (1 + t), abs=1e-15)
+        # d/dx: 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2)
+        assert v.grad == pytest.approx(0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c
+                                       * (1 + 3 * 0.044715 * x * x), rel=1e-12, abs=1e-15)
+        assert repr(floats.gelu(x)[0]) == repr(out.data)
+        assert repr(floats.gelu_backward(x, 1.0)) == repr(v.grad)
+
+
+def test_skipped_parts_leave_their_weights_without_gradient():
+    rng = random.Random(2)
+    model = random_model(rng, n_layer=2, n_embd=6, n_head=2, block_size=5, attention=False,
+                         mlp=False)
+    _, grads = floats.loss_and_grads(model.config, floats.weights_of(model.params),
+                                     random_tokens(rng, model.config, 4))
+    assert all(g == 0 for name, rows in grads.items() if name.startswith("layer")
+               for row in rows for g in row)
+    assert any(g != 0 for row in grads["wte"] for g in row)

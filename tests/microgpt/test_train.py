@@ -89,7 +89,7 @@ def test_metrics_carry_grad_norms_before_the_update(tiny_docs):
 @pytest.mark.parametrize("mutate, message", [
     (lambda text: text[: len(text) // 2], "corrupt or truncated"),
     (lambda text: "not json at all", "corrupt or truncated"),
-    (lambda text: text.replace('"version":1', '"version":99'), "version 99"),
+    (lambda text: text.replace('"version":2', '"version":99'), "version 99"),
     (lambda text: text.replace('"format":"microgpt-trace-checkpoint"', '"format":"x"'),
      "not a microgpt-trace checkpoint"),
     (lambda text: text.replace('"n_embd":16', '"n_embd":15'),

@@ -211,8 +211,8 @@ def test_an_interrupted_run_reports_the_steps_it_has(log_path):
      "line 2: step record: step: must be 1 or more, got 0"),
     (lambda lines: ['{"some": "other format"}\n'] + lines[1:], "not a microgpt-trace metrics log"),
     (lambda lines: ["plain text\n"] + lines[1:], "not a microgpt-trace metrics log"),
-    (lambda lines: [lines[0].replace('"version": 2', '"version": 3')] + lines[1:],
-     "has format version 3; this microgpt-trace reads versions 1 to 2"),
+    (lambda lines: [lines[0].replace('"version": 3', '"version": 4')] + lines[1:],
+     "has format version 4; this microgpt-trace reads versions 1 to 3"),
     (lambda lines: [], "(it is empty)"),
     (lambda lines: [lines[0][:30]], "(it has no complete line)"),
 ])
@@ -258,7 +258,7 @@ def test_a_second_writer_of_the_same_log_is_refused(log_path, tiny_docs):
 def version_1(log_path):
     """The log as version 1 wrote it: the header's version, snapshots of another shape."""
     lines = log_path.read_text().splitlines(keepends=True)
-    lines[0] = lines[0].replace('"version": 2', '"version": 1')
+    lines[0] = lines[0].replace('"version": 3', '"version": 1')
     lines = [line.replace('"text": ', '"doc": ') for line in lines]
     log_path.write_text("".join(lines))
 
@@ -279,6 +279,6 @@ def test_a_resumed_run_does_not_append_to_a_version_1_log(log_path, tiny_docs):
     state = start(tiny_docs, TrainConfig(steps=6), n_embd=8, n_head=2, block_size=6)
     state.step = 3
     with pytest.raises(LogError, match="has format version 1; a resumed run appends "
-                                       "version 2 records: give a new --log"):
+                                       "version 3 records: give a new --log"):
         MetricsLog(log_path, state, append=True)
     assert log_path.read_bytes() == before

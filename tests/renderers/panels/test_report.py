@@ -3,6 +3,7 @@ from importlib.resources import files
 
 import pytest
 
+from microgpt_trace.microgpt.runs.metrics import step_record
 from microgpt_trace.microgpt.runs.snapshots import snapshot_record
 from microgpt_trace.microgpt.train import TrainConfig, start, train_steps
 from microgpt_trace.renderers.exceptions import RenderError
@@ -19,8 +20,7 @@ def tiny_run(docs, steps=10, every=9):
     state = start(docs, TrainConfig(steps=steps), n_embd=8, n_head=2, block_size=6)
     records, snapshots = [], []
     for m in train_steps(state, every):
-        records.append({"type": "step", "step": m.step, "loss": m.loss, "lr": m.lr,
-                        "grad_norm": m.grad_norm})
+        records.append(step_record(m))
         if m.probe:
             snapshots.append(snapshot_record(state, m))
     return records, snapshots, list(state.tokenizer.chars) + ["BOS"]
@@ -49,8 +49,9 @@ def test_writes_run_panels_as_png_and_svg_step_panels_as_png_and_the_html(report
 
 def test_progress_names_each_panel_and_step(report):
     *_, progress = report
-    assert progress[:3] == list(RUN_PANELS.values())
-    assert progress[3:5] == ["Attention maps, step 1", "Attention maps, step 10"]
+    n = len(RUN_PANELS)
+    assert progress[:n] == list(RUN_PANELS.values())
+    assert progress[n:n + 2] == ["Attention maps, step 1", "Attention maps, step 10"]
     assert len(progress) == len(RUN_PANELS) + 2 * len(STEP_PANELS)
 
 
@@ -68,6 +69,25 @@ def test_a_position_outside_the_text_is_refused_with_the_range(tmp_path):
                                           f"“{snapshots[0]['text']}”: give 0 to {n - 1}"):
         write_report(tmp_path / "r", steps, snapshots, vocab, position=n)
     assert not (tmp_path / "r").exists()
+
+
+def test_older_records_draw_only_what_they_have(tmp_path):
+    steps, snapshots, vocab = tiny_run(["anna", "bob"], steps=2, every=1)
+    for record in steps:
+        del record["update_ratio"]
+    for snapshot in snapshots:
+        del snapshot["hist"]
+    names = {p.stem for p in write_report(tmp_path / "r", steps, snapshots, vocab)}
+    assert not names & {"update_ratio", "weight_hist", "grad_hist"}
+    assert {"loss", "position_loss", "grad_curves"} <= names
+
+
+def test_samples_are_listed_escaped(tmp_path):
+    steps, snapshots, vocab = tiny_run(["anna", "bob"], steps=2, every=1)
+    samples = [{"type": "sample", "step": 2, "temperature": 0.5, "samples": ["<b>", "ann"]}]
+    write_report(tmp_path / "r", steps, snapshots, vocab, samples=samples)
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "<tr><td>2</td><td>&lt;b&gt;, ann</td></tr>" in page
 
 
 def test_html_is_self_contained(report):
