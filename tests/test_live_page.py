@@ -1,6 +1,7 @@
 """The live page in Chromium against real runs: it follows, pauses, stops, shows a
 finished log, works in two tabs and says when the server is gone."""
 
+import json
 import os
 import re
 import signal
@@ -92,3 +93,80 @@ def test_a_finished_log_then_a_killed_server(tmp_path, tiny_log, page):  # noqa:
         server.stdout.close()
     assert [e for e in page.errors if "ERR_CONNECTION_REFUSED" not in e
             and "ERR_EMPTY_RESPONSE" not in e] == []
+
+
+def served(log):
+    """`serve --log` in a process of its own: (process, the page's address)."""
+    server = subprocess.Popen([EXECUTABLE, "serve", "--log", log], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    return server, server.stdout.readline().strip()
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-attention", "--no-mlp"]])
+def test_the_lecture_panels_of_a_real_run(tmp_path, tiny_data, page, flags):  # noqa: F811
+    log = tmp_path / "run.jsonl"
+    subprocess.run([EXECUTABLE, "train", "--data", tiny_data, "--embd", "8", "--heads", "2",
+                    "--block-size", "8", "--steps", "40", "--snapshot-every", "20",
+                    "--sample-every", "20", "--log", log, *flags],
+                   check=True, capture_output=True, timeout=120)
+    samples = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()
+               if '"sample"' in line]
+    server, url = served(log)
+    try:
+        page.goto(url)
+        page.wait_for_function("() => document.getElementById('step').textContent"
+                               ".startsWith('step 40 / 40')", timeout=WAIT)
+        page.wait_for_selector("#grad-hist svg.hist", timeout=WAIT)
+        # the update ratio: one bold line per moving group, and the -3 reference
+        assert page.locator("#ratio polyline").count() >= 2 * 3
+        assert "-3 (a rule of thumb)" in page.text_content("#ratio")
+        # histograms: one chart per parameter group, of weights and of grads
+        names = "s => s.map(e => e.dataset.group)"
+        groups = page.eval_on_selector_all("#weight-hist svg.hist", names)
+        assert {"wte", "wpe", "lm_head"} <= set(groups)
+        assert groups == page.eval_on_selector_all("#grad-hist svg.hist", names)
+        assert page.locator("#weight-hist rect").count() > 0
+        # the loss at each position of the snapshot text: one point per target
+        text = page.inner_text("#snapshot-title").split("“")[1].rstrip("”")
+        assert page.locator("#position-loss polyline").count() >= 1
+        assert page.locator("#position-loss circle").count() >= len(text) + 1
+        # the newest samples, as text
+        shown = page.inner_text("#samples")
+        assert f"step {samples[-1]['step']}" in shown
+        assert all(name in shown for name in samples[-1]["samples"])
+        switched_off = "--no-attention" in flags
+        for panel, message in [("#attention", "no attention in this run"),
+                               ("#heads", "no attention in this run"),
+                               ("#mlp", "no MLP in this run")]:
+            if switched_off:
+                assert message in page.inner_text(panel)
+                assert page.locator(f"{panel} canvas").count() == 0
+            else:
+                assert page.locator(f"{panel} canvas").count() >= 1
+                assert page.locator(f"{panel} p.absent").count() == 0
+        page.fill("#snapshot", "0")  # an earlier snapshot draws as well
+        page.dispatch_event("#snapshot", "input")
+        page.wait_for_function("() => /^step 1 /.test(document.getElementById('snapshot-label')"
+                               ".textContent)", timeout=WAIT)
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+        server.stdout.close()
+    assert page.errors == []
+
+
+def test_samples_are_shown_as_text_not_markup(tmp_path, tiny_log, page):  # noqa: F811
+    with open(tiny_log, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"type": "sample", "step": 6, "temperature": 0.5,
+                            "samples": ["<b id=x>bold</b>", "a&b"]}) + "\n")
+    server, url = served(tiny_log)
+    try:
+        page.goto(url)
+        page.wait_for_function("() => /<b id=x>/.test(document.getElementById('samples')"
+                               ".textContent)", timeout=WAIT)
+        assert page.locator("#samples b").count() == 0 and "a&b" in page.inner_text("#samples")
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+        server.stdout.close()
+    assert page.errors == []

@@ -9,13 +9,17 @@ const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
   "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const MAX_COLUMNS = 40; // next-token columns shown, as the report (prob_columns)
 
-const run = { header: null, steps: [], snapshots: [], status: {}, ended: false,
+const MAX_SAMPLE_RECORDS = 8; // the newest sample records listed
+const NO_ATTENTION = "no attention in this run (train --no-attention)";
+const NO_MLP = "no MLP in this run (train --no-mlp)";
+
+const run = { header: null, steps: [], snapshots: [], samples: [], status: {}, ended: false,
   lost: false, scales: { head: 1e-12, mlp: 1e-12, grad: [Infinity, 0] } };
 
 // ---- records ----------------------------------------------------------------------
 
 function clear() {
-  run.header = null; run.steps = []; run.snapshots = [];
+  run.header = null; run.steps = []; run.snapshots = []; run.samples = [];
   run.scales = { head: 1e-12, mlp: 1e-12, grad: [Infinity, 0] };
 }
 
@@ -33,6 +37,7 @@ function absMax(nested) {
 function add(record) {
   if (record.type === "header") { clear(); run.header = record; return; }
   if (record.type === "step") { dropFrom(run.steps, record.step); run.steps.push(record); return; }
+  if (record.type === "sample") { dropFrom(run.samples, record.step); run.samples.push(record); return; }
   if (record.type !== "snapshot") return;
   dropFrom(run.snapshots, record.step);
   run.snapshots.push(record);
@@ -85,7 +90,10 @@ function lineChart(svg, series, o) {
   const [w, h] = svgSize(svg);
   const m = { l: 52, r: o.legendRight ? 118 : 12, t: 10, b: 34 };
   const xs = series.flatMap((s) => s.xs), ys = series.flatMap((s) => s.ys).filter(Number.isFinite);
-  if (!xs.length) { el("text", { x: w / 2, y: h / 2, class: "empty" }, svg, "no data yet"); return; }
+  if (!xs.length) {
+    el("text", { x: w / 2, y: h / 2, class: "empty", "text-anchor": "middle" }, svg, o.empty || "no data yet");
+    return;
+  }
   const tf = o.logY ? (v) => Math.log10(Math.max(v, 1e-30)) : (v) => v;
   const good = o.logY ? ys.filter((v) => v > 0) : ys;
   let y0 = o.yMin !== undefined ? tf(o.yMin) : Math.min(...good.map(tf));
@@ -111,13 +119,16 @@ function lineChart(svg, series, o) {
   el("text", { x: (m.l + w - m.r) / 2, y: h - 4, "text-anchor": "middle" }, axis, o.xLabel || "step");
   if (o.hline) {
     el("line", { x1: m.l, x2: w - m.r, y1: Y(o.hline.y), y2: Y(o.hline.y), class: "hline" }, svg);
-    el("text", { x: w - m.r - 4, y: Y(o.hline.y) - 5, "text-anchor": "end", class: "note" }, svg, o.hline.label);
+    const left = o.hline.left; // the label at the start, where it covers no late data
+    el("text", { x: left ? m.l + 4 : w - m.r - 4, y: Y(o.hline.y) - 5, "text-anchor": left ? "start" : "end",
+      class: "note" }, svg, o.hline.label);
   }
   for (const s of series) {
     const pts = [];
     s.xs.forEach((x, i) => { const y = s.ys[i]; if (Number.isFinite(y) && (!o.logY || y > 0)) pts.push(`${X(x).toFixed(1)},${Y(y).toFixed(1)}`); });
     el("polyline", { points: pts.join(" "), fill: "none", stroke: s.color, "stroke-width": s.width || 1.5,
-      "stroke-dasharray": s.dash || "none" }, svg);
+      "stroke-dasharray": s.dash || "none", "stroke-opacity": s.opacity || 1 }, svg);
+    if (s.dots) pts.forEach((p) => { const [cx, cy] = p.split(","); el("circle", { cx, cy, r: 2.5, fill: s.color }, svg); });
   }
   legend(svg, series.filter((s) => s.label), o.legendRight ? w - m.r + 8 : m.l + 8, m.t + 4);
 }
@@ -228,6 +239,52 @@ function drawRun() {
     color: PALETTE[i % 10], width: 1.5, label: name, dash: i % 2 ? "5 3" : "none",
   })), { xMin: 0, xMax: totalSteps(), logY: true, legendRight: true });
   $("grads-caption").textContent = `Gradient norm per parameter group (moving average of ${window} steps)`;
+  drawRatio(window);
+  drawSamples();
+}
+
+// renderers/panels/charts.py update_ratio_figure: log10 ratio per group, its moving
+// average bold, the -3 rule of thumb dotted; a step without a ratio is a gap
+function drawRatio(window) {
+  const rated = run.steps.filter((s) => s.update_ratio);
+  const xs = rated.map((s) => s.step), series = [], off = [];
+  const names = rated.length ? Object.keys(rated[rated.length - 1].update_ratio) : [];
+  names.forEach((name, i) => {
+    const ys = rated.map((s) => (s.update_ratio[name] == null ? NaN : s.update_ratio[name]));
+    const known = ys.filter(Number.isFinite);
+    if (!known.length) { off.push(name); return; }
+    const mean = known.reduce((a, b) => a + b, 0) / known.length;
+    const color = PALETTE[i % 10];
+    series.push({ xs, ys, color, width: 0.6, opacity: 0.35 });
+    series.push({ xs, ys: movingAverage(ys.map((y) => (Number.isFinite(y) ? y : mean)), window),
+      color, width: 1.8, label: name, dash: i % 2 ? "5 3" : "none" });
+  });
+  const ys = series.flatMap((s) => s.ys).filter(Number.isFinite);
+  lineChart($("ratio"), series, { xMin: 0, xMax: totalSteps(), legendRight: true,
+    yMin: Math.floor(Math.min(-3.5, ...ys)), yMax: Math.ceil(Math.max(-2.5, ...ys)),
+    hline: { y: -3, label: "-3 (a rule of thumb)", left: true }, empty: run.steps.length ?
+      "this log has no update ratios (a log before version 3)" : undefined });
+  $("ratio-caption").textContent = "Update-to-data ratio, log10(|lr·update| / |weights|)" +
+    (rated.length ? ` (bold: moving average of ${window} steps)` : "") +
+    (off.length ? ` · never moving: ${off.join(", ")}` : "");
+}
+
+function drawSamples() {
+  const list = $("samples");
+  if (!run.samples.length) return;
+  list.replaceChildren(...run.samples.slice(-MAX_SAMPLE_RECORDS).reverse().map((r) => {
+    const li = document.createElement("li");
+    const head = document.createElement("span");
+    head.className = "note";
+    head.textContent = `step ${r.step} (temperature ${r.temperature}): `;
+    li.append(head, ...r.samples.flatMap((name, i) => {
+      const code = document.createElement("code"); // textContent: a name is text, never markup
+      code.textContent = name === "" ? "∅" : name;
+      if (name === "") code.title = "an empty name: BOS came first";
+      return i ? [" ", code] : [code];
+    }));
+    return li;
+  }));
 }
 
 // ---- one snapshot ---------------------------------------------------------------------
@@ -257,6 +314,7 @@ function drawSnapshot(s) {
       mask: (r, c) => c > r, title: `layer ${l} head ${h}`, width: 230 });
   }));
   keepCanvases(att, keys);
+  absent(att, !s.attn.length && NO_ATTENTION);
   const columns = probColumns(voc.length);
   heatmap($("probs"), s.probs.map((p) => columns.map((j) => p[j])), {
     rows: inputs.map((t, i) => `${t} → ${s.tokens[i + 1]}`), cols: columns.map((j) => voc[j]),
@@ -273,11 +331,90 @@ function drawSnapshot(s) {
   });
   s.mlp.forEach((m, l) => {
     mk.push(`m${l}`);
-    heatmap(canvasIn(mlp, `m${l}`), m, { rows: inputs, color: (v) => ORANGE(v / run.scales.mlp),
-      title: `layer ${l}: after ReLU (0 to ${fmt(run.scales.mlp)})` });
+    heatmap(canvasIn(mlp, `m${l}`), m, { rows: inputs,
+      color: activation() === "ReLU" ? (v) => ORANGE(v / run.scales.mlp) : (v) => DIVERGING(v / run.scales.mlp),
+      title: `layer ${l}: after ${activation()} (${activation() === "ReLU" ? "0" : `-${fmt(run.scales.mlp)}`} to ${fmt(run.scales.mlp)})` });
   });
   keepCanvases(heads, hk); keepCanvases(mlp, mk);
+  absent(heads, !s.head_out.length && NO_ATTENTION);
+  absent(mlp, !s.mlp.length && NO_MLP);
   drawGradFlow(s.grad_norm);
+  drawPositionLoss(s);
+  drawHists(s);
+}
+
+function activation() {
+  const a = run.header && run.header.config.activation;
+  return a && a !== "relu" ? a : "ReLU";
+}
+
+// a panel whose part this run switched off says so instead of staying blank
+function absent(container, message) {
+  let note = container.querySelector(":scope > p.absent");
+  if (!message) { if (note) note.remove(); return; }
+  if (!note) { note = document.createElement("p"); note.className = "absent note"; container.appendChild(note); }
+  note.textContent = message;
+}
+
+function positionLabels(s) { // renderers/panels/charts.py position_labels
+  const voc = vocab();
+  return s.targets.map((t, i) => `${s.tokens[i]} → ${voc[t] ?? s.tokens[i + 1]}`);
+}
+
+function positionLoss(s) { return s.probs.map((p, i) => -Math.log(Math.max(p[s.targets[i]], 1e-300))); }
+
+// renderers/panels/charts.py position_loss_figure: -ln p(target) at each position, this
+// snapshot bold, the first snapshot of the same text dashed
+function drawPositionLoss(s) {
+  const same = run.snapshots.filter((r) => r.text === s.text && r.step <= s.step);
+  const first = same[0], xs = s.targets.map((_, i) => i), V = vocab().length;
+  const series = [];
+  if (first && first !== s) series.push({ xs, ys: positionLoss(first), color: "#969696", width: 1.2, dash: "4 3", dots: true, label: `step ${first.step}` });
+  series.push({ xs, ys: positionLoss(s), color: "#08519c", width: 2, dots: true, label: `step ${s.step}` });
+  const labels = positionLabels(s);
+  lineChart($("position-loss"), series, { xMin: -0.3, xMax: xs.length - 0.7, yMin: 0,
+    yMax: Math.max(Math.log(V || 1), ...series.flatMap((r) => r.ys)) * 1.08,
+    xTicks: labels.map((l, i) => [i, l]), xLabel: "input → target · -ln p(target)",
+    hline: { y: Math.log(V || 1), label: `uniform guess ${Math.log(V || 1).toFixed(2)}` } });
+}
+
+// renderers/panels/charts.py histogram_figure, for this snapshot only: one small chart
+// per parameter group, its bins from the group's min to its max
+function drawHists(s) {
+  for (const kind of ["weights", "grads"]) {
+    const box = $(kind === "weights" ? "weight-hist" : "grad-hist");
+    if (!s.hist) {
+      box.replaceChildren();
+      absent(box, "this log has no histograms (a log before version 3)");
+      continue;
+    }
+    const groups = Object.entries(s.hist[kind]);
+    box.replaceChildren(...groups.map(([name, h], i) => {
+      const svg = document.createElementNS(SVGNS, "svg");
+      svg.setAttribute("class", "hist");
+      svg.dataset.group = name;
+      const w = 200, ht = 96, m = { l: 4, r: 4, t: 14, b: 16 };
+      svg.setAttribute("viewBox", `0 0 ${w} ${ht}`);
+      el("text", { x: w / 2, y: 10, "text-anchor": "middle", class: "title" }, svg, name);
+      const top = Math.max(1, ...h.counts), n = h.counts.length, bw = (w - m.l - m.r) / n;
+      if (h.lo === h.hi) {
+        el("text", { x: w / 2, y: ht / 2 + 4, "text-anchor": "middle", class: "note" }, svg,
+          `all ${h.counts.reduce((a, b) => a + b, 0)} values ${fmt(h.lo)}` + (kind === "grads" && h.lo === 0 ? " (no gradient)" : ""));
+        return svg;
+      }
+      h.counts.forEach((c, j) => {
+        const bh = c / top * (ht - m.t - m.b);
+        el("rect", { x: m.l + j * bw, y: ht - m.b - bh, width: Math.max(0.5, bw - 0.5), height: bh,
+          fill: PALETTE[i % 10] }, svg);
+      });
+      el("text", { x: m.l, y: ht - 3, class: "tick" }, svg, fmt(h.lo));
+      el("text", { x: w - m.r, y: ht - 3, "text-anchor": "end", class: "tick" }, svg, fmt(h.hi));
+      return svg;
+    }));
+  }
+  const step = `at step ${s.step}`;
+  $("weight-hist-caption").textContent = `Weight histograms per group ${step}`;
+  $("grad-hist-caption").textContent = `Gradient histograms per group ${step} (the training step's gradient)`;
 }
 
 function drawEmbedding(s, voc) {
@@ -330,6 +467,7 @@ function drawGradFlow(norms) {
     const y = 6 + i * row;
     el("rect", { x: left, y, width: Math.max(1, X(norms[name]) - left), height: row - 4, fill: PALETTE[i % 10] }, svg);
     el("text", { x: left - 6, y: y + row / 2, "text-anchor": "end", class: "tick" }, svg, name);
+    if (!norms[name]) el("text", { x: left + 6, y: y + row / 2, class: "note" }, svg, "0 (no gradient reaches it)");
   });
 }
 
