@@ -127,7 +127,7 @@ def remove_stale_temps(path):
 
 def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
               snapshot_text=None, checkpoint_every=DEFAULT_CHECKPOINT_EVERY, stop=(),
-              on_step=None, sample_every=0) -> Outcome:
+              on_step=None, sample_every=0, on_record=None) -> Outcome:
     """Train to the end of the schedule (or until `stop` is truthy), writing as it goes.
 
     Args:
@@ -144,6 +144,8 @@ def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
             to the same bits with or without them.
         stop: checked after every step; a signal handler appends to it.
         on_step: called with each StepMetrics (a progress bar, a printout).
+        on_record: with a log, called with each step, snapshot and sample record once
+            it is written (train --tensorboard: the log stays the one channel).
 
     Raises:
         ConfigError: an output that cannot be written or a snapshot text the model
@@ -168,7 +170,7 @@ def train_run(state, docs_sha256, *, output=None, log_path=None, probe_every=0,
         for metrics in checked_steps(state, probe_every, snapshot_text, output, outcome):
             outcome.last = metrics
             if log:
-                log_step(log, state, metrics, outcome, sample_every)
+                log_step(log, state, metrics, outcome, sample_every, on_record)
             if on_step:
                 on_step(metrics)
             outcome.stopped = bool(stop) and state.step < state.train_config.steps
@@ -188,18 +190,26 @@ def samples_at(state, n=SAMPLES, temperature=SAMPLE_TEMPERATURE):
     return generate(state.model, state.tokenizer, rng, n, temperature)
 
 
-def log_step(log, state, metrics, outcome, sample_every=0):
-    try:
-        log.write(step_record(metrics))
-        if metrics.probe:
-            log.write(snapshot_record(state, metrics))
-        if sample_every and (state.step % sample_every == 0
-                             or state.step == state.train_config.steps):
-            log.write(sample_record(state.step, samples_at(state), SAMPLE_TEMPERATURE))
-    except OSError as e:
-        kept = f"; the checkpoint of step {outcome.saved} is kept" if outcome.saved else ""
-        raise OutputError(f"cannot write the metrics log {str(log.path)!r} at step "
-                          f"{metrics.step}: {e.strerror or e}{kept}") from None
+def log_step(log, state, metrics, outcome, sample_every=0, on_record=None):
+    records = [step_record(metrics)]
+    if metrics.probe:
+        records.append(snapshot_record(state, metrics))
+    if sample_every and (state.step % sample_every == 0
+                         or state.step == state.train_config.steps):
+        records.append(sample_record(state.step, samples_at(state), SAMPLE_TEMPERATURE))
+    for record in records:
+        try:
+            log.write(record)
+        except OSError as e:
+            raise log_error(log, metrics, outcome, e) from None
+        if on_record:
+            on_record(record)
+
+
+def log_error(log, metrics, outcome, e):
+    kept = f"; the checkpoint of step {outcome.saved} is kept" if outcome.saved else ""
+    return OutputError(f"cannot write the metrics log {str(log.path)!r} at step "
+                       f"{metrics.step}: {e.strerror or e}{kept}")
 
 
 def save(state, output, docs_sha256, outcome):

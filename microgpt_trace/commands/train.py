@@ -70,10 +70,14 @@ from .serve import server_options, start_server
               help="Follow the run in the browser (needs --log): the address is printed "
               "first; the page has pause, resume, stop (= Ctrl-C) and, when paused, "
               "explore this step.")
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(file_okay=False),
+              help="Also write TensorBoard event files here (needs --log; what the log "
+              "records: scalars, histograms, the embedding projector, samples as text). "
+              "Needs pip install 'microgpt-trace[tensorboard]'.")
 @server_options
 def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, attention, mlp, residual,
           activation, engine, output, checkpoint_every, log_path, snapshot_every, snapshot_text,
-          sample_every, resume, verbose, live, port, host):
+          sample_every, resume, verbose, live, tensorboard_dir, port, host):
     """Train the scalar GPT (the algorithm of microgpt.py) on a dataset.
 
     --steps is the length of the learning-rate schedule; a resumed run continues to
@@ -86,6 +90,9 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, attention,
         raise click.UsageError("--sample-every needs --log: samples go into the metrics log")
     if snapshot_text is not None and not log_path:
         raise click.UsageError("--snapshot-text needs --log: snapshots go into the metrics log")
+    if tensorboard_dir and not log_path:
+        raise click.UsageError("--tensorboard needs --log: the event files hold what the "
+                               "metrics log records")
     if live and not log_path:
         raise click.UsageError("--live needs --log: the page follows the metrics log")
     if not live and (port or host != "127.0.0.1"):
@@ -105,7 +112,8 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, attention,
         docs, engine, settings)
     probe_every = DEFAULT_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
     with stop_on_signals() as stop, progress(state, verbose, stop) as on_step, \
-            live_view(live, state, log_path, snapshot_text, host, port, stop, on_step) as on_step:
+            live_view(live, state, log_path, snapshot_text, host, port, stop, on_step) as on_step, \
+            tensorboard_log(tensorboard_dir, state) as on_record:
         if not output:  # said before the run (after --live's address), the options being good
             click.echo("no -o given: the trained model will not be saved "
                        "(add -o checkpoint.json to keep it)")
@@ -113,7 +121,7 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, attention,
                             probe_every=probe_every if log_path else 0,
                             snapshot_text=snapshot_text,
                             checkpoint_every=checkpoint_every or DEFAULT_CHECKPOINT_EVERY,
-                            stop=stop, on_step=on_step,
+                            stop=stop, on_step=on_step, on_record=on_record,
                             sample_every=DEFAULT_SAMPLE_EVERY if sample_every is None
                             else sample_every)
     if outcome.stopped:
@@ -125,6 +133,22 @@ def train(data, steps, seed, n_layer, n_embd, n_head, block_size, lr, attention,
     loss = f", final loss {outcome.last.loss:.4f}" if outcome.last else ""
     click.echo(f"trained {state.step} / {state.train_config.steps} steps{loss}"
                + (f"; checkpoint: {output}" if output else "; no -o given, nothing saved"))
+
+
+@contextmanager
+def tensorboard_log(logdir, state):
+    """With --tensorboard: the callback that writes each log record as TensorBoard events."""
+    if not logdir:
+        yield None
+        return
+    from microgpt_trace.tensorboard import TensorBoardLog
+
+    try:
+        tb = TensorBoardLog(logdir, state.tokenizer.chars)
+    except ImportError as e:
+        raise click.ClickException(str(e)) from None
+    with tb:
+        yield tb.record
 
 
 @contextmanager
