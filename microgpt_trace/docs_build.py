@@ -128,8 +128,9 @@ def traced_text(engine: str) -> nx.MultiDiGraph:
 
 
 def head(engine: str, index: int = 2) -> nx.MultiDiGraph:
-    """Head `index` of layer 0 at position 3 of TEXT."""
-    return trace_checkpoint_head(text=TEXT, pos=3, layer=0, head=index, engine=engine)
+    """Head `index` of layer 0 at position 4 of TEXT (head 2 puts 0.51 on the 'n'
+    before: a selective head beside two that spread their weight)."""
+    return trace_checkpoint_head(text=TEXT, pos=4, layer=0, head=index, engine=engine)
 
 
 def blocks(depth: int) -> nx.DiGraph:
@@ -152,9 +153,9 @@ DIAGRAMS = (
             '--set x2=0 --set b=6.8813735870195432 --edge-labels', {"edge_labels": True}),
     # top to bottom: narrower than left to right, so a head stays legible at page width
     Diagram("head", partial(head, "atomic"),
-            f"head --text {TEXT} --pos 3 --head 2 --rankdir TB", {"rankdir": "TB"}),
+            f"head --text {TEXT} --pos 4 --head 2 --rankdir TB", {"rankdir": "TB"}),
     Diagram("head-fused", partial(head, "fused"),
-            f"head --text {TEXT} --pos 3 --head 2 --engine fused --rankdir TB",
+            f"head --text {TEXT} --pos 4 --head 2 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
     Diagram("model", partial(blocks, 1), f"model --text {TEXT} --depth 1"),
     # docs/backprop.md and docs/gpt.md (chapters 1-4)
@@ -177,23 +178,27 @@ DIAGRAMS = (
     Diagram("model-depth3", partial(blocks, 3), f"model --text {TEXT} --depth 3"),
     # the other heads at the same position as "head": what each one attends to
     Diagram("head0-fused", partial(head, "fused", 0),
-            f"head --text {TEXT} --pos 3 --head 0 --engine fused --rankdir TB",
+            f"head --text {TEXT} --pos 4 --head 0 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
     Diagram("head1-fused", partial(head, "fused", 1),
-            f"head --text {TEXT} --pos 3 --head 1 --engine fused --rankdir TB",
+            f"head --text {TEXT} --pos 4 --head 1 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
     Diagram("head3-fused", partial(head, "fused", 3),
-            f"head --text {TEXT} --pos 3 --head 3 --engine fused --rankdir TB",
+            f"head --text {TEXT} --pos 4 --head 3 --engine fused --rankdir TB",
             {"rankdir": "TB"}),
     # one part of the model at op level each, from the loss of the whole text
     Diagram("scope-embed", partial(scope_of, "pos0/embed"),
             f"scope pos0/embed --text {TEXT}"),
-    Diagram("scope-mlp", partial(scope_of, "pos3/layer0/mlp"),
+    # position 4: 16 of 64 gates open; position 3, all closed, is the contrast
+    Diagram("scope-mlp", partial(scope_of, "pos4/layer0/mlp"),
+            f"scope pos4/layer0/mlp --text {TEXT}"),
+    Diagram("scope-mlp-closed", partial(scope_of, "pos3/layer0/mlp"),
             f"scope pos3/layer0/mlp --text {TEXT}"),
     Diagram("scope-residual1", partial(scope_of, "pos3/layer0/residual1"),
             f"scope pos3/layer0/residual1 --text {TEXT}"),
-    Diagram("scope-rmsnorm", partial(scope_of, "pos3/layer0/attn/rmsnorm"),
-            f"scope pos3/layer0/attn/rmsnorm --text {TEXT}"),
+    # the embedding's RMSNorm: a scale far from 1 (3.735; attention's input has ~1)
+    Diagram("scope-rmsnorm", partial(scope_of, "pos3/embed"),
+            f"scope pos3/embed --text {TEXT}"),
     Diagram("scope-lm-head", partial(scope_of, "pos3/lm_head"),
             f"scope pos3/lm_head --text {TEXT}"),
     Diagram("scope-softmax", partial(scope_of, "pos3/softmax"),

@@ -258,35 +258,57 @@ def edge_label(e: dict, backward: bool) -> Html:
 KIND_NAMES = {"param": "parameter", "input": "input", "const": "constant", "op": "computed"}
 
 
+KEY_CHARS = 56  # a key row's budget in characters: about 300 pt at the key's 10 pt
+
+
 def key_label(title: str, style: Style, kinds=(), flows: bool = False, extra=()) -> str:
     """The title, then a key: kind colours, gradient signs, what edges mean.
 
-    One row: a key on a second row would be stretched to the title's width.
-    `extra` adds (text, fill) cells after the kinds, a view's own colours (a fill of
-    "" for a note in plain text).
+    The key wraps into rows of at most KEY_CHARS characters (a long note into lines),
+    each row a table of its own so that no cell is stretched to another row's width:
+    a figure is as wide as its graph needs, not as its key (three nodes of `exp(a)`
+    are not drawn 900 pt wide). `extra` adds (text, fill) cells after the kinds, a
+    view's own colours (a fill of "" for a note in plain text).
     """
     t = style.theme
-    cells = [tag("td", tag("font", tag("b", escape_html(title)), point_size="16",
-                           color=t.text), align="left")] if title else []
-    cells += [tag("td", escape_html(KIND_NAMES.get(k, k)), bgcolor=t.kind_fill(k), border="1")
-              for k in kinds]
-    cells += [tag("td", tag("font", escape_html(text), color=text_on(fill)), bgcolor=fill,
-                  border="1") if fill else tag("td", escape_html(text)) for text, fill in extra]
+    items = [(KIND_NAMES.get(k, k), t.kind_fill(k)) for k in kinds] + list(extra)
     if style.backward:
-        for sign, value in (("grad < 0", -1), ("grad > 0", 1)):
-            colour = t.signed_fill(value, 1)
-            cells.append(tag("td", tag("font", escape_html(sign), color=text_on(colour)),
-                             bgcolor=colour, border="1"))
+        items += [(sign, t.signed_fill(value, 1))
+                  for sign, value in (("grad < 0", -1), ("grad > 0", 1))]
         if flows:
-            cells.append(tag("td", "edge width: |gradient flowing back|"))
+            items.append(("edge width: |gradient flowing back|", ""))
     if style.edge_labels and flows:
-        text = "edge labels: local \u2202 = \u2202 op / \u2202 this operand" + (
-            "; grad back = local \u2202 \u00d7 grad of the op, added to the operand's grad"
-            if style.backward else "")
-        cells.append(tag("td", escape_html(text)))
-    row = tag("tr", "".join(cells))
-    return tag("font", tag("table", row, border="0", cellspacing="4", cellpadding="3"),
-               point_size="10", color=t.muted)
+        items.append(("edge labels: local \u2202 = \u2202 op / \u2202 this operand", ""))
+        if style.backward:
+            items.append(("grad back = local \u2202 \u00d7 grad of the op, added to the "
+                          "operand's grad", ""))
+    rows = [tag("tr", tag("td", tag("font", tag("b", escape_html(title)), point_size="16",
+                                    color=t.text), align="left"))] if title else []
+    rows += [tag("tr", tag("td", key_row(row), align="left")) for row in wrapped(items)]
+    return tag("font", tag("table", "".join(rows), border="0", cellspacing="0",
+                           cellpadding="0"), point_size="10", color=t.muted)
+
+
+def wrapped(items: list) -> list:
+    """Key items greedily in rows of at most KEY_CHARS characters (one item a row
+    when it is longer)."""
+    rows, width = [], KEY_CHARS
+    for text, fill in items:
+        if not rows or width + len(text) + 2 > KEY_CHARS:
+            rows.append([])
+            width = 0
+        rows[-1].append((text, fill))
+        width += len(text) + 2
+    return rows
+
+
+def key_row(items: list) -> str:
+    """One row of the key: a coloured cell per swatch, plain text for a note."""
+    cells = [tag("td", tag("font", escape_html(text), color=text_on(fill)), bgcolor=fill,
+                 border="1") if fill else tag("td", escape_html(text), align="left")
+             for text, fill in items]
+    return tag("table", tag("tr", "".join(cells)), border="0", cellspacing="4",
+               cellpadding="3", align="left")
 
 
 def value_box_and_op(G, node, names, style, max_grad, roots) -> str:

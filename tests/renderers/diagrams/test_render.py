@@ -241,3 +241,27 @@ def test_dot_dies_with_the_command(tmp_path):
     else:
         os.kill(dot, signals.SIGKILL)
         pytest.fail("dot outlived the command")
+
+
+def test_a_small_figure_is_as_wide_as_its_graph_not_its_key():
+    """#19: the key wraps, so exp(a) (three nodes) is not drawn 900 pt wide for its
+    key: the figure is at most 1.5 times as wide as the same graph without title/key."""
+    import re
+    import shutil
+
+    import graphviz
+
+    from microgpt_trace.renderers.diagrams.source import dot_source
+    from microgpt_trace.tracer.expression.evaluate import trace_expression
+
+    if not shutil.which("dot"):
+        pytest.skip("needs Graphviz dot")
+    dot = dot_source(trace_expression("exp(a)", {"a": 1.0}), edge_labels=True)
+    bare = re.sub(r"label=<<font.*?</font>>, ", "", dot, count=1)
+    assert bare != dot
+
+    def width(text):
+        svg = graphviz.Source(text).pipe(format="svg").decode()
+        return float(re.search(r'width="([0-9.]+)pt"', svg).group(1))
+
+    assert width(dot) <= 1.5 * width(bare)

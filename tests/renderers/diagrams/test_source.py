@@ -50,7 +50,8 @@ def test_square_has_one_edge_per_argument():
     assert edges(text) == [("opn1", "n1"), ("n0", "opn1"), ("n0", "opn1")]
     both = 'label=<local ∂ = 3<br align="left"/>grad back = 3<br align="left"/>>'
     assert text.count(both) == 2  # one label per edge, each on its own edge
-    assert "edge labels: local ∂ = ∂ op / ∂ this operand; grad back = local ∂ × grad" in text
+    assert "edge labels: local ∂ = ∂ op / ∂ this operand" in text
+    assert "grad back = local ∂ × grad of the op" in text  # the key's next line
 
 
 def test_expression_boxes_ops_and_root():
