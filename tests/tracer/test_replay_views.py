@@ -97,3 +97,22 @@ def test_the_model_steps_block_by_block(ck):
 def test_arguments_are_keywords_only(replay, args):
     with pytest.raises(TypeError, match="positional"):
         replay(*args)
+
+
+@pytest.mark.parametrize("engine", ["atomic", "fused"])
+def test_a_heads_captions_name_each_value_once(ck, engine):
+    """The keys and values of four positions share labels (`L0.k[5]`); the captions
+    add the position and its character, so no two values read the same. Constants
+    (0, −max) and the softmax's copies of 1/Σ (one per weight, all equal) may."""
+    from microgpt_trace.tracer.names import node_name
+    H, frames = replay_head(text="abc", pos=2, head=1, checkpoint=ck, engine=engine)
+    shown = {n for f in frames for flow in f.flows for n in (flow.parent, flow.child)}
+    names = {}
+    for n in shown:
+        if H.nodes[n]["op"] and node_name(H, n) != "1/Σ":
+            names.setdefault(node_name(H, n), set()).add(n)
+    assert not {name: ns for name, ns in names.items() if len(ns) > 1}
+    key = next(n for n in H if H.nodes[n].get("role") == "k" and H.nodes[n]["position"] == 1)
+    assert node_name(H, key) == H.nodes[key]["label"] + " @1 'a'"
+    text = "\n".join(f.caption for f in frames)
+    assert "(" + node_name(H, key) + ").grad" in text
