@@ -7,7 +7,8 @@ operands deep (up to three) as fit in a caption line, `…` below that.
 
 Inside a softmax the steps use the words of the head view: the constant added to each
 score is `−max` (so `score − max`), the total of the exps is `Σ` and its reciprocal
-`1/Σ`. RMSNorm's shared scale, which a scope view marks, is `scale`, as drawn.
+`1/Σ`. RMSNorm's shared scale, which a scope view marks, is `scale`, as drawn. The
+constant a head's scores are multiplied by is `1/√d`.
 
 A value computed at one position of the text (its scope starts `pos3/`) is named with
 its position and the character read there where another position holds a value of
@@ -21,7 +22,8 @@ import weakref
 
 from .text import number, printable, token_text
 
-__all__ = ["node_name", "power_exponent", "is_reciprocal", "position_suffix"]
+__all__ = ["node_name", "power_exponent", "is_reciprocal", "is_inverse_sqrt_d",
+           "position_suffix"]
 
 INFIX = {"+": (1, " + "), "*": (2, "*")}  # precedence and separator
 MAX_LENGTH = 40  # a spelled name goes less deep until it fits, or one level deep
@@ -58,6 +60,8 @@ def spelled(G, node, depth):
     if attrs.get("mark") == "scale":
         return "scale"
     if not attrs["op"]:
+        if is_inverse_sqrt_d(G, node):
+            return "1/√d"
         return "−max" if is_minus_max(G, node) else number(attrs['data'])
     if depth == 0:
         return "…"
@@ -83,6 +87,15 @@ def spelled(G, node, depth):
 
 def in_softmax(attrs) -> bool:
     return attrs.get("scope", "").rsplit("/", 1)[-1] == "softmax"
+
+
+def is_inverse_sqrt_d(G, node) -> bool:
+    """The constant 1/√d a head's scores are multiplied by (0.5 for d = 4); not the 0
+    an atomic dot product starts from."""
+    attrs = G.nodes[node]
+    return (not attrs["op"] and not attrs.get("label")
+            and attrs.get("scope", "").rsplit("/", 1)[-1] == "scores"
+            and all(G.nodes[p]["op"] == "*" for p in G.successors(node)))
 
 
 def is_reciprocal(G, node) -> bool:

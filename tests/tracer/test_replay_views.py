@@ -116,3 +116,14 @@ def test_a_heads_captions_name_each_value_once(ck, engine):
     assert node_name(H, key) == H.nodes[key]["label"] + " @1 'a'"
     text = "\n".join(f.caption for f in frames)
     assert "(" + node_name(H, key) + ").grad" in text
+
+
+@pytest.mark.parametrize("engine", ["atomic", "fused"])
+def test_a_heads_captions_say_what_their_constants_are(ck, engine):
+    """1/√d scales each score and −1/Σ² is the local grad of 1/Σ: the captions say so
+    beside the number, never a bare 0.5 or -0.118."""
+    _, frames = replay_head(text="abc", pos=2, head=1, checkpoint=ck, engine=engine)
+    lines = [line for f in frames for line in f.caption.splitlines()]
+    sigma = [line for line in lines if line.startswith("  Σ.grad += ")]
+    assert sigma and all(line.startswith("  Σ.grad += (−1/Σ² = ") for line in sigma)
+    assert any("(1/√d = " in line for line in lines)
