@@ -7,12 +7,23 @@ operands deep (up to three) as fit in a caption line, `…` below that.
 
 Inside a softmax the steps use the words of the head view: the constant added to each
 score is `−max` (so `score − max`), the total of the exps is `Σ` and its reciprocal
-`1/Σ`. RMSNorm's shared scale, which a scope view marks, is `scale`, as drawn.
+`1/Σ`. RMSNorm's shared scale, which a scope view marks, is `scale`, as drawn. The
+constant a head's scores are multiplied by is `1/√d`.
+
+A value computed at one position of the text (its scope starts `pos3/`) is named with
+its position and the character read there where another position holds a value of
+the same name: `L0.k[11] @1 'n'` is element 11 of the key computed at position 1, which
+reads 'n'. The model's labels number elements, not positions, so a head view holding
+the keys of four positions would otherwise show `L0.k[11]` four times.
 """
 
-from .text import number, printable
+import re
+import weakref
 
-__all__ = ["node_name", "power_exponent", "is_reciprocal"]
+from .text import number, printable, token_text
+
+__all__ = ["node_name", "power_exponent", "is_reciprocal", "is_inverse_sqrt_d",
+           "position_suffix"]
 
 INFIX = {"+": (1, " + "), "*": (2, "*")}  # precedence and separator
 MAX_LENGTH = 40  # a spelled name goes less deep until it fits, or one level deep
@@ -45,10 +56,12 @@ def node_name(G, node) -> str:
 def spelled(G, node, depth):
     attrs = G.nodes[node]
     if attrs.get("label"):
-        return attrs["label"]
+        return attrs["label"] + position_suffix(G, node)
     if attrs.get("mark") == "scale":
         return "scale"
     if not attrs["op"]:
+        if is_inverse_sqrt_d(G, node):
+            return "1/√d"
         return "−max" if is_minus_max(G, node) else number(attrs['data'])
     if depth == 0:
         return "…"
@@ -76,6 +89,15 @@ def in_softmax(attrs) -> bool:
     return attrs.get("scope", "").rsplit("/", 1)[-1] == "softmax"
 
 
+def is_inverse_sqrt_d(G, node) -> bool:
+    """The constant 1/√d a head's scores are multiplied by (0.5 for d = 4); not the 0
+    an atomic dot product starts from."""
+    attrs = G.nodes[node]
+    return (not attrs["op"] and not attrs.get("label")
+            and attrs.get("scope", "").rsplit("/", 1)[-1] == "scores"
+            and all(G.nodes[p]["op"] == "*" for p in G.successors(node)))
+
+
 def is_reciprocal(G, node) -> bool:
     """x**-1 (the `/` of a softmax's `e / total` is `e * total**-1`)."""
     return power_exponent(G, node) == -1
@@ -90,11 +112,69 @@ def is_minus_max(G, node) -> bool:
 def bracketed(G, child, part, precedence):
     """A nested infix operand in brackets when it binds less tightly; `…` stays bare."""
     attrs = G.nodes[child]
+    if attrs.get("label") and POSITIONED.search(part):
+        return f"({part})"
     if attrs.get("label") or not attrs["op"] or part == "…" or attrs["op"] not in INFIX:
         return part
     if set(part.replace(" ", "")) <= set("…+*"):
         return "…"
     return f"({part})" if INFIX[attrs["op"]][0] < precedence else part
+
+
+POSITION = re.compile(r"pos(\d+)(?:/|$)")
+POSITIONED = re.compile(r" @\d+ ")
+STEM = re.compile(r"(\[[^\[\]]*\])+$")
+SHARED = weakref.WeakKeyDictionary()  # graph -> (its size, stems at several positions)
+
+
+def position_suffix(G, node) -> str:
+    """` @3 'a'` for a value computed at position 3 (reading 'a') whose name is shared
+    with a value at another position; "" for the rest (weights, expressions, a view of
+    one position, a label such as `loss[t=3]` that says its position itself).
+
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(tokens=("BOS", "a", "b"))
+    >>> for n, (label, scope) in enumerate([("L0.k[0]", "pos0/layer0/attn/qkv"),
+    ...         ("L0.k[0]", "pos1/layer0/attn/qkv"), ("L0.q[0]", "pos1/layer0/attn/qkv"),
+    ...         ("loss[t=0]", "pos0/loss"), ("loss[t=1]", "pos1/loss")]):
+    ...     G.add_node(n, label=label, scope=scope, op="+", data=0.0)
+    >>> [position_suffix(G, n) for n in G]
+    [' @0 BOS', " @1 'a'", '', '', '']
+    """
+    label = G.nodes[node].get("label")
+    t = position_of(G.nodes[node])
+    if not label or t < 0 or stem(label) not in shared_stems(G):
+        return ""
+    tokens = G.graph.get("tokens", ())
+    return f" @{t} {token_text(tokens[t])}" if t < len(tokens) else f" @{t}"
+
+
+def position_of(attrs) -> int:
+    match = POSITION.match(attrs.get("scope", ""))
+    return int(match.group(1)) if match else -1
+
+
+def stem(label):
+    return STEM.sub("", label)
+
+
+def shared_stems(G) -> frozenset:
+    """The stems of labels found at more than one position, except those whose every
+    label names its own position (`loss[t=3]` at position 3); cached per graph."""
+    size = (len(G), G.number_of_edges())
+    cached = SHARED.get(G)
+    if cached and cached[0] == size:
+        return cached[1]
+    positions, self_named = {}, {}
+    for _, attrs in G.nodes(data=True):
+        label, t = attrs.get("label"), position_of(attrs)
+        if label and t >= 0:
+            s = stem(label)
+            positions.setdefault(s, set()).add(t)
+            self_named[s] = self_named.get(s, True) and label == f"{s}[t={t}]"
+    stems = frozenset(s for s, ts in positions.items() if len(ts) > 1 and not self_named[s])
+    SHARED[G] = (size, stems)
+    return stems
 
 
 def operands(G, node):

@@ -302,11 +302,24 @@ def caption(G, heading, group, flows):
     else:
         first = f"backward through {len(group)} nodes, {len(flows)} edges:"
     lines = [f"{heading}: {first}" if heading else first]
-    lines += [f"  {grad_of(G, f.child)} += {number(f.local_grad)} × {number(f.upstream)}"
+    lines += [f"  {grad_of(G, f.child)} += {local_grad(G, f)} × {number(f.upstream)}"
               f" → {number(f.after)}" for f in flows[:CAPTION_EDGES]]
     if len(flows) > CAPTION_EDGES:
         lines.append(f"  … and {len(flows) - CAPTION_EDGES} more")
     return "\n".join(lines)
+
+
+def local_grad(G, flow):
+    """The local grad's number, with what it is where the name alone does not say:
+    `(−1/Σ² = -0.118)` through a softmax's 1/Σ, `(1/√d = 0.5)` through a score's scaling."""
+    text = number(flow.local_grad)
+    parent = node_name(G, flow.parent)
+    if parent == "1/Σ":
+        return f"(−1/Σ² = {text})"
+    others = [c for c in G.predecessors(flow.parent) if c != flow.child]
+    if G.nodes[flow.parent]["op"] == "*" and any(node_name(G, c) == "1/√d" for c in others):
+        return f"(1/√d = {text})"
+    return text
 
 
 def sent_grad(flows, node):

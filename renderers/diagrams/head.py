@@ -8,7 +8,7 @@ atomic engine (each dot product a chain of `*` and `+`) readable on one slide.
 
 import networkx as nx
 
-from microgpt_trace.tracer.names import is_reciprocal
+from microgpt_trace.tracer.names import is_inverse_sqrt_d, is_reciprocal
 from microgpt_trace.tracer.text import number, token_text
 
 from ..quoting import escape_html
@@ -132,7 +132,8 @@ def inner_node(G, node, name, style, max_grad, group="") -> str:
     """An unnamed value: a constant as its small grey number, an op as a circle.
 
     In the softmax, the steps say what they are: the constant added to each score is
-    "−max" (minus the largest score), the total of the exps is "Σ" and `**-1` is "1/Σ"
+    "−max" (minus the largest score), the total of the exps is "Σ" and `**-1` is "1/Σ";
+    in the scores, the constant each q·k is multiplied by is "×1/√d"
     (the words the captions use, microgpt_trace.tracer.names).
     """
     d = G.nodes[node]
@@ -140,6 +141,8 @@ def inner_node(G, node, name, style, max_grad, group="") -> str:
         text = number(d["data"])
         if group == "softmax" and d["data"] != 0:
             text = "−max = " + text
+        elif is_inverse_sqrt_d(G, node):
+            text = "×1/√d = " + text
         return node_stmt(name, "const", shape="plain", label=text, fontsize="9",
                          fontcolor=style.theme.muted)
     symbol = op_symbol(G, node, d)

@@ -97,3 +97,33 @@ def test_the_model_steps_block_by_block(ck):
 def test_arguments_are_keywords_only(replay, args):
     with pytest.raises(TypeError, match="positional"):
         replay(*args)
+
+
+@pytest.mark.parametrize("engine", ["atomic", "fused"])
+def test_a_heads_captions_name_each_value_once(ck, engine):
+    """The keys and values of four positions share labels (`L0.k[5]`); the captions
+    add the position and its character, so no two values read the same. Constants
+    (0, −max) and the softmax's copies of 1/Σ (one per weight, all equal) may."""
+    from microgpt_trace.tracer.names import node_name
+    H, frames = replay_head(text="abc", pos=2, head=1, checkpoint=ck, engine=engine)
+    shown = {n for f in frames for flow in f.flows for n in (flow.parent, flow.child)}
+    names = {}
+    for n in shown:
+        if H.nodes[n]["op"] and node_name(H, n) != "1/Σ":
+            names.setdefault(node_name(H, n), set()).add(n)
+    assert not {name: ns for name, ns in names.items() if len(ns) > 1}
+    key = next(n for n in H if H.nodes[n].get("role") == "k" and H.nodes[n]["position"] == 1)
+    assert node_name(H, key) == H.nodes[key]["label"] + " @1 'a'"
+    text = "\n".join(f.caption for f in frames)
+    assert "(" + node_name(H, key) + ").grad" in text
+
+
+@pytest.mark.parametrize("engine", ["atomic", "fused"])
+def test_a_heads_captions_say_what_their_constants_are(ck, engine):
+    """1/√d scales each score and −1/Σ² is the local grad of 1/Σ: the captions say so
+    beside the number, never a bare 0.5 or -0.118."""
+    _, frames = replay_head(text="abc", pos=2, head=1, checkpoint=ck, engine=engine)
+    lines = [line for f in frames for line in f.caption.splitlines()]
+    sigma = [line for line in lines if line.startswith("  Σ.grad += ")]
+    assert sigma and all(line.startswith("  Σ.grad += (−1/Σ² = ") for line in sigma)
+    assert any("(1/√d = " in line for line in lines)
