@@ -160,8 +160,10 @@ def stem(label):
 
 def shared_stems(G) -> frozenset:
     """The stems of labels found at more than one position, except those whose every
-    label names its own position (`loss[t=3]` at position 3); cached per graph."""
-    size = (len(G), G.number_of_edges())
+    label names its own position (`loss[t=3]` at position 3); cached per graph (by its
+    node count, an O(1) check: stems depend on nodes only, and counting a multigraph's
+    edges walks every node, which per name made a whole model's captions quadratic)."""
+    size = len(G)
     cached = SHARED.get(G)
     if cached and cached[0] == size:
         return cached[1]
