@@ -216,6 +216,8 @@ VALUES = {  # numbers and runs the caps promise to refuse
                                  "{box}/part.json", "--log", "{box}/finished.jsonl",
                                  "--snapshot-text", "bab"],
 }
+VALUES["png-too-many-pixels"] = [  # under the node cap, 153588 x 122354 pixels at 144 dpi
+    "expr", "+".join(f"a{i}*b{i}" for i in range(450)), "--rankdir", "TB", "-o", "{box}/w.png"]
 IMPOSSIBLE = ("loss-1e308", "loss-inf", "loss-negative", "lr-negative", "grad-norm-negative",
               "grad-norm-1e300", "probs-over-one", "attn-negative", "snapshot-loss-1e308",
               "cosine-two", "snapshot-other-group", "step-other-group")
