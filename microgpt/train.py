@@ -29,7 +29,8 @@ from .recorder import per_position, recording
 from .runs.budget import check_memory
 from .runs.snapshots import check_snapshot_text, default_snapshot_text
 
-__all__ = ["TrainConfig", "TrainState", "StepMetrics", "Probe", "TRAIN_ENGINES", "value_engine",
+__all__ = ["MAX_STEPS", "TrainConfig", "TrainState", "StepMetrics", "Probe", "TRAIN_ENGINES",
+           "value_engine",
            "start", "resume", "train_steps", "probe_text", "train", "docs_digest",
            "update_ratios", "histogram", "HIST_BINS"]
 
@@ -41,6 +42,9 @@ def value_engine(engine):
     if engine not in TRAIN_ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(TRAIN_ENGINES)}, got {engine!r}")
     return "fused" if engine == "float" else engine
+
+
+MAX_STEPS = 10 ** 9  # a schedule's cap: this scalar GPT does a few steps a second
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class TrainConfig:
     def __post_init__(self):
         if type(self.steps) is not int or self.steps < 0:
             raise ConfigError(f"steps must be a non-negative integer, got {self.steps!r}")
+        if self.steps > MAX_STEPS:
+            raise ConfigError(f"steps must be at most {MAX_STEPS} (a run does a few steps a "
+                              f"second), got {self.steps!r:.30}")
         if not 0 < self.lr < math.inf:
             raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
         for name in ("beta1", "beta2"):

@@ -10,6 +10,7 @@ behind: the steps it has, minus a last line cut off mid-write.
 import errno
 import fcntl
 import json
+import math
 import os
 import stat
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..exceptions import ConfigError, LogError
 from ..model import Config
-from ..train import TrainConfig
+from ..train import MAX_STEPS, TrainConfig
 from .checkpoint import CONFIG_FIELDS, TRAIN_FIELDS, distinct_chars, has_surrogate
 from .files import read_input
 from .schema import COUNT, NUMBER, TEXT, Mapping, Optional, SchemaError, check
@@ -32,7 +33,13 @@ FORMAT = "microgpt-trace-metrics"
 # add update_ratio, snapshots hist; "sample" records (train --sample-every). Version 2
 # is read as it is: every part on, no ratios, histograms or samples.
 VERSION = 3
-MAX_STEP = 10 ** 9  # steps a log may name: a run of this scalar GPT does a few per second
+MAX_STEP = MAX_STEPS  # steps a log may name: a schedule's cap
+# Bounds of the numbers a run can write; past them a record was edited, and would draw
+# nonsense or overflow the charts. A loss is -ln p averaged, p a float above 0: at most
+# -ln(5e-324) = 744.4. A norm is the root of a sum of squares: past sqrt(1.8e308) the
+# sum is inf. Probabilities and attention weights are a softmax's, in [0, 1].
+MAX_LOSS = 745
+MAX_NORM = 1.35e154
 
 
 def step_record(metrics):
@@ -54,7 +61,9 @@ class MetricsLog:
     The file stays locked (flock) while open: a second run on the same log is
     refused instead of interleaving its lines. Appending for a resumed run first
     drops what the checkpoint does not have: a line cut off by a crash and the
-    records of steps after the checkpoint's (they will be run again).
+    records of steps after the checkpoint's (they will be run again), unless the
+    log reached the end of the schedule (a finished run's: refused). An empty file
+    is started afresh, as a new one is: its steps begin after the checkpoint's.
     """
 
     def __init__(self, path, state, append=False, snapshot_text=None):
@@ -88,6 +97,7 @@ class MetricsLog:
         else:
             refuse_older_version(path, self.file)
             refuse_other_run(path, self.file, state, snapshot_text)
+            refuse_finished_run(path, self.file, state)
             keep_steps_up_to(path, state.step)
 
     def write(self, record):
@@ -144,6 +154,22 @@ def refuse_other_run(path, file, state, snapshot_text):
         file.close()
         raise LogError(f"metrics log {str(path)!r} is not this run's ({why}); give the "
                        "run's own log or a new --log")
+
+
+def refuse_finished_run(path, file, state):
+    """A log that reached the end of the schedule, its last line whole, belongs to a
+    finished run: resuming an earlier checkpoint onto it would cut its last steps.
+    A log ahead of its checkpoint after a crash (cut mid-line, or short of the end)
+    is cut instead: those steps are run again, to the same numbers."""
+    data = path.read_bytes()
+    steps = [record["step"] for record in map(parsed, data.split(b"\n")[1:])
+             if record.get("type") == "step" and type(record.get("step")) is int]
+    last, end = max(steps, default=0), state.train_config.steps
+    if last >= end > state.step and data.endswith(b"\n"):
+        file.close()
+        raise LogError(f"metrics log {str(path)!r} holds a finished run (its last step is "
+                       f"{last} of {end}) and the checkpoint is at step {state.step}: "
+                       "resuming would cut its steps after that; give a new --log")
 
 
 def parsed(line):
@@ -222,11 +248,14 @@ def read_log(path):
                             "showed each step's own document; skipped them (train again "
                             "for snapshots of one fixed text)")
     records = {"step": {}, "snapshot": {}, "sample": {}}
+    groups = {}  # the parameter groups of the first record with gradient norms, its line
     for number, raw in enumerate(lines[1:], 2):
-        add_record(records, parse_record(raw, number, name, shapes))
+        add_record(records, same_groups(parse_record(raw, number, name, shapes), number,
+                                        name, groups))
     if tail.strip():
         try:
-            add_record(records, parse_record(tail, len(lines) + 1, name, shapes))
+            add_record(records, same_groups(parse_record(tail, len(lines) + 1, name, shapes),
+                                            len(lines) + 1, name, groups))
         except LogError:
             log.warnings.append(f"{name}: line {len(lines) + 1} is cut off (an interrupted "
                                 f"write?); skipped it")
@@ -234,6 +263,22 @@ def read_log(path):
     log.snapshots = [records["snapshot"][k] for k in sorted(records["snapshot"])]
     log.samples = [records["sample"][k] for k in sorted(records["sample"])]
     return log
+
+
+def same_groups(record, number, name, groups):
+    """A run names the same parameter groups in every record's grad_norm (the report
+    draws one bar or curve per group): refuse a record that names others."""
+    if record is None or "grad_norm" not in record:
+        return record
+    keys = list(record["grad_norm"])
+    if not groups:
+        groups.update(keys=keys, line=number)
+    elif sorted(keys) != sorted(groups["keys"]):
+        other = sorted(set(keys) ^ set(groups["keys"]))
+        raise LogError(f"metrics log {name!r}, line {number}: {record['type']} record: "
+                       f"grad_norm names other parameter groups than line {groups['line']} "
+                       f"(differs in {', '.join(other)[:60]!r}): not what a run writes")
+    return record
 
 
 def add_record(records, record):
@@ -277,8 +322,18 @@ def NUMBER_OR_NONE(x):
     return None if x is None else NUMBER(x)
 
 
-STEP_FIELDS = {"type": TEXT, "step": COUNT, "loss": NUMBER, "lr": NUMBER,
-               "grad_norm": Mapping(NUMBER), "update_ratio": Optional(Mapping(NUMBER_OR_NONE))}
+def within(low, high):
+    """A spec: a finite number in [low, high]."""
+    def spec(x):
+        return NUMBER(x) or (None if low <= x <= high else
+                             f"must be within [{low:g}, {high:g}], got {x!r:.30}")
+    return spec
+
+
+LOSS, NORM, PROB = within(0, MAX_LOSS), within(0, MAX_NORM), within(0, 1)
+COSINE = within(-1 - 1e-9, 1 + 1e-9)  # rounding may pass 1 by an ulp or two
+STEP_FIELDS = {"type": TEXT, "step": COUNT, "loss": LOSS, "lr": within(0, math.inf),
+               "grad_norm": Mapping(NORM), "update_ratio": Optional(Mapping(NUMBER_OR_NONE))}
 SAMPLE_FIELDS = {"type": TEXT, "step": COUNT, "temperature": NUMBER, "samples": [TEXT, None]}
 HIST = Mapping({"lo": NUMBER, "hi": NUMBER, "counts": [COUNT, None]})
 
@@ -303,15 +358,15 @@ def snapshot_fields(header):
 
     stages = 1 + (L_attn > 0) * L + (L_mlp > 0) * L  # embed, then after each block
     return lambda n: {
-        "type": TEXT, "step": COUNT, "text": TEXT, "loss": NUMBER, "tokens": [token, n + 1],
-        "targets": [target, n], "attn": [[[[NUMBER, n], n], H], L_attn],
-        "probs": [[NUMBER, len(vocab)], n],
+        "type": TEXT, "step": COUNT, "text": TEXT, "loss": LOSS, "tokens": [token, n + 1],
+        "targets": [target, n], "attn": [[[[PROB, n], n], H], L_attn],
+        "probs": [[PROB, len(vocab)], n],
         "wte": [[NUMBER, n_embd], len(vocab)],
-        "residual": {"stages": [TEXT, stages], "norm": [[NUMBER, stages], n],
-                     "cosine": [[NUMBER, stages - 1], n]},
+        "residual": {"stages": [TEXT, stages], "norm": [[NORM, stages], n],
+                     "cosine": [[COSINE, stages - 1], n]},
         "head_out": [[[[NUMBER, n_embd // H], n], H], L_attn],
         "mlp": [[[NUMBER, 4 * n_embd], n], L_mlp],
-        "grad_norm": Mapping(NUMBER),
+        "grad_norm": Mapping(NORM),
         "hist": Optional({"weights": HIST, "grads": HIST}),
     }
 

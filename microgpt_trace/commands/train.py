@@ -22,7 +22,8 @@ from .serve import server_options, start_server
 
 @click.command()
 @data_option("What to train on")
-@click.option("--steps", type=click.IntRange(min=0), help="Length of the schedule [default: 1000].")
+@click.option("--steps", type=click.IntRange(min=0), help="Length of the schedule, at most 10^9 "
+              "[default: 1000].")
 @click.option("--seed", type=int, help="Seed of the one RNG [default: 42].")
 @click.option("--layers", "n_layer", type=click.IntRange(min=1),
               help="Transformer blocks [default: 1].")

@@ -34,6 +34,8 @@ PNG_DPI = 144  # twice the screen default: sharp on slides and high-density scre
 DEFAULT_MAX_NODES = 2000
 TOO_LARGE_HINT = "collapse it (--depth), select a scope, or raise --max-nodes"
 FREE_FAN = 16  # edges a node may have before it costs the layout extra (see layout_size)
+MAX_PNG_SIDE = 16384  # pixels; a png past this is a picture no screen shows whole
+MAX_PNG_PIXELS = 64 * 10 ** 6  # 256 MB of RGBA for cairo
 DOT_TIMEOUT = 60  # seconds; a layout that needs more is refused, not waited for
 PR_SET_PDEATHSIG = 1
 PDF_DATE = re.compile(rb"(/CreationDate \(D:)\d{14}")
@@ -62,6 +64,8 @@ def render(dot_text: str, fmt: str, dpi: float = PNG_DPI) -> bytes:
     True
     """
     check_formats((fmt,))
+    if fmt == "png":
+        check_png_size(dot_text, dpi)
     args = ["dot", f"-T{fmt}"] + ([f"-Gdpi={dpi:g}"] if fmt == "png" else [])
     return stamped(fmt, run_dot(args, dot_text))
 
@@ -94,6 +98,21 @@ def render_formats(dot_text: str, formats: tuple) -> tuple:
             args += [f"-T{fmt}", f"-o{path}"]
         run_dot(args, dot_text)
         return tuple(stamped(fmt, path.read_bytes()) for fmt, path in zip(formats, paths))
+
+
+def check_png_size(dot_text: str, dpi: float) -> None:
+    """RenderError when the layout, rasterised at dpi, would pass MAX_PNG_PIXELS: a wide
+    graph under the node cap can ask cairo for a 32767 x 22637 canvas (gigabytes, minutes).
+    The layout is known only after dot made it: a first run writes its bounding box."""
+    import json
+
+    bb = json.loads(run_dot(["dot", "-Tjson0"], dot_text)).get("bb", "0,0,0,0")
+    x0, y0, x1, y1 = map(float, bb.split(","))
+    width, height = round((x1 - x0) / 72 * dpi), round((y1 - y0) / 72 * dpi)
+    if width * height > MAX_PNG_PIXELS or max(width, height) > MAX_PNG_SIDE:
+        raise RenderError(f"the png would be {width} x {height} pixels, over the cap of "
+                          f"{MAX_PNG_SIDE} a side and {MAX_PNG_PIXELS // 10 ** 6} megapixels: "
+                          "write .svg (it scales), or draw a smaller part")
 
 
 def check_formats(formats):

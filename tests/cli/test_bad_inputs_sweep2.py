@@ -8,6 +8,7 @@ a non-zero exit, no changed file in the sandbox, nothing written outside it.
 """
 
 import json
+import math
 import os
 import stat
 import subprocess
@@ -36,6 +37,7 @@ def box(tmp_path_factory):
     os.symlink("/proc/self/fd/1", folder / "stdout")  # as /dev/stdout is
     os.link(folder / "log.jsonl", folder / "log-hardlink.jsonl")
     resumable(folder)
+    impossible_logs(folder)
     return folder
 
 
@@ -63,6 +65,40 @@ def resumable(folder):
     ck = json.loads((folder / "ck.json").read_text())
     ck["train_config"]["steps"] = ck["step"] = 10 ** 8  # a finished 10^8-step schedule
     (folder / "ck-done-1e8.json").write_text(json.dumps(ck))
+
+
+def impossible_logs(folder):
+    """log-NAME.jsonl: log.jsonl with a number no run writes, or its groups changed;
+    finished.jsonl: part.jsonl carried on to the end of its 4-step schedule."""
+    records = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    step, snapshot = 1, 2
+    assert records[step]["type"] == "step" and records[snapshot]["type"] == "snapshot"
+    edits = {
+        "loss-1e308": (step, ["loss"], 1e308), "loss-inf": (step, ["loss"], math.inf),
+        "loss-negative": (step, ["loss"], -0.5), "lr-negative": (step, ["lr"], -0.01),
+        "grad-norm-negative": (step, ["grad_norm", "wte"], -1.0),
+        "grad-norm-1e300": (step, ["grad_norm", "wte"], 1e300),
+        "probs-over-one": (snapshot, ["probs", 0, 0], 1.5),
+        "attn-negative": (snapshot, ["attn", 0, 0, 0, 0], -0.1),
+        "snapshot-loss-1e308": (snapshot, ["loss"], 1e308),
+        "cosine-two": (snapshot, ["residual", "cosine", 0, 0], 2.0),
+        "snapshot-other-group": (snapshot, ["grad_norm", "extra"], 1.0),
+        "step-other-group": (3, ["grad_norm", "lm_head"], None),
+    }
+    for name, (index, path, value) in edits.items():
+        edited = json.loads(json.dumps(records))
+        target = edited[index]
+        for key in path[:-1]:
+            target = target[key]
+        if value is None:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
+        (folder / f"log-{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in edited))
+    lines = (folder / "part.jsonl").read_text().splitlines()
+    last = [json.loads(line) for line in lines if '"type": "step"' in line][-1]
+    (folder / "finished.jsonl").write_text(
+        "\n".join(lines + [json.dumps({**last, "step": k}) for k in (3, 4)]) + "\n")
 
 
 def tree(folder):
@@ -174,7 +210,19 @@ VALUES = {  # numbers and runs the caps promise to refuse
     "resume-other-snapshot-text": ["train", "--data", "{box}/docs.txt", "--resume",
                                    "{box}/part.json", "--log", "{box}/part.jsonl",
                                    "--snapshot-text", "anna"],
+    "train-steps-1e18": ["train", "--data", "{box}/docs.txt", "--steps", str(10 ** 18), *TINY],
+    "train-steps-over-cap": [*TRAIN[:4], str(10 ** 9 + 1), *TINY],
+    "resume-onto-finished-log": ["train", "--data", "{box}/docs.txt", "--resume",
+                                 "{box}/part.json", "--log", "{box}/finished.jsonl",
+                                 "--snapshot-text", "bab"],
 }
+VALUES["png-too-many-pixels"] = [  # under the node cap, 153588 x 122354 pixels at 144 dpi
+    "expr", "+".join(f"a{i}*b{i}" for i in range(450)), "--rankdir", "TB", "-o", "{box}/w.png"]
+IMPOSSIBLE = ("loss-1e308", "loss-inf", "loss-negative", "lr-negative", "grad-norm-negative",
+              "grad-norm-1e300", "probs-over-one", "attn-negative", "snapshot-loss-1e308",
+              "cosine-two", "snapshot-other-group", "step-other-group")
+VALUES.update({f"report-{name}": ["report", "--log", f"{{box}}/log-{name}.jsonl", "-o",
+                                  "{box}/r"] for name in IMPOSSIBLE})
 
 
 def cases():
@@ -233,12 +281,22 @@ def test_report_text_is_not_mathtext(box, tmp_path, text):
     lines = (box / "log.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
     for record in records:
-        if record["type"] == "step":
+        if record["type"] in ("step", "snapshot"):  # a run names the same groups in both
             record["grad_norm"] = {text: 1.0}
     (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     result = invoke("report", "--log", tmp_path / "log.jsonl", "-o", tmp_path / "r")
     assert result.exit_code == 0, result.output + result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_resuming_onto_an_empty_log_starts_it_afresh(box, tmp_path):
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    result = invoke("train", "--data", box / "docs.txt", "--resume", box / "part.json",
+                    "--log", tmp_path / "empty.jsonl", "--snapshot-text", "bab")
+    assert result.exit_code == 0, result.output + result.stderr
+    records = [json.loads(line) for line in (tmp_path / "empty.jsonl").read_text().splitlines()]
+    assert records[0]["type"] == "header"
+    assert [r["step"] for r in records if r["type"] == "step"] == [3, 4]
 
 
 def run(args, cwd, **kwargs):

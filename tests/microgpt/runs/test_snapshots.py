@@ -237,7 +237,8 @@ def test_resuming_after_a_crash_appends_cleanly_after_the_checkpoint_step(log_pa
     state = start(tiny_docs, TrainConfig(steps=6), n_embd=8, n_head=2, block_size=6)
     state.step = 3  # resumed from a checkpoint of step 3: steps 4-6 will run again
     with MetricsLog(log_path, state, append=True) as log:
-        log.write({"type": "step", "step": 4, "loss": 9.0, "lr": 0.0, "grad_norm": {}})
+        groups = dict.fromkeys(json.loads(text.splitlines()[1])["grad_norm"], 1.0)
+        log.write({"type": "step", "step": 4, "loss": 9.0, "lr": 0.0, "grad_norm": groups})
     log = read_log(log_path)
     assert log.warnings == []
     assert [(s["step"], s["loss"]) for s in log.steps][3] == (4, 9.0)
