@@ -127,7 +127,7 @@ function lineChart(svg, series, o) {
     s.xs.forEach((x, i) => { const y = s.ys[i]; if (Number.isFinite(y) && (!o.logY || y > 0)) pts.push(`${X(x).toFixed(1)},${Y(y).toFixed(1)}`); });
     el("polyline", { points: pts.join(" "), fill: "none", stroke: s.color, "stroke-width": s.width || 1.5,
       "stroke-dasharray": s.dash || "none", "stroke-opacity": s.opacity || 1 }, svg);
-    if (s.dots) pts.forEach((p) => { const [cx, cy] = p.split(","); el("circle", { cx, cy, r: 2.5, fill: s.color }, svg); });
+    if (s.dots) pts.forEach((p) => { const [cx, cy] = p.split(","); el("circle", { cx, cy, r: s.r || 2.5, fill: s.color }, svg); });
   }
   if (o.hline) { // its label over the curves, on a white halo, so a spike cannot hide it
     const left = o.hline.left; // the label at the start, where it covers no late data
@@ -462,17 +462,17 @@ function drawResidual(res) {
   const xs = stages.map((_, j) => j);
   const frame = {};
   const one = k === 1; // no block adds to the stream: a single stage has points, no line
-  lineChart($("residual"), [
+  lineChart($("residual"), [ // the mean last, so its dot is on top when min = max
     { xs, ys: stages.map((_, j) => Math.max(...col(j))), color: "#969696", width: 1, dash: "4 3", dots: one },
-    { xs, ys: mean, color: "#08519c", width: 2.5, dots: true },
     { xs, ys: stages.map((_, j) => Math.min(...col(j))), color: "#969696", width: 1, dash: "4 3", dots: one },
+    { xs, ys: mean, color: "#08519c", width: 2.5, dots: true, r: one ? 4 : 2.5 },
   ], { yMin: 0, xMin: one ? -1 : -0.3, xMax: one ? 1 : k - 0.7, xTicks: stages.map((s, j) => [j, s]), frame, top: one ? 26 : undefined,
     xLabel: one ? "stage (dot: mean over positions; grey: min and max)"
       : "stage (solid: mean over positions; dashed: min and max)" });
   const svg = $("residual");
   if (one) {
     el("text", { x: frame.X(0), y: 14, "text-anchor": "middle", class: "note residual-note" }, svg,
-      `only the ${stages[0]} stage: no attention or MLP block adds to the stream, so no line and no cosine`);
+      `only ${stages[0]}: no attention or MLP block adds to it, so no line`);
   }
   for (let j = 0; j + 1 < k; j++) {
     const c = res.cosine.reduce((a, row) => a + row[j], 0) / res.cosine.length;
