@@ -170,3 +170,69 @@ def test_samples_are_shown_as_text_not_markup(tmp_path, tiny_log, page):  # noqa
         server.wait(timeout=30)
         server.stdout.close()
     assert page.errors == []
+
+
+READABILITY = """() => {
+    const inside = (p, b) => p.x >= b.x && p.x <= b.x + b.width
+        && p.y >= b.y && p.y <= b.y + b.height;
+    const meets = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width
+        && a.y < b.y + b.height && b.y < a.y + a.height;
+    const loss = document.getElementById('loss');
+    const legend = loss.querySelector('.legend').getBBox();
+    const label = loss.querySelector('.hline-label').getBBox();
+    const points = [...loss.querySelectorAll('polyline')].flatMap((line) => {
+        const all = line.getAttribute('points').split(' ').map((p) => p.split(',').map(Number));
+        return all.slice(0, Math.max(5, Math.ceil(all.length / 5)));  // the curve's start
+    }).map(([x, y]) => ({ x, y }));
+    const probs = document.getElementById('probs');
+    return { legendCoversStart: points.some((p) => inside(p, legend)),
+             legendCoversLabel: meets(legend, label),
+             probsFill: probs.getBoundingClientRect().width / probs.parentElement.clientWidth };
+}"""
+
+
+def caption_below_sticky(page, selector):
+    """Scroll a panel into view as a link would: its caption's top against the sticky bars'."""
+    return page.evaluate("""(selector) => {
+        const figure = document.querySelector(selector).closest('figure');
+        figure.scrollIntoView();
+        const caption = figure.querySelector('figcaption').getBoundingClientRect();
+        const bar = document.querySelector('header.bar').getBoundingClientRect();
+        const slider = document.querySelector('.slider').getBoundingClientRect();
+        return caption.top - Math.max(bar.bottom, slider.bottom); }""", selector)
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-attention", "--no-mlp"]])
+def test_the_page_reads_on_a_projector_and_a_desktop(tmp_path, page, flags):
+    """The shipped names, at 1280x720 and 1920x1080: the loss legend covers neither the
+    curve's start nor the uniform-guess label, a snapshot panel scrolled into view shows its
+    caption below the sticky bar and slider, the next-token heatmap fills its wide box, and a
+    run without blocks shows its single residual stage as points, saying why."""
+    log = tmp_path / "run.jsonl"
+    subprocess.run([EXECUTABLE, "train", "--steps", "20", "--snapshot-every", "10", "--log", log,
+                    *flags], check=True, capture_output=True, timeout=120)
+    server, url = served(log)
+    try:
+        for width, height in [(1280, 720), (1920, 1080)]:
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(url)
+            page.wait_for_function("() => document.getElementById('step').textContent"
+                                   ".startsWith('step 20 / 20')", timeout=WAIT)
+            page.wait_for_selector("#grad-hist svg.hist", timeout=WAIT)
+            page.wait_for_timeout(400)  # the redraw a resize schedules
+            seen = page.evaluate(READABILITY)
+            assert not seen["legendCoversStart"] and not seen["legendCoversLabel"], (width, seen)
+            assert seen["probsFill"] >= 0.8, (width, seen)
+            for panel in ["#probs", "#residual", "#gradflow", "#position-loss"]:
+                assert caption_below_sticky(page, panel) >= 0, (width, panel)
+            stages = page.locator("#residual circle").count()
+            if flags:
+                assert stages >= 1
+                assert "no attention or MLP block" in page.text_content("#residual")
+            else:
+                assert stages >= 3 and page.locator("#residual .residual-note").count() == 0
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+        server.stdout.close()
+    assert page.errors == []

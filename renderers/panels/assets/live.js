@@ -88,7 +88,9 @@ function svgSize(svg) {
 // series: [{xs, ys, color, width, label, dash, dots}]; o: {xMax, yMin, yMax, logY, hline, xLabel}
 function lineChart(svg, series, o) {
   const [w, h] = svgSize(svg);
-  const m = { l: 52, r: o.legendRight ? 118 : 12, t: 10, b: 34 };
+  const labelled = series.filter((s) => s.label);
+  // a legend goes to the right (legendRight) or in a strip above the plot, never over the data
+  const m = { l: 52, r: o.legendRight ? 118 : 12, t: o.top ?? (labelled.length && !o.legendRight ? 24 : 10), b: 34 };
   const xs = series.flatMap((s) => s.xs), ys = series.flatMap((s) => s.ys).filter(Number.isFinite);
   if (!xs.length) {
     el("text", { x: w / 2, y: h / 2, class: "empty", "text-anchor": "middle" }, svg, o.empty || "no data yet");
@@ -119,18 +121,21 @@ function lineChart(svg, series, o) {
   el("text", { x: (m.l + w - m.r) / 2, y: h - 4, "text-anchor": "middle" }, axis, o.xLabel || "step");
   if (o.hline) {
     el("line", { x1: m.l, x2: w - m.r, y1: Y(o.hline.y), y2: Y(o.hline.y), class: "hline" }, svg);
-    const left = o.hline.left; // the label at the start, where it covers no late data
-    el("text", { x: left ? m.l + 4 : w - m.r - 4, y: Y(o.hline.y) - 5, "text-anchor": left ? "start" : "end",
-      class: "note" }, svg, o.hline.label);
   }
   for (const s of series) {
     const pts = [];
     s.xs.forEach((x, i) => { const y = s.ys[i]; if (Number.isFinite(y) && (!o.logY || y > 0)) pts.push(`${X(x).toFixed(1)},${Y(y).toFixed(1)}`); });
     el("polyline", { points: pts.join(" "), fill: "none", stroke: s.color, "stroke-width": s.width || 1.5,
       "stroke-dasharray": s.dash || "none", "stroke-opacity": s.opacity || 1 }, svg);
-    if (s.dots) pts.forEach((p) => { const [cx, cy] = p.split(","); el("circle", { cx, cy, r: 2.5, fill: s.color }, svg); });
+    if (s.dots) pts.forEach((p) => { const [cx, cy] = p.split(","); el("circle", { cx, cy, r: s.r || 2.5, fill: s.color }, svg); });
   }
-  legend(svg, series.filter((s) => s.label), o.legendRight ? w - m.r + 8 : m.l + 8, m.t + 4);
+  if (o.hline) { // its label over the curves, on a white halo, so a spike cannot hide it
+    const left = o.hline.left; // the label at the start, where it covers no late data
+    el("text", { x: left ? m.l + 4 : w - m.r - 4, y: Y(o.hline.y) - 5, "text-anchor": left ? "start" : "end",
+      class: "note hline-label" }, svg, o.hline.label);
+  }
+  if (o.legendRight) legend(svg, labelled, w - m.r + 8, m.t + 4);
+  else legendRow(svg, labelled, m.l, 4);
 }
 
 function legend(svg, series, x, y) {
@@ -140,6 +145,17 @@ function legend(svg, series, x, y) {
     el("line", { x1: x, x2: x + 16, y1: yy, y2: yy, stroke: s.color, "stroke-width": 3,
       "stroke-dasharray": s.dash || "none" }, g);
     el("text", { x: x + 21, y: yy + 4 }, g, s.label);
+  });
+}
+
+// the legend in one row above the plot area (y: the row's top)
+function legendRow(svg, series, x, y) {
+  const g = el("g", { class: "legend" }, svg);
+  series.forEach((s) => {
+    el("line", { x1: x, x2: x + 16, y1: y + 8, y2: y + 8, stroke: s.color, "stroke-width": 3,
+      "stroke-dasharray": s.dash || "none" }, g);
+    const text = el("text", { x: x + 21, y: y + 12 }, g, s.label);
+    x += 21 + (text.getComputedTextLength() || 7 * s.label.length) + 18;
   });
 }
 
@@ -155,21 +171,26 @@ const DIVERGING = (t) => (t < 0 ? mix(WHITE, [33, 102, 172], -t) : mix(WHITE, [1
 // m: rows x cols numbers; o: {rows, cols (labels), color(v), mask(r, c), box(r, c), split, title}
 function heatmap(canvas, m, o) {
   const rows = m.length, cols = m[0].length;
-  const left = 8 * Math.max(1, ...o.rows.map((s) => s.length)) + 10;
+  const c = canvas.getContext("2d");
+  const box = o.width || canvas.parentElement.clientWidth || 300;
+  // o.maxCell: a heatmap alone in a wide box grows its cells (and its labels) to fill it
+  const font = (px) => `${px}px system-ui, 'Noto Sans CJK JP', sans-serif`;
+  const widest = (px, labels) => { c.font = font(px); return Math.max(8, ...labels.map((t) => c.measureText(t).width)); };
+  let px = 11, left = widest(px, o.rows) + 10;
+  const cellFor = (l) => Math.max(3, Math.min(o.maxCell || 22, Math.floor((box - l - 6) / cols)));
+  if (o.maxCell && cellFor(left) >= 26) { px = 14; left = widest(px, o.rows) + 10; }
+  const cell = cellFor(left);
   const upright = o.cols && o.cols.every((s) => [...s].length === 1); // a character stands upright
-  const top = (o.title ? 16 : 0) + (!o.cols ? 4 : upright ? 16 : 8 * Math.max(1, ...o.cols.map((s) => s.length)) + 10);
-  const room = (o.width || canvas.parentElement.clientWidth || 300) - left - 6;
-  const cell = Math.max(3, Math.min(22, Math.floor(room / cols)));
-  const cellH = Math.max(cell, 13); // a row keeps room for its label when columns are thin
+  const top = (o.title ? px + 5 : 0) + (!o.cols ? 4 : upright ? px + 5 : widest(px, o.cols) + 10);
+  const cellH = Math.max(cell, px + 2); // a row keeps room for its label when columns are thin
   const W = left + cell * cols + 6, H = top + cellH * rows + 4;
   const dpr = window.devicePixelRatio || 1;
   canvas.width = W * dpr; canvas.height = H * dpr;
   canvas.style.width = `${W}px`; canvas.style.height = `${H}px`;
-  const c = canvas.getContext("2d");
   c.setTransform(dpr, 0, 0, dpr, 0, 0);
-  c.font = "11px system-ui, 'Noto Sans CJK JP', sans-serif";
+  c.font = font(px);
   c.fillStyle = "#222";
-  if (o.title) c.fillText(o.title, 2, 12);
+  if (o.title) c.fillText(o.title, 2, px + 1);
   c.textAlign = "right"; c.textBaseline = "middle";
   o.rows.forEach((s, r) => c.fillText(s, left - 4, top + (r + 0.5) * cellH));
   if (o.cols && upright && cell >= 9) {
@@ -318,7 +339,7 @@ function drawSnapshot(s) {
   const columns = probColumns(voc.length);
   heatmap($("probs"), s.probs.map((p) => columns.map((j) => p[j])), {
     rows: inputs.map((t, i) => `${t} → ${s.tokens[i + 1]}`), cols: columns.map((j) => voc[j]),
-    color: BLUE, box: (r, c) => columns[c] === s.targets[r],
+    color: BLUE, box: (r, c) => columns[c] === s.targets[r], maxCell: 48,
     title: columns.length < voc.length ? `${columns.length} of ${voc.length} tokens` : "" });
   drawEmbedding(s, voc);
   drawResidual(s.residual);
@@ -440,13 +461,19 @@ function drawResidual(res) {
   const mean = stages.map((_, j) => col(j).reduce((a, b) => a + b, 0) / res.norm.length);
   const xs = stages.map((_, j) => j);
   const frame = {};
-  lineChart($("residual"), [
-    { xs, ys: stages.map((_, j) => Math.max(...col(j))), color: "#969696", width: 1, dash: "4 3" },
-    { xs, ys: mean, color: "#08519c", width: 2.5 },
-    { xs, ys: stages.map((_, j) => Math.min(...col(j))), color: "#969696", width: 1, dash: "4 3" },
-  ], { yMin: 0, xMin: -0.3, xMax: k - 0.7, xTicks: stages.map((s, j) => [j, s]), frame,
-    xLabel: "stage (solid: mean over positions; dashed: min and max)" });
+  const one = k === 1; // no block adds to the stream: a single stage has points, no line
+  lineChart($("residual"), [ // the mean last, so its dot is on top when min = max
+    { xs, ys: stages.map((_, j) => Math.max(...col(j))), color: "#969696", width: 1, dash: "4 3", dots: one },
+    { xs, ys: stages.map((_, j) => Math.min(...col(j))), color: "#969696", width: 1, dash: "4 3", dots: one },
+    { xs, ys: mean, color: "#08519c", width: 2.5, dots: true, r: one ? 4 : 2.5 },
+  ], { yMin: 0, xMin: one ? -1 : -0.3, xMax: one ? 1 : k - 0.7, xTicks: stages.map((s, j) => [j, s]), frame, top: one ? 26 : undefined,
+    xLabel: one ? "stage (dot: mean over positions; grey: min and max)"
+      : "stage (solid: mean over positions; dashed: min and max)" });
   const svg = $("residual");
+  if (one) {
+    el("text", { x: frame.X(0), y: 14, "text-anchor": "middle", class: "note residual-note" }, svg,
+      `only ${stages[0]}: no attention or MLP block adds to it, so no line`);
+  }
   for (let j = 0; j + 1 < k; j++) {
     const c = res.cosine.reduce((a, row) => a + row[j], 0) / res.cosine.length;
     el("text", { x: frame.X(j + 0.5), y: 24, "text-anchor": "middle", class: "note" }, svg, `cos ${c.toFixed(2)}`);
@@ -553,6 +580,20 @@ $("scope").addEventListener("change", explore);
 $("snapshot").addEventListener("input", () => { $("follow").checked = Number($("snapshot").value) === run.snapshots.length - 1; draw(); });
 $("follow").addEventListener("change", draw);
 window.addEventListener("resize", schedule);
+
+// the sticky bar and snapshot slider: their real heights (the bar wraps on a narrow
+// window) place the slider under the bar and keep a panel scrolled into view below both
+function stickyHeights() {
+  const root = document.documentElement.style;
+  root.setProperty("--bar-h", `${document.querySelector("header.bar").offsetHeight}px`);
+  root.setProperty("--slider-h", `${document.querySelector(".slider").offsetHeight}px`);
+}
+stickyHeights();
+if (window.ResizeObserver) {
+  const watch = new ResizeObserver(stickyHeights);
+  watch.observe(document.querySelector("header.bar"));
+  watch.observe(document.querySelector(".slider"));
+}
 
 const source = new EventSource("/events");
 source.addEventListener("record", (e) => {
