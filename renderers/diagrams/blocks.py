@@ -66,7 +66,8 @@ def block_node(name: str, d: dict, style: Style, max_norm: float, root: bool) ->
         rows += tag("tr", tag("td", escape_html(
             f"relu: {d['relu_active']}/{d['relu_total']} active"), colspan="2", align="left"))
     if d.get("op_counts"):
-        rows += tag("tr", tag("td", tag("font", escape_html(d["op_counts"]), **muted),
+        rows += tag("tr", tag("td", tag("font", escape_html(op_counts_text(d["op_counts"])),
+                                        **muted),
                               colspan="2", align="left"))
     table = tag("table", rows, border="0", cellborder="0", cellspacing="1", cellpadding="2",
                 color=t.text)
@@ -75,6 +76,29 @@ def block_node(name: str, d: dict, style: Style, max_norm: float, root: bool) ->
                      style="filled" if param else "filled,rounded",
                      fillcolor=t.param if param else t.op, label=Html(table), margin="0.05",
                      penwidth="3" if root else "1")
+
+
+# each op a block can hold, in words: (one, many)
+OP_WORDS = {"dot": ("dot product", "dot products"), "relu": ("ReLU", "ReLUs"),
+            "tanh": ("tanh", "tanhs"), "*": ("product", "products"), "+": ("sum", "sums"),
+            "**": ("power", "powers"), "exp": ("exp", "exps"), "log": ("log", "logs")}
+
+
+def op_counts_text(op_counts: str) -> str:
+    """A block's op counts in words, most frequent first as the counts are given.
+
+    >>> op_counts_text("dot:166 relu:64 *:42 **:1 +:1")
+    '166 dot products · 64 ReLUs · 42 products · 1 power · 1 sum'
+    >>> op_counts_text("neg:2")
+    '2 neg ops'
+    """
+    words = []
+    for item in op_counts.split():
+        op, _, count = item.rpartition(":")
+        n = int(count)
+        one, many = OP_WORDS.get(op, (f"{op} op", f"{op} ops"))
+        words.append(f"{n} {one if n == 1 else many}")
+    return " \u00b7 ".join(words)
 
 
 def block_edge(tail: str, head: str, e: dict, style: Style, max_width: float,

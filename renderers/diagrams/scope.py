@@ -25,7 +25,7 @@ in words, with the numbers.
 """
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import networkx as nx
 
@@ -293,6 +293,26 @@ def endpoints(G, names, tables, circles, rankdir):
     return tails, heads
 
 
+def reads_text(reads: Counter) -> str:
+    """What a bundle into one op stands for: how many values the op reads, and how
+    many times each (a sum of squares reads each value twice).
+
+    >>> reads_text(Counter({1: 2, 2: 2}))
+    'one op reads each of 2 values twice'
+    >>> reads_text(Counter({1: 1, 2: 1, 3: 1}))
+    'one op reads 3 values'
+    >>> reads_text(Counter({1: 1, 2: 2}))
+    'one op reads 2 values, 3 times in all'
+    """
+    times = set(reads.values())
+    if times == {1}:
+        return f"one op reads {len(reads)} values"
+    if len(times) == 1:
+        k = times.pop()
+        return f"one op reads each of {len(reads)} values " + ("twice" if k == 2 else f"{k} times")
+    return f"one op reads {len(reads)} values, {sum(reads.values())} times in all"
+
+
 def bundle_edges(G, names, tables, heads, style, max_flow) -> str:
     """One edge per bundle: from a table to a table, or to the op reading it."""
     bundles = defaultdict(list)
@@ -306,7 +326,7 @@ def bundle_edges(G, names, tables, heads, style, max_flow) -> str:
         head = tables[edges[0][1]] if len(targets) > 1 else heads[edges[0][1]]
         sources = len({u for u, _, _ in edges})
         label = (f"each of {len(targets)} reads all {sources}" if len(targets) > 1
-                 else f"{len(edges)} edges from {sources}")
+                 else reads_text(Counter(u for u, _, _ in edges)))
         flow = math.sqrt(math.fsum(e["contribution"] ** 2 for *_, e in edges))
         extra = {"penwidth": f"{1 + 3 * min(1.0, flow / max_flow):.2f}"} if (
             style.backward and max_flow and not style.frames) else {}

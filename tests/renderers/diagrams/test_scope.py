@@ -89,6 +89,14 @@ def test_logits_show_p_and_p_minus_y_over_n():
         assert "(p − 1)/n" in key_of(text) and "p/n elsewhere" in key_of(text)
 
 
+def test_bundles_say_what_their_edges_are():
+    """A bundle into one op says how many values it reads and how often, in words."""
+    text = dot_source(view("pos3/layer0/attn/rmsnorm"))
+    labels = re.findall(r'class="bundle", label="([^"]*)"', text)
+    assert "one op reads each of 8 values twice" in labels  # the sum of squares x·x
+    assert not any(re.fullmatch(r"\d+ edges from \d+", label) for label in labels)
+
+
 def test_softmax_names_its_steps():
     text = dot_source(view("pos3/softmax"))
     assert text.count('label="−max"') == 4 and 'label="1/Σ"' in text and 'label="+0"' in text

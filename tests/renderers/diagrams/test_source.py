@@ -171,7 +171,7 @@ def test_blocks_view_positions_params_and_widths():
     assert re.search(r'w_n1 \[id="w_n1", class="weights", [^\n]*label="wte"\]', text)
     assert 'w_n1 -> n1 [id="e_n0_n1_0", class="arg"' in text
     assert 'subgraph "column_w_n1" {\n\t\t\tgraph [rank="same"]\n\t\t\tw_n1\n\t\t\tn1\n' in text
-    assert "grad norm 4.5" in text and "dot:166 *:42 +:42" in text
+    assert "grad norm 4.5" in text and "166 dot products · 42 products · 42 sums" in text
     assert re.findall(r'n1 -> n2 \[id="e_n1_n2_0", class="arg", penwidth="([\d.]+)"\]',
                       text) == ["5.00"]
 
@@ -194,6 +194,28 @@ def test_blocks_heads_in_order_and_relus_counted():
              for _, d in B.nodes(data=True) if "relu_total" in d]
     assert relus and all(r in text for r in relus)
     assert "grad norm = √(sum of grad²) over the block&#39;s values" in text
+
+
+@pytest.mark.parametrize("engine", ["atomic", "fused"])
+def test_block_footers_name_their_ops_in_words(engine):
+    """No footer holds a bare `op:count`; each op a block holds is named in words."""
+    from microgpt_trace.renderers.diagrams.blocks import OP_WORDS
+    from microgpt_trace.tracer.queries import collapse
+
+    from ...tracer.tiny_models import tiny_graph
+    B = collapse(tiny_graph(engine), 3)
+    text = dot_source(B)
+    footers = re.findall(r'point-size="9">([^<]*)</font></td></tr></table>', text)
+    counted = [d for _, d in B.nodes(data=True) if d["op_counts"]]
+    assert counted and len([f for f in footers if " · " in f or f[0].isdigit()]) == len(counted)
+    for d in counted:
+        words = []
+        for item in d["op_counts"].split():
+            op, _, n = item.rpartition(":")
+            one, many = OP_WORDS[op]
+            words.append(f"{n} {one if n == '1' else many}")
+        assert " · ".join(words) in footers
+    assert not any(re.search(r"\S:\d", f) for f in footers)
 
 
 def test_blocks_forward_sizes_by_count():
