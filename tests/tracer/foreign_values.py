@@ -1,8 +1,9 @@
 """Value classes of the two foreign shapes, written here (not copied) for the tests.
 
 MG follows micrograd (Karpathy's lecture version: label, tanh, exp): closures for
-backward, children in a set. GV follows microgpt.py: ordered children and local
-gradients as data, no op names, __slots__.
+backward, children in a set. The microgpt.py shape (ordered children and local
+gradients as data, no op names, __slots__) is the test oracle's own Value, V in
+tests/microgpt/reference.py.
 """
 
 import math
@@ -93,66 +94,6 @@ class MG:
         self.grad = 1
         for v in reversed(topo):
             v._backward()
-
-
-class GV:
-    __slots__ = ("data", "grad", "_children", "_local_grads")
-
-    def __init__(self, data, children=(), local_grads=()):
-        self.data = data
-        self.grad = 0
-        self._children = children
-        self._local_grads = local_grads
-
-    def __add__(self, other):
-        other = other if isinstance(other, GV) else GV(other)
-        return GV(self.data + other.data, (self, other), (1, 1))
-
-    def __mul__(self, other):
-        other = other if isinstance(other, GV) else GV(other)
-        return GV(self.data * other.data, (self, other), (other.data, self.data))
-
-    def __pow__(self, other):
-        return GV(self.data**other, (self,), (other * self.data ** (other - 1),))
-
-    def log(self):
-        return GV(math.log(self.data), (self,), (1 / self.data,))
-
-    def exp(self):
-        return GV(math.exp(self.data), (self,), (math.exp(self.data),))
-
-    def relu(self):
-        return GV(max(0, self.data), (self,), (float(self.data > 0),))
-
-    def __neg__(self):
-        return self * -1
-
-    def __radd__(self, other):
-        return self + other
-
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __rmul__(self, other):
-        return self * other
-
-    def __truediv__(self, other):
-        return self * other**-1
-
-    def backward(self):
-        topo, visited = [], set()
-
-        def build_topo(v):
-            if v not in visited:
-                visited.add(v)
-                for child in v._children:
-                    build_topo(child)
-                topo.append(v)
-        build_topo(self)
-        self.grad = 1
-        for v in reversed(topo):
-            for child, local_grad in zip(v._children, v._local_grads):
-                child.grad += local_grad * v.grad
 
 
 def objects(root):

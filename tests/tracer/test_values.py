@@ -15,7 +15,8 @@ from microgpt_trace.tracer.graph import trace
 from microgpt_trace.tracer.replay import backward_frames, grads_after
 from microgpt_trace.tracer.values import UNNAMED
 
-from .foreign_values import GV, MG, objects
+from ..microgpt.reference import V as GV
+from .foreign_values import MG, objects
 
 
 def bits(x):
