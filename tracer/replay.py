@@ -156,7 +156,7 @@ def grouped_frames(G, groups, seeds=None):
 
 def replay(G, seeds, order, groups):
     """The frames: the seed, then one per group of processed nodes."""
-    sends, sums = chain_rule(G, seeds, order)
+    sends, sums, _ = chain_rule(G, seeds, order)
     remaining = {n: len(s.values) - s.done for n, s in sums.items()}
     needed = set(order)
     seed_final = ([n for n in seeds if not remaining[n]]
@@ -229,9 +229,9 @@ def chain_rule(G, seeds, order):
     """Every edge's contribution, computed exactly as Value.backward does.
 
     Returns per node the edges it sends (child, arg, local_grad, upstream,
-    contribution, position in the child's canonical sum), and per child its
-    RunningSum holding the contributions in canonical order; a seed's own grad
-    comes first in its sum and is already included.
+    contribution, position in the child's canonical sum), per child its RunningSum
+    holding the contributions in canonical order (a seed's own grad comes first in
+    its sum and is already included), and every grad as summed in `order`.
     """
     grad = dict(seeds)
     sends, sums = {}, {}
@@ -250,7 +250,7 @@ def chain_rule(G, seeds, order):
             sends[node].append((child, attrs["arg"], attrs["local_grad"], g, contribution,
                                 len(values)))
             values.append(contribution)
-    return sends, sums
+    return sends, sums, grad
 
 
 def group_nodes(G, ops, granularity, scope_key):

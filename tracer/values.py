@@ -55,6 +55,7 @@ from fractions import Fraction
 import networkx as nx
 
 from .exceptions import GradsNotComputedError, NotValueLikeError, UnsupportedOpError
+from .replay import chain_rule
 
 __all__ = ["trace_values", "UNNAMED", "NOT_COMPUTED", "MICROGRAD_OPS", "grads_computed",
            "check_grads_computed"]
@@ -389,17 +390,10 @@ def check_grads_computed(graph, what: str = "animate backward") -> None:
 
 
 def replayed_grads(graph, order):
-    """The grads the replay gives, processing nodes in `order` (parents first)."""
+    """The grads the replay's chain rule gives, processing nodes in `order` (parents first)."""
     root = graph.graph["roots"][0]
-    grad = {root: 1.0}
     needed = nx.ancestors(graph, root) | {root}
-    for node in order:
-        if node not in needed:
-            continue
-        g = grad.get(node, 0.0)
-        for child, _, data in sorted(graph.in_edges(node, data=True),
-                                     key=lambda e: e[2]["arg"]):
-            grad[child] = grad.get(child, 0.0) + data["local_grad"] * g
+    *_, grad = chain_rule(graph, {root: 1.0}, [n for n in order if n in needed])
     return {n: grad.get(n, 0.0) for n in needed}
 
 
