@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := graphviz chromium fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system demo test bench checkpoint docs data clean
+.PHONY: setup system demo test bench checkpoint docs docs-site data clean
 
 setup: system $(STAMP)
 
@@ -76,6 +76,13 @@ checkpoint: setup
 docs: setup
 	$(BIN)/microgpt-trace docs
 
+# The docs as a static site in site/ (English at site/index.html, Japanese at
+# site/ja/index.html), Sphinx with MyST; warnings and broken links fail the build.
+docs-site: setup
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs site
+	$(BIN)/python -m sphinx -W --keep-going -q -b html -c docs -D language=ja docs/ja site/ja
+	@echo "site in $(CURDIR)/site/: open site/index.html (日本語: site/ja/index.html)"
+
 # Rebuild data/names.txt and data/names-ja.txt from their PyPI packages (dev-time only).
 data:
 	$(PYTHON) -m venv /tmp/microgpt-trace-dataenv
@@ -83,4 +90,4 @@ data:
 	/tmp/microgpt-trace-dataenv/bin/python scripts/build_data.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out site .pytest_cache
