@@ -28,6 +28,7 @@ HIRAGANA = re.compile(r"[\u3041-\u309f]")
 WIDE_DIGITS = re.compile(r"[０-９]|\d[．，]\d")
 DIGIT_TSU = re.compile(r"\d+\s*つ")
 UNGROUPED_COUNT = re.compile(r"(?<![\d.,])\d{4,}(?![\d.,])(?=\s*(?:個|ノード|本|行|件|文字|辺))")
+DOTTED_RANGE = re.compile(r"(?<![=\d.])(?<!= )\d+\.\.\w+")
 KANJI_QUANTITY = re.compile(r"(?<![数何])[一二三四五六七八九]?[十百千][一二三四五六七八九]?(?=倍|個|桁|分の)")
 
 
@@ -152,7 +153,8 @@ def test_no_paragraph_opens_on_a_particle(page):
 def test_one_way_to_write_numbers(page):
     rules = [(WIDE_DIGITS, "half-width digits and ."), (DIGIT_TSU, "一つ, 二つ, … in kanji"),
              (UNGROUPED_COUNT, "a comma every three digits (4,192)"),
-             (KANJI_QUANTITY, "digits for a quantity (100 倍)")]
+             (KANJI_QUANTITY, "digits for a quantity (100 倍)"),
+             (DOTTED_RANGE, "a range with 〜 (位置 0〜4)")]
     found = [f"{place(page, n)}: 「{m.group()}」→ {rule}"
              for n, line in prose(page.read_text(encoding="utf-8"))
              for pattern, rule in rules for m in pattern.finditer(words(line))]
@@ -183,5 +185,6 @@ def test_the_checks_catch_what_they_should():
     assert UNGROUPED_COUNT.findall("4192 個、4,192 個、1000 ステップ、ステップ 1001") == ["4192"]
     assert KANJI_QUANTITY.findall("百倍、約五十倍、数百ステップ、十桁、何千もの") == [
         "百", "五十", "十"]
+    assert DOTTED_RANGE.findall("位置 0..t、i = 0..15、j=0..3") == ["0..t"]
     text = "    indented\n\nprose `grad` here\n\n```console\n$ x\ngrad\n```\n"
     assert [n for n, _ in prose(text)] == [2, 3, 4]
