@@ -109,17 +109,26 @@ def opens_on_particle(text: str) -> bool:
     return len(text) > 1 and text[0] in PARTICLES and not HIRAGANA.match(text[1])
 
 
+def quotes(line: str, word: str, pattern: re.Pattern) -> bool:
+    """Whether a line of prose quotes an output word: a phrase of several words
+    anywhere on it, a single word (`grad`, `off`) only in inline code, where it
+    cannot be an ordinary English word of the text."""
+    if " " in word:
+        return bool(pattern.search(line))
+    return any(pattern.search(span[1:-1]) for span in CODE_SPAN.findall(line))
+
+
 def glosses_missing(page: Path):
     """(line, word, gloss) where the prose first quotes an output word without its gloss."""
     text = page.read_text(encoding="utf-8")
     output = "\n".join(line for _, tag, body in fenced_blocks(text) if tag == "console"
                        for line in body)
     for word, gloss in GLOSSES:
-        quoted = re.compile(rf"(?:^|[\s:(]){re.escape(word)}(?=$|[\s:),])")
-        if not quoted.search(output):
+        pattern = re.compile(rf"(?:^|(?<=[\s:(`（])){re.escape(word)}(?=$|[\s:),`）])")
+        if not pattern.search(output):
             continue
         for number, line in prose(text):
-            if any(quoted.search(span[1:-1]) for span in CODE_SPAN.findall(line)):
+            if quotes(line, word, pattern):
                 if gloss not in words(line):
                     yield number, word, gloss
                 break
