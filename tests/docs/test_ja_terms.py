@@ -28,6 +28,8 @@ HIRAGANA = re.compile(r"[\u3041-\u309f]")
 WIDE_DIGITS = re.compile(r"[０-９]|\d[．，]\d")
 DIGIT_TSU = re.compile(r"\d+\s*つ")
 UNGROUPED_COUNT = re.compile(r"(?<![\d.,])\d{4,}(?![\d.,])(?=\s*(?:個|ノード|本|行|件|文字|辺))")
+JAPANESE = "\u3041-\u30fa\u30fc-\u30ff\u4e00-\u9fff"  # kana and kanji; not the middle dot ・
+NO_SPACE = re.compile(rf"[{JAPANESE}][A-Za-z0-9]|[A-Za-z0-9][{JAPANESE}]")
 DOTTED_RANGE = re.compile(r"(?<![=\d.])(?<!= )\d+\.\.\w+")
 KANJI_QUANTITY = re.compile(r"(?<![数何])[一二三四五六七八九]?[十百千][一二三四五六七八九]?(?=倍|個|桁|分の)")
 
@@ -171,6 +173,14 @@ def test_one_way_to_write_numbers(page):
 
 
 @pytest.mark.parametrize("page", CHAPTERS, ids=IDS)
+def test_a_space_between_japanese_and_ascii(page):
+    found = [f"{place(page, n)}: 「{m.group()}」→ a half-width space between them (64 個, MLP の)"
+             for n, line in prose(page.read_text(encoding="utf-8"))
+             for m in NO_SPACE.finditer(words(line))]
+    assert not found, "Japanese run into ASCII:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=IDS)
 def test_output_words_glossed_where_first_quoted(page):
     found = [f"{place(page, n)}: `{word}` needs （{gloss}…） on this line"
              for n, word, gloss in glosses_missing(page)]
@@ -194,6 +204,7 @@ def test_the_checks_catch_what_they_should():
     assert UNGROUPED_COUNT.findall("4192 個、4,192 個、1000 ステップ、ステップ 1001") == ["4192"]
     assert KANJI_QUANTITY.findall("百倍、約五十倍、数百ステップ、十桁、何千もの") == [
         "百", "五十", "十"]
+    assert NO_SPACE.findall("64個、MLPの、64 個、層 0・ヘッド 2") == ["4個", "Pの"]
     assert DOTTED_RANGE.findall("位置 0..t、i = 0..15、j=0..3") == ["0..t"]
     text = "    indented\n\nprose `grad` here\n\n```console\n$ x\ngrad\n```\n"
     assert [n for n, _ in prose(text)] == [2, 3, 4]
