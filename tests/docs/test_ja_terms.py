@@ -126,7 +126,7 @@ def glosses_missing(page: Path):
     output = "\n".join(line for _, tag, body in fenced_blocks(text) if tag == "console"
                        for line in body)
     for word, gloss in GLOSSES:
-        pattern = re.compile(rf"(?:^|(?<=[\s:(`（])){re.escape(word)}(?=$|[\s:),`）])")
+        pattern = re.compile(rf"(?:^|(?<=[\s:(`（])){re.escape(word)}(?=$|[\s:),.;`）])")
         if not pattern.search(output):
             continue
         for number, line in prose(text):
