@@ -1,6 +1,7 @@
 """The Japanese chapters keep the rules of docs/ja/terms.md: one term for one thing,
-one register (です・ます), one way to write numbers, no paragraph that opens on a
-particle, and English tool output glossed where the prose first quotes it.
+one register (です・ます), one way to write numbers, a space between Japanese and
+ASCII, no paragraph that opens on a particle, and English tool output glossed where
+a chapter's prose first quotes it.
 
 The prose of a chapter is every line outside fenced and indented code blocks, with
 inline code removed for the word checks (a span of code is never Japanese prose).
@@ -76,6 +77,7 @@ def prose(text: str):
 
 
 def words(line: str) -> str:
+    """The line with its inline code blanked out, so only Japanese prose is checked."""
     return CODE_SPAN.sub(lambda m: " " * len(m.group()), line)
 
 
@@ -193,7 +195,13 @@ def test_the_terms_file_has_its_tables():
     assert ("grad", "勾配") in GLOSSES
 
 
-def test_the_checks_catch_what_they_should():
+def glosses_in(folder: Path, prose_line: str):
+    page = folder / "page.md"
+    page.write_text(f"```console\n$ x\nblock grad norm\n```\n\n{prose_line}\n", encoding="utf-8")
+    return glosses_missing(page)
+
+
+def test_the_checks_catch_what_they_should(tmp_path):
     assert list(variants_in("ReLU の門が閉じる")) == [("門", "ゲート")]
     assert list(variants_in("[モデル入門](primer.md)")) == []
     assert PLAIN_ENDING.findall("保存される数である。まだ。それだけだ。") == ["である。", "だ。"]
@@ -206,5 +214,7 @@ def test_the_checks_catch_what_they_should():
         "百", "五十", "十"]
     assert NO_SPACE.findall("64個、MLPの、64 個、層 0・ヘッド 2") == ["4個", "Pの"]
     assert DOTTED_RANGE.findall("位置 0..t、i = 0..15、j=0..3") == ["0..t"]
+    assert [n for n, _, _ in glosses_in(tmp_path, "`grad norm` の表")] == [6]
+    assert list(glosses_in(tmp_path, "`grad norm`（勾配ノルム）の表")) == []
     text = "    indented\n\nprose `grad` here\n\n```console\n$ x\ngrad\n```\n"
     assert [n for n, _ in prose(text)] == [2, 3, 4]
