@@ -128,7 +128,7 @@ def glosses_missing(page: Path):
     output = "\n".join(line for _, tag, body in fenced_blocks(text) if tag == "console"
                        for line in body)
     for word, gloss in GLOSSES:
-        pattern = re.compile(rf"(?:^|(?<=[\s:(`（])){re.escape(word)}(?=$|[\s:),.;`）])")
+        pattern = re.compile(rf"(?:^|(?<=[\s:(`'（])){re.escape(word)}(?=$|[\s:),.;`'）])")
         if not pattern.search(output):
             continue
         for number, line in prose(text):
@@ -197,7 +197,7 @@ def test_the_terms_file_has_its_tables():
 
 def glosses_in(folder: Path, prose_line: str):
     page = folder / "page.md"
-    page.write_text(f"```console\n$ x\nblock grad norm\n```\n\n{prose_line}\n", encoding="utf-8")
+    page.write_text(f"```console\n$ x\ninputs: 'from here' what this scope sends them\n```\n\n{prose_line}\n", encoding="utf-8")
     return glosses_missing(page)
 
 
@@ -214,7 +214,7 @@ def test_the_checks_catch_what_they_should(tmp_path):
         "百", "五十", "十"]
     assert NO_SPACE.findall("64個、MLPの、64 個、層 0・ヘッド 2") == ["4個", "Pの"]
     assert DOTTED_RANGE.findall("位置 0..t、i = 0..15、j=0..3") == ["0..t"]
-    assert [n for n, _, _ in glosses_in(tmp_path, "`grad norm` の表")] == [6]
-    assert list(glosses_in(tmp_path, "`grad norm`（勾配ノルム）の表")) == []
+    assert [(n, w) for n, w, _ in glosses_in(tmp_path, "`from here` の列")] == [(6, "from here")]
+    assert list(glosses_in(tmp_path, "`from here`（このスコープが送った分）の列")) == []
     text = "    indented\n\nprose `grad` here\n\n```console\n$ x\ngrad\n```\n"
     assert [n for n, _ in prose(text)] == [2, 3, 4]
