@@ -29,9 +29,11 @@ from microgpt_trace.docs_build import traced_text
 from microgpt_trace.microgpt import floats
 from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
 from microgpt_trace.microgpt.model import param_shapes
+from microgpt_trace.microgpt.runs.checkpoint import load_model
 from microgpt_trace.microgpt.runs.metrics import read_log
 from microgpt_trace.microgpt.train import TrainConfig, start, train_steps
 from microgpt_trace.renderers.panels.data import moving_average
+from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
 from microgpt_trace.tracer.queries import collapse
 
 from .transcripts import ROOT
@@ -345,6 +347,49 @@ def weighted_average_of_weight_grads():
     return g4(sum(d["data"] * d["grad"] for d in ws))
 
 
+def block_nodes(depth=1):
+    return {d["scope"]: d["n_nodes"] for _, d in collapse(anna(), depth).nodes(data=True)}
+
+
+def softmax_ends():
+    norms_ = block_norms(1)
+    soft = {p: norms_[f"pos{p}/softmax"] for p in range(5)}
+    top, low = max(soft, key=soft.get), min(soft, key=soft.get)
+    return (top, g4(soft[top])), (low, g4(soft[low]))
+
+
+def residual_equal_at_3():
+    res1 = [d["grad"] for d in vector("L0.res1", "pos3/layer0/residual1")]
+    res2 = [d["grad"] for d in vector("L0.res2", "pos3/layer0/residual2")]
+    return res1 == res2, [g4(g) for g in res1[:3]]
+
+
+@cache
+def probabilities_at(text, position):
+    """The default checkpoint's next-token probabilities at one position of `text`."""
+    model, tokenizer, _ = load_model()
+    w, config = floats.weights_of(model.params), model.config
+    cache_ = floats.new_cache(config)
+    for pos, token in enumerate([tokenizer.bos] + tokenizer.encode(text)):
+        logits = floats.forward(config, w, token, pos, cache_)
+        if pos == position:
+            probs = floats.softmax(logits)[0]
+            return {tokenizer.decode([i]) if i != tokenizer.bos else "BOS": p
+                    for i, p in enumerate(probs)}
+
+
+def top_guesses_at_3():
+    probs = probabilities_at("anna", 3)
+    ranked = sorted(probs, key=probs.get, reverse=True)[:4]
+    return [(c, f"{probs[c]:.4f}") for c in ranked]
+
+
+def unit_3_on_gaynelle():
+    graph = trace_checkpoint_text(text="gaynelle")
+    values = [d["data"] for _, d in graph.nodes(data=True) if d["label"] == "L0.fc1[3]"]
+    return len(values), g4(min(values)), g4(max(values))
+
+
 # --- the table ----------------------------------------------------------------------
 
 CLAIMS = {
@@ -393,6 +438,99 @@ CLAIMS = {
         "`lm_head` の勾配のノルムは 1.521、`attn_wk` は 0.1088 です",
         lambda: (g4(block_norms()["params/lm_head"]), g4(block_norms()["params/layer0.attn_wk"])),
         ("1.521", "0.1088"), page="adam"),
+    "summary: the largest Adam step": Claim(
+        {"docs/summary.md":
+            "steps of up to about `lr_t` (2.26 × `lr_t` at most in the default run)",
+         "docs/ja/summary.md":
+            "一歩はたいてい `lr_t` くらいまで（既定の学習では最大で `lr_t` の 2.26 倍）"},
+        lambda: f"{default_run()[1][0]:.3g}", "2.26", ("slow",)),
+    "the data has 5,163 names": Claim(
+        {"docs/primer.md": "a list of 5,163 first names",
+         "docs/ja/primer.md": "5,163 個のファーストネーム",
+         "docs/adam.md": "not where all 5,163 names do",
+         "docs/ja/adam.md": "5,163 個の名前全体にとっての方向ではありません"},
+        lambda: f"{len(load_docs(DEFAULT_DATA)):,}", "5,163"),
+    "the model has 4,192 weights": Claim(
+        {"docs/primer.md": "nine such matrices, 4,192 numbers in all",
+         "docs/ja/primer.md": "こうした九つの行列、合わせて 4,192 個の数",
+         "docs/adam.md": "4,192 numbers saying, for one document",
+         "docs/ja/adam.md": "4,192 個の数です",
+         "docs/backprop.md": "The GPT in this project has 4192 numbers it can adjust",
+         "docs/training.md": "the gradient of every one of the model's 4192 weights",
+         "docs/gpt.md": "What the optimizer does with the 4192 gradients",
+         "docs/ja/gpt.md": "オプティマイザが 4192 個の勾配をどう使うか"},
+        lambda: (len(param_shapes(load_model()[0].config)),
+                 f"{len(load_model()[0].parameters()):,}"), (9, "4,192")),
+    "primer: the gates at positions 4 and 3": Claim(
+        {"docs/primer.md": "At position 4 the MLP reads `relu: 16/64 active`: 16 gates pass "
+                           "gradient back and 48 pass none. At position 3 it reads "
+                           "`relu: 0/64 active`",
+         "docs/ja/primer.md": "位置 4 の MLP には `relu: 16/64 active` とあります。16 個のゲートは"
+                              "勾配を逆向きに通し、48 個は通しません。位置 3 の MLP には "
+                              "`relu: 0/64 active` とあります。"},
+        lambda: (gates_open()[4], 64 - gates_open()[4], gates_open()[3]), (16, 48, 0)),
+    "training: step 1 reads mignon": claim(
+        "Step 1 reads `mignon`, which becomes the tokens `BOS m i g n o n BOS`", "`mignon`",
+        lambda: start(load_docs(DEFAULT_DATA)).docs[0], "mignon", page="training"),
+    "adam: unit 3 is closed on gaynelle": claim(
+        "`L0.fc1[3]` is negative at all nine positions, between -0.8549 and -0.3336",
+        "`L0.fc1[3]` は九つの位置すべてで負で、-0.8549 から -0.3336 の間にあります",
+        unit_3_on_gaynelle, (9, "-0.8549", "-0.3336"), page="adam"),
+    "adam: 0.99^1001": claim(
+        "`0.99^1001` is about 4.3e-05", "`0.99^1001` は約 4.3e-05",
+        lambda: f"{0.99 ** 1001:.2g}", "4.3e-05", page="adam"),
+    "adam: m-hat is three quarters of sqrt(v-hat)": claim(
+        "(0.0216029 / 0.0297882 = 0.725)", "（0.0216029 / 0.0297882 = 0.725）",
+        lambda: f"{0.0216029 / 0.0297882:.3f}", "0.725", page="adam"),
+    "adam: one large gradient": claim(
+        "It is fifty times the previous average `m_prev` = -0.00630012",
+        "前回までの平均 `m_prev` = -0.00630012 の約五十倍です",
+        lambda: round(0.311729 / 0.00630012, -1), 50.0, page="adam"),
+    "adam: the typical size grows": claim(
+        "the typical size grows from √0.00312031 ≈ 0.0559 to √v̂ = 0.0637262",
+        "典型的な大きさは √0.00312031 ≈ 0.0559 から √v̂ = 0.0637262 に増えます",
+        lambda: f"{0.00312031 ** 0.5:.3g}", "0.0559", page="adam"),
+    "adam: 82% of lr_t": claim(
+        "m̂ / √v̂ is about -0.82, so the step is 82% of `lr_t`",
+        "m̂ / √v̂ は約 -0.82 なので、一歩は `lr_t` の 82% です",
+        lambda: f"{-0.0521145 / 0.0637262:.2f}", "-0.82", page="adam"),
+    "gpt: each position's loss block": claim(
+        "Each `pos*/loss` block has norm 0.2828", "各 `pos*/loss` ブロックのノルムは 0.2828 です",
+        lambda: ({g4(block_norms(1)[f"pos{p}/loss"]) for p in range(5)}, g4(math.sqrt(0.08)),
+                 g4(block_norms(1)["loss"]), g4(math.sqrt(1 + 5 * 0.2 ** 2))),
+        ({"0.2828"}, "0.2828", "1.095", "1.095"), page="gpt"),
+    "gpt: the largest and smallest softmax norms": claim(
+        "The largest, 3.982, is at position 0", "最大の 3.982 は位置 0 で",
+        softmax_ends, ((0, "3.982"), (4, "0.9325")), page="gpt"),
+    "gpt: the embedding tables' nodes": claim(
+        "`wte` holds 48 nodes: 16 numbers for each of the 3 distinct tokens in the text",
+        "`wte` は 48 ノードで、テキストに現れる 3 種類のトークン（BOS、`a`、`n`）それぞれについ"
+        "て 16 個ずつです",
+        lambda: (block_nodes()["params/wte"], block_nodes()["params/wpe"],
+                 block_nodes()["params/lm_head"]), (48, 80, 432), page="gpt"),
+    "gpt: the highway at position 3": claim(
+        "the gradient of `L0.res1` equals that of `L0.res2` (0.005248, 0.01506, -0.007124, ... "
+        "for the first three elements)",
+        "`L0.res1` の勾配は `L0.res2` の勾配と一致します（最初の三要素は 0.005248、0.01506、-0."
+        "007124、……）",
+        residual_equal_at_3, (True, ["0.005248", "0.01506", "-0.007124"]), page="gpt"),
+    "gpt: the residuals at position 4": claim(
+        "at position 4, `residual2` has 0.08522 and `residual1` 0.1498",
+        "位置 4 では `residual2` が 0.08522、`residual1` が 0.1498 です",
+        lambda: (g4(block_norms(2)["pos4/layer0/residual2"]),
+                 g4(block_norms(2)["pos4/layer0/residual1"])), ("0.08522", "0.1498"),
+        page="gpt"),
+    "gpt: x[0] gets more than the highway": claim(
+        "(-0.003732 for `x[0]` against 0.005248 from here)",
+        "（`x[0]` では from here の 0.005248 に対して -0.003732）",
+        lambda: g4(vector("x", "pos3/embed")[0]["grad"]), "-0.003732", page="gpt"),
+    "gpt: the top guesses at position 3": claim(
+        "At position 3 the model's top guess is `e` (p = 0.1363), just ahead of the right "
+        "answer `a` (p = 0.1323)",
+        "位置 3 でモデルがいちばん高い確率を与えたのは `e`（p = 0.1363）で、正解の `a`（p = 0.1"
+        "323）はわずかに及びません",
+        top_guesses_at_3, [("e", "0.1363"), ("a", "0.1323"), ("i", "0.1160"), ("n", "0.1098")],
+        page="gpt"),
     # training.md: step 1
     "training: step 1 moves weights with a gradient by lr": claim(
         "on its first step every weight with a gradient moves by the learning rate, 0.01",
