@@ -395,11 +395,13 @@ def unit_3_on_gaynelle():
 CLAIMS = {
     # adam.md: lr_t is not a hard limit
     "adam: moves above lr_t": claim(
-        "a weight moved by more than `lr_t` 14,890 times, in 938 of the 1000 steps",
-        "重みが `lr_t` より大きく動いたことが 14,890 回、1000 ステップのうち 938 ステップであり"
-        "ました",
-        lambda: (f"{len(default_run()[0]):,}", len(set(default_run()[0]))), ("14,890", 938),
-        slow=True, page="adam"),
+        "a weight moved by more than `lr_t` 14,890 times out of 4,192,000 (0.36%), in 938 of "
+        "the 1000 steps",
+        "重みが `lr_t` より大きく動いたことが 4,192,000 回のうち 14,890 回（0.36%）、"
+        "1000 ステップのうち 938 ステップでありました",
+        lambda: (f"{len(default_run()[0]):,}", f"{4192 * 1000:,}",
+                 f"{len(default_run()[0]) / (4192 * 1000):.2%}", len(set(default_run()[0]))),
+        ("14,890", "4,192,000", "0.36%", 938), slow=True, page="adam"),
     "adam: the largest move": claim(
         "The largest move was `layer0.mlp_fc2[3][58]` at step 584: 2.26 × `lr_t`",
         "最大は `layer0.mlp_fc2[3][58]` のステップ 584 で、`lr_t` の 2.26 倍です",
