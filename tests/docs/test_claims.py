@@ -27,6 +27,7 @@ import pytest
 
 from microgpt_trace.docs_build import traced_text
 from microgpt_trace.microgpt import floats
+from microgpt_trace.microgpt.adam_explained import next_update
 from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
 from microgpt_trace.microgpt.model import param_shapes
 from microgpt_trace.microgpt.runs.checkpoint import load_model
@@ -35,6 +36,7 @@ from microgpt_trace.microgpt.train import TrainConfig, start, train_steps
 from microgpt_trace.renderers.panels.data import moving_average
 from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_text
 from microgpt_trace.tracer.queries import collapse
+from microgpt_trace.tracer.scope_view import scope_names
 
 from .transcripts import ROOT
 
@@ -390,6 +392,14 @@ def unit_3_on_gaynelle():
     return len(values), g4(min(values)), g4(max(values))
 
 
+def rmsnorm_scales_at_3():
+    """(scale of the attention's rmsnorm, rms of the MLP's input, the MLP's scale)."""
+    x = [d["data"] for d in vector("x", "pos3/embed")]
+    res1 = [d["data"] for d in vector("L0.res1", "pos3/layer0/residual1")]
+    return (f"{(rms(x) ** 2 + 1e-5) ** -0.5:.6g}", g4(rms(res1)),
+            g4((rms(res1) ** 2 + 1e-5) ** -0.5))
+
+
 # --- the table ----------------------------------------------------------------------
 
 CLAIMS = {
@@ -533,6 +543,60 @@ CLAIMS = {
         "323）はわずかに及びません",
         top_guesses_at_3, [("e", "0.1363"), ("a", "0.1323"), ("i", "0.1160"), ("n", "0.1098")],
         page="gpt"),
+    "the loss of a uniform guess": Claim(
+        {"docs/primer.md": "a loss of ln 27 ≈ 3.2958",
+         "docs/ja/primer.md": "一様に 1/27 を与えるモデルの損失は ln 27 ≈ 3.2958 です",
+         "docs/questions.md": "a loss of ln 27 ≈ 3.2958 per position",
+         "docs/ja/questions.md": "損失は位置あたり ln 27 ≈ 3.2958 です",
+         "docs/training.md": "the loss of a uniform guess, ln 27 = 3.30"},
+        lambda: (f"{math.log(27):.4f}", f"{math.log(27):.2f}"), ("3.2958", "3.30")),
+    "backprop: exp is not a straight line": claim(
+        "`exp(1) = 2.71828` and `exp(2) = 7.38906`, a change of 4.67 for a step of 1",
+        "`exp(1) = 2.71828`、`exp(2) = 7.38906` なので、1 だけ動かすと結果は 4.67 変わります",
+        lambda: (f"{math.e:.6g}", f"{math.exp(2):.6g}", f"{math.exp(2) - math.e:.3g}"),
+        ("2.71828", "7.38906", "4.67"), page="backprop"),
+    "questions: the maximum the softmax subtracts": claim(
+        "`−max = -0.5285` (the largest score at position 3, 0.5285, with its sign flipped)",
+        "定数 `−max = -0.5285`（位置 3 の最大のスコア 0.5285 の符号を反転したもの）",
+        lambda: g4(max(node(f"L0.h2.score[t={t}]", "pos3/")["data"] for t in range(4))),
+        "0.5285", page="questions"),
+    "gpt: the maximum at position 4": Claim(
+        {"docs/gpt.md": "the constant `−max = -2.039`, the score at t=3 with its sign flipped",
+         "docs/ja/gpt.md": "定数 `−max = -2.039`。t=3 のスコアの符号を反転したもの",
+         "docs/glossary.md": "`−max = -2.039` is the largest score with its",
+         "docs/ja/glossary.md": "`−max = -2.039` は最大の"},
+        lambda: max((node(f"L0.h2.score[t={t}]", "pos4/")["data"], t) for t in range(5)),
+        (pytest.approx(2.039, abs=5e-4), 3)),
+    "gpt: the scales of the attention and MLP rmsnorms": claim(
+        "its `scale` is 1.00006; the input of the MLP has 1.005, scale 0.9946",
+        "`scale` は 1.00006、MLP への入力は 1.005 で `scale` は 0.9946 です",
+        lambda: rmsnorm_scales_at_3(), ("1.00006", "1.005", "0.9946"), page="gpt"),
+    "gpt: the scopes of anna": claim(
+        "lists every scope the text has (166 for `anna`)", "（`anna` では 166 個）",
+        lambda: len(scope_names(anna())), 166, page="gpt"),
+    "code: the blocks of position 3": claim(
+        "pos3/layer0/attn 212 0.1951 pos3/layer0/residual1 16 0.1094 pos3/layer0/mlp 164 0.1978 "
+        "pos3/layer0/residual2 16 0.1094",
+        "pos3/layer0/attn 212 0.1951 pos3/layer0/residual1 16 0.1094 pos3/layer0/mlp 164 0.1978 "
+        "pos3/layer0/residual2 16 0.1094",
+        lambda: " ".join(f"{s} {block_nodes(2)[s]} {round(block_norms(2)[s], 4)}"
+                         for s in ("pos3/layer0/attn", "pos3/layer0/residual1", "pos3/layer0/mlp",
+                                   "pos3/layer0/residual2")),
+        "pos3/layer0/attn 212 0.1951 pos3/layer0/residual1 16 0.1094 pos3/layer0/mlp 164 0.1978 "
+        "pos3/layer0/residual2 16 0.1094", page="code"),
+    "code: one Adam update": claim(
+        "-0.3117291201522225 -0.05211446891164187 0.004060853855864515 0.005 0.320656029298435",
+        "-0.3117291201522225 -0.05211446891164187 0.004060853855864515 0.005 0.320656029298435",
+        lambda: " ".join(map(str, (lambda u: (u.grad, u.m, u.v, u.lr_t, u.new_value))(
+            next_update(None, "wte[0][1]", text="anna", steps=2000)))),
+        "-0.3117291201522225 -0.05211446891164187 0.004060853855864515 0.005 0.320656029298435",
+        page="code"),
+    "code: three training steps": claim(
+        "1 3.3962 0.01 2 3.2794 0.006666666666666668 3 3.2130 0.003333333333333334",
+        "1 3.3962 0.01 2 3.2794 0.006666666666666668 3 3.2130 0.003333333333333334",
+        lambda: " ".join(f"{m.step} {m.loss:.4f} {m.lr}" for m in trained(0.01, 3)[1]),
+        "1 3.3962 0.01 2 3.2794 0.006666666666666668 3 3.2130 0.003333333333333334",
+        page="code"),
     # training.md: step 1
     "training: step 1 moves weights with a gradient by lr": claim(
         "on its first step every weight with a gradient moves by the learning rate, 0.01",
