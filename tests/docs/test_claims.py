@@ -591,6 +591,18 @@ CLAIMS = {
         lambda: " ".join(f"{m.step} {m.loss:.4f} {m.lr}" for m in trained(0.01, 3)[1]),
         "1 3.3962 0.01 2 3.2794 0.006666666666666668 3 3.2130 0.003333333333333334",
         page="code"),
+    "gpt: every rmsnorm's output has root mean square 1": claim(
+        "The next matrix products always see inputs of the same size.",
+        "後に続く行列の積は、いつも同じ大きさの入力を受け取ることになります。",
+        lambda: all(0.999 < rms([d["data"] for d in vector(name, scope)]) <= 1
+                    for p in range(5)
+                    for name, scope in (("x", f"pos{p}/embed"),
+                                        ("L0.xn", f"pos{p}/layer0/attn/rmsnorm"),
+                                        ("L0.xn2", f"pos{p}/layer0/mlp/rmsnorm"))),
+        True, page="gpt"),
+    "training: step 13 is the hardest of twenty": claim(
+        "step 13's loss is the highest of all", "ステップ 13 の損失がいちばん高くなっています",
+        lambda: max(trained(0.01, 20)[1], key=lambda m: m.loss).step, 13, page="training"),
     # training.md: step 1
     "training: step 1 moves weights with a gradient by lr": claim(
         "on its first step every weight with a gradient moves by the learning rate, 0.01",
