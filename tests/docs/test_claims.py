@@ -6,7 +6,8 @@ A claim is the text quoted on each page that states it (English and Japanese poi
 at the same check when they quote the same number; whitespace and line breaks in a
 page do not matter) and a function computing what the text says, formatted as the
 text prints it. Numbers in ```console transcripts are checked by test_transcripts.py;
-these are the numbers in the sentences around them, and in alt texts.
+these are the numbers in the sentences around them, and in alt texts. An alt text of
+a figure drawn from a .dot must also quote only numbers its figure shows.
 
 The sources: the metrics logs of the two short runs under docs/img (`docs --check`
 keeps them current), the default checkpoint's trace of `anna` (one shared trace),
@@ -938,3 +939,21 @@ def test_the_page_says_it(claim_):
 @pytest.mark.parametrize("claim_", params())
 def test_the_run_says_it(claim_):
     assert claim_.fact() == claim_.shown
+
+
+def alt_texts():
+    """(page, alt text, the figure's DOT source) for every figure drawn from a .dot."""
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        for alt, image in re.findall(r"!\[([^\]]*)\]\(((?:\.\./)?img/[^)]+)\)",
+                                     page.read_text(encoding="utf-8")):
+            dot = (page.parent / image).with_suffix(".dot")
+            if dot.exists():
+                yield pytest.param(alt, dot, id=f"{page.relative_to(ROOT)}:{image}")
+
+
+@pytest.mark.parametrize("alt, dot", list(alt_texts()))
+def test_every_number_an_alt_text_quotes_is_in_its_figure(alt, dot):
+    """The figure prints 4 significant digits; the alt text may quote more."""
+    source = dot.read_text(encoding="utf-8")
+    for number in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", alt):
+        assert number in source or f"{float(number):.4g}" in source, (dot.name, number)
