@@ -402,8 +402,8 @@ CLAIMS = {
     "adam: moves above lr_t": claim(
         "a weight moved by more than `lr_t` 14,890 times out of 4,192,000 (0.36%), in 938 of "
         "the 1000 steps",
-        "重みが `lr_t` より大きく動いたことが 4,192,000 回のうち 14,890 回（0.36%）、"
-        "1000 ステップのうち 938 ステップでありました",
+        "重みが `lr_t` より大きく動いたのは、4,192,000 回の動きのうち 14,890 回（0.36%）で、"
+        "1000 ステップのうち 938 ステップで起きています",
         lambda: (f"{len(default_run()[0]):,}", f"{4192 * 1000:,}",
                  f"{len(default_run()[0]) / (4192 * 1000):.2%}", len(set(default_run()[0]))),
         ("14,890", "4,192,000", "0.36%", 938), slow=True, page="adam"),
