@@ -30,6 +30,7 @@ SLOW_COMMANDS = frozenset({
     "microgpt-trace docs --check",
     'microgpt-trace adam "layer0.mlp_fc1[3][5]"',
     "microgpt-trace train --steps 200 --snapshot-every 200 --log out/train-healthy.jsonl",
+    "microgpt-trace train --steps 100 --layers 3 -o out/with.json",
 })
 
 
