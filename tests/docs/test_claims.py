@@ -465,7 +465,7 @@ CLAIMS = {
          "docs/backprop.md": "The GPT in this project has 4192 numbers it can adjust",
          "docs/training.md": "the gradient of every one of the model's 4192 weights",
          "docs/gpt.md": "What the optimizer does with the 4192 gradients",
-         "docs/ja/gpt.md": "オプティマイザが 4192 個の勾配をどう使うか"},
+         "docs/ja/gpt.md": "オプティマイザーが 4,192 個の勾配をどう使うか"},
         lambda: (len(param_shapes(load_model()[0].config)),
                  f"{len(load_model()[0].parameters()):,}"), (9, "4,192")),
     "primer: the gates at positions 4 and 3": Claim(
@@ -491,7 +491,7 @@ CLAIMS = {
         lambda: f"{0.0216029 / 0.0297882:.3f}", "0.725", page="adam"),
     "adam: one large gradient": claim(
         "It is fifty times the previous average `m_prev` = -0.00630012",
-        "前回までの平均 `m_prev` = -0.00630012 の約五十倍です",
+        "前回までの平均 `m_prev` = -0.00630012 の約 50 倍です",
         lambda: round(0.311729 / 0.00630012, -1), 50.0, page="adam"),
     "adam: the typical size grows": claim(
         "the typical size grows from √0.00312031 ≈ 0.0559 to √v̂ = 0.0637262",
@@ -529,7 +529,7 @@ CLAIMS = {
         page="gpt"),
     "gpt: x[0] gets more than the highway": claim(
         "(-0.003732 for `x[0]` against 0.005248 from here)",
-        "（`x[0]` では from here の 0.005248 に対して -0.003732）",
+        "（`x[0]` では `from here` の 0.005248 に対して -0.003732）",
         lambda: g4(vector("x", "pos3/embed")[0]["grad"]), "-0.003732", page="gpt"),
     "gpt: the top guesses at position 3": claim(
         "At position 3 the model's top guess is `e` (p = 0.1363), just ahead of the right "
@@ -675,7 +675,7 @@ CLAIMS = {
         (("49%", 61), ("75%", 47)), page="training"),
     "training: the healthy rule holds for the healthy run": claim(
         "it never climbs above the line again",
-        "線より上に戻ることはない",
+        "線より上には戻りません",
         lambda: all(x < UNIFORM for x in loss_average("healthy")[14:]), True,
         page="training"),
     # training.md: lr 0.1
@@ -848,7 +848,7 @@ CLAIMS = {
         smallest_and_largest_heads, ({1}, [3, 3, 3, 3, 2], "0.01347", "0.02008"), page="gpt"),
     "gpt: open gates per position": claim(
         "3, 11, 1, 0 and **16** of the 64 units are active at positions 0 to 4",
-        "位置 0〜4 で、64 ユニットのうち 3、11、1、0、**16** 個が働いています",
+        "位置 0〜4 で、64 個のゲートのうち 3、11、1、0、**16** 個が開いています",
         gates_open, [3, 11, 1, 0, 16], page="gpt"),
     "gpt: every relu input negative at position 3": claim(
         "every one of the 64 inputs of `relu` is negative (the largest is -0.0702)",
