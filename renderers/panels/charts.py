@@ -106,6 +106,19 @@ def figure_bytes(figure: Figure) -> dict[str, bytes]:
     return out
 
 
+def log_axis(axis) -> None:
+    """A log scale on `axis` labelled 0.01, 0.1, 1: matplotlib's own labels are TeX,
+    which panel_style() draws as its source text."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    if axis.axis_name == "x":
+        axis.axes.set_xscale("log")
+    else:
+        axis.axes.set_yscale("log")
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def shown(token):
     """A token as a tick label: a space would be invisible."""
     return "␣" if token == " " else token
@@ -181,7 +194,7 @@ def grad_curves_figure(steps: Sequence[dict], window: int | None = None) -> Figu
         # character of a document at one position), and one would hide the other
         ax.plot(x, moving_average(values, window), color=colours(i % 10), linewidth=1.8,
                 linestyle="--" if i % 2 else "-", label=name)
-    ax.set_yscale("log")
+    log_axis(ax.yaxis)
     ax.set(title=f"Gradient norm per parameter group (bold: moving average of {window} steps)",
            xlabel="step", ylabel="gradient L2 norm (log scale)")
     ax.grid(alpha=0.3, which="both")

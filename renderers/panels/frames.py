@@ -28,6 +28,7 @@ from .charts import (
     OTHER,
     TARGET,
     group_colour,
+    log_axis,
     new_figure,
     panel_style,
     position_labels,
@@ -453,7 +454,7 @@ def grad_panel(snapshots: Sequence[dict], sc: dict | None = None,
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     if log_scale:
-        ax.set_xscale("log")
+        log_axis(ax.xaxis)
         ax.set_xlim(low / 2, high * 4)
     else:
         ax.set_xlim(0, high * 1.15)

@@ -94,6 +94,17 @@ def test_a_frame_of_a_reused_figure_equals_a_fresh_figure_of_that_snapshot(run):
                 Image.open(io.BytesIO(whole)).tobytes(), (build.__name__, snapshot["step"])
 
 
+def test_tick_labels_are_plain_text(run):
+    """Panels draw every string as text (no TeX), so a tick label must not be TeX source."""
+    for name, figure in all_figures(run).items():
+        panels.figure_bytes(figure)
+        labels = [label.get_text() for ax in figure.axes
+                  for label in [*ax.get_xticklabels(which="both"),
+                                *ax.get_yticklabels(which="both")]]
+        assert any(labels), name
+        assert not [text for text in labels if "$" in text or "\\" in text], name
+
+
 def test_loss_has_the_uniform_guess_line_at_ln_vocab(run):
     _, steps, vocab = run
     ax = panels.loss_figure([1, 2], [3.0, 2.0], vocab_size=27).axes[0]
