@@ -31,7 +31,7 @@ from .charts import (
     position_loss_figure,
     update_ratio_figure,
 )
-from .data import scales
+from .data import scales, text_groups
 from .frames import (
     attention_panel,
     embedding_panel,
@@ -173,22 +173,6 @@ def run_figures(steps, snapshots, vocab):
     if any("hist" in s for s in snapshots):
         yield "weight_hist", histogram_figure(snapshots, "weights")
         yield "grad_hist", histogram_figure(snapshots, "grads")
-
-
-def text_groups(snapshots):
-    """Consecutive snapshots of the same text (a run resumed with another
-    --snapshot-text has two): each group shares one figure per panel.
-
-    >>> [len(g) for g in text_groups([{"text": "a"}, {"text": "a"}, {"text": "b"}])]
-    [2, 1]
-    """
-    groups = []
-    for snapshot in snapshots:
-        if groups and groups[-1][-1]["text"] == snapshot["text"]:
-            groups[-1].append(snapshot)
-        else:
-            groups.append([snapshot])
-    return groups
 
 
 def step_panels(snapshots, vocab, top_k, log_scale, position, sc):
