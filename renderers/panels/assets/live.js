@@ -279,7 +279,7 @@ function drawRun() {
 
 // renderers/panels/charts.py update_ratio_figure: log10 ratio per group, its moving
 // average bold, the -3 rule of thumb dotted; a step without a ratio is a gap
-function drawRatio(window) {
+function ratioSeries(window) {
   const rated = run.steps.filter((s) => s.update_ratio);
   const xs = rated.map((s) => s.step), series = [], off = [];
   const names = rated.length ? Object.keys(rated[rated.length - 1].update_ratio) : [];
@@ -293,6 +293,11 @@ function drawRatio(window) {
     series.push({ xs, ys: movingAverage(ys.map((y) => (Number.isFinite(y) ? y : mean)), window),
       color, width: 1.8, label: name, dash: i % 2 ? "5 3" : "none" });
   });
+  return { rated, series, off };
+}
+
+function drawRatio(window) {
+  const { rated, series, off } = ratioSeries(window);
   const ys = series.flatMap((s) => s.ys).filter(Number.isFinite);
   lineChart($("ratio"), series, { xMin: 0, xMax: totalSteps(), legendRight: true,
     yMin: Math.floor(Math.min(-3.5, ...ys)), yMax: Math.ceil(Math.max(-2.5, ...ys)),
