@@ -132,7 +132,7 @@ def test_the_page_of_a_finished_log_shows_the_reports_numbers(finished_log, page
         assert (tuple(embedding["low"]), tuple(embedding["high"])) == tuple(zip(ax.get_xlim(),
                                                                                 ax.get_ylim()))
         assert numbers(texts["variance"]) == numbers(ax.texts[-1].get_text())
-        assert f"step {snapshots[-1]['step']}'s embeddings (the last snapshot" in texts["axes"]
+        assert f"PCs of step {snapshots[-1]['step']}, the last snapshot" in texts["axes"]
 
     # per snapshot: the loss at each position, the residual stream, the captions
     position = charts.position_loss_figure(snapshots).axes[0]

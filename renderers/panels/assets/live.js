@@ -186,8 +186,11 @@ function heatmap(canvas, m, o) {
   const cellFor = (l) => Math.max(3, Math.min(o.maxCell || 22, Math.floor((box - l - 6) / cols)));
   if (o.maxCell && cellFor(left) >= 26) { px = 14; left = widest(px, o.rows) + 10; }
   const cell = cellFor(left);
-  const upright = o.cols && o.cols.every((s) => [...s].length === 1); // a character stands upright
-  const top = (o.title ? px + 5 : 0) + (!o.cols ? 4 : upright ? px + 5 : widest(px, o.cols) + 10);
+  // a character stands upright (a Japanese one read sideways is hard to read); a longer
+  // label (BOS) turns a quarter
+  const upright = (s) => [...s].length === 1;
+  const turned = (o.cols || []).filter((s) => !upright(s));
+  const top = (o.title ? px + 5 : 0) + (!o.cols ? 4 : turned.length ? widest(px, turned) + 10 : px + 5);
   const cellH = Math.max(cell, px + 2); // a row keeps room for its label when columns are thin
   const W = left + cell * cols + 6, H = top + cellH * rows + 4;
   const dpr = window.devicePixelRatio || 1;
@@ -199,17 +202,12 @@ function heatmap(canvas, m, o) {
   if (o.title) c.fillText(o.title, 2, px + 1);
   c.textAlign = "right"; c.textBaseline = "middle";
   o.rows.forEach((s, r) => c.fillText(s, left - 4, top + (r + 0.5) * cellH));
-  if (o.cols && upright && cell >= 9) {
-    c.save(); c.textAlign = "center"; c.textBaseline = "bottom";
-    o.cols.forEach((s, j) => c.fillText(s, left + (j + 0.5) * cell, top - 2));
-    c.restore();
-  } else if (o.cols && cell >= 8) {
-    c.save(); c.textAlign = "left";
+  if (o.cols && cell >= 8) {
     o.cols.forEach((s, j) => {
-      c.save(); c.translate(left + (j + 0.5) * cell, top - 4); c.rotate(-Math.PI / 2);
+      c.save(); c.translate(left + (j + 0.5) * cell, top - (upright(s) ? 2 : 4));
+      if (upright(s)) { c.textAlign = "center"; c.textBaseline = "bottom"; } else { c.textAlign = "left"; c.rotate(-Math.PI / 2); }
       c.fillText(s, 0, 0); c.restore();
     });
-    c.restore();
   }
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < cols; j++) {
@@ -477,8 +475,8 @@ function drawEmbedding(s, voc) {
   });
   const held = (100 * (e.explained[0] + e.explained[1])).toFixed(0);
   const last = run.steps[run.steps.length - 1], done = last && last.step >= totalSteps();
-  el("text", { x: m.l, y: h - 20, class: "note embedding-axes" }, svg, `axes: the two principal directions of step ${e.basisStep}'s embeddings` +
-    (done ? " (the last snapshot, as in the report)" : " (the newest snapshot: they move when a new one lands)"));
+  el("text", { x: m.l, y: h - 20, class: "note embedding-axes" }, svg, `axes: the PCs of step ${e.basisStep}, ` +
+    (done ? "the last snapshot, as in the report" : "the newest snapshot (re-based as new ones land)"));
   el("text", { x: m.l, y: h - 6, class: "note embedding-variance" }, svg, `these two directions hold ${held}% of this step's variance`);
 }
 
