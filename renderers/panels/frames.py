@@ -334,6 +334,9 @@ def residual_panel(snapshots: Sequence[dict], sc: dict | None = None) -> Panel:
     values = [right.text(i, 0, "", ha="center", va="bottom", fontsize=8)
               for i in range(len(pairs))]
     right.set_xticks(range(len(pairs)), pairs, fontsize=8)
+    if not pairs:  # train --no-attention --no-mlp: the stream is its embedding alone
+        right.text(0.5, 0.5, f"only {names[0]}: no attention or MLP\nblock adds to it",
+                   transform=right.transAxes, ha="center", va="center", color="#636363")
     right.set_ylim(sc["cosine"] - 0.1, 1.1)
     right.axhline(0, color="black", linewidth=0.6)
     right.set(xlabel="consecutive stages", ylabel="mean cosine similarity",

@@ -130,7 +130,7 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
                 if svg:
                     files[f"{name}-{stem}.svg"] = frame_svg(panel, snapshot)
         done += len(group)
-    per_step = [(s, {name: frames[name][i] for name in STEP_PANELS})
+    per_step = [(s, {name: frames[name][i] for name in STEP_PANELS if frames[name]})
                 for i, s in enumerate(snapshots)]
     files["report.html"] = report_html(run_pngs, per_step, steps, info or {}, samples or [])
     try:
@@ -176,13 +176,18 @@ def run_figures(steps, snapshots, vocab):
 
 
 def step_panels(snapshots, vocab, top_k, log_scale, position, sc):
-    """Each per-snapshot panel, built once for snapshots of one text on the scales sc."""
-    yield "attention", attention_panel(snapshots, sc)
+    """Each per-snapshot panel, built once for snapshots of one text on the scales sc;
+    none for a part the run switched off (train --no-attention, --no-mlp)."""
+    attention, mlp = bool(snapshots[0]["attn"]), bool(snapshots[0]["mlp"])
+    if attention:
+        yield "attention", attention_panel(snapshots, sc)
     yield "probs", probs_panel(snapshots, vocab, position, top_k)
     yield "embedding", embedding_panel(snapshots, vocab)
     yield "residual", residual_panel(snapshots, sc)
-    yield "head_outputs", head_output_panel(snapshots, sc)
-    yield "mlp", mlp_panel(snapshots, sc)
+    if attention:
+        yield "head_outputs", head_output_panel(snapshots, sc)
+    if mlp:
+        yield "mlp", mlp_panel(snapshots, sc)
     yield "grad_flow", grad_panel(snapshots, sc, log_scale)
 
 
@@ -239,6 +244,12 @@ def snapshot_section(per_step, steps):
         f'<input type="range" id="step" min="0" max="{last}" value="{last}" step="1" '
         f'aria-label="snapshot step"><output id="step-label" for="step"></output></div>\n',
     ]
+    off = [what for name, what in (("attention", "attention (train --no-attention): no "
+                                    "attention maps, no head outputs"),
+                                   ("mlp", "the MLP (train --no-mlp): no MLP activations"))
+           if name not in per_step[-1][1]]
+    if off:
+        parts.append(f"<p>This run switched off {' and '.join(off)}.</p>\n")
     for snapshot, images in per_step:
         record = by_step.get(snapshot["step"], {})
         caption = (f"step {snapshot['step']} · loss on “{snapshot['text']}” "
@@ -249,7 +260,7 @@ def snapshot_section(per_step, steps):
         figures = "".join(
             f"<figure><figcaption>{e(STEP_PANELS[name])}</figcaption>"
             f"{img(images[name], f'{STEP_PANELS[name]}, {caption}')}</figure>\n"
-            for name in STEP_PANELS)
+            for name in images)
         parts.append(f'<section class="snapshot" data-step="{snapshot["step"]}" '
                      f'data-caption="{e(caption)}">\n{figures}</section>\n')
     parts.append(f"<script>\n{asset(__package__, 'report.js')}</script>\n")
