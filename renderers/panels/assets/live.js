@@ -356,7 +356,8 @@ function drawSnapshot(s) {
   const columns = probColumns(voc.length);
   heatmap($("probs"), s.probs.map((p) => columns.map((j) => p[j])), {
     rows: inputs.map((t, i) => `${t} → ${s.tokens[i + 1]}`), cols: columns.map((j) => voc[j]),
-    color: BLUE, box: (r, c) => columns[c] === s.targets[r], maxCell: 48,
+    // the report's square-root colour scale (PowerNorm 0.5): a small probability still shows
+    color: (v) => BLUE(Math.sqrt(v)), box: (r, c) => columns[c] === s.targets[r], maxCell: 48,
     title: columns.length < voc.length ? `${columns.length} of ${voc.length} tokens` : "" });
   drawEmbedding(s, voc);
   drawResidual(s.residual, sc);
