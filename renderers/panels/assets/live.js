@@ -469,16 +469,49 @@ function drawEmbedding(s, voc) {
   if (e.low[1] < 0 && e.high[1] > 0) el("line", { x1: ox, x2: X(e.high[0]), y1: Y(0), y2: Y(0), class: "grid" }, svg);
   if (e.low[0] < 0 && e.high[0] > 0) el("line", { x1: X(0), x2: X(0), y1: oy, y2: Y(e.low[1]), class: "grid" }, svg);
   const shown = new Set(voc.length <= MAX_COLUMNS ? voc.keys() : [...s.targets, voc.length - 1]);
+  const leaders = el("g", { class: "leaders" }, svg), labels = [];
   e.coords.forEach((p, i) => {
     const inText = s.targets.includes(i);
     el("circle", { cx: X(p[0]), cy: Y(p[1]), r: 3, fill: inText ? "#d95f02" : "#7570b3" }, svg);
-    if (shown.has(i)) el("text", { x: X(p[0]) + 4, y: Y(p[1]) - 4, class: "label" }, svg, voc[i]);
+    if (shown.has(i)) labels.push({ i, text: el("text", { class: "label" }, svg, voc[i]) });
+  });
+  const boxes = labels.map(({ i, text }) => {
+    const w = text.getComputedTextLength() || 7, h = 12;
+    return { x: X(e.coords[i][0]) + 3, y: Y(e.coords[i][1]) - 3 - h, w, h };
+  });
+  spreadLabels(boxes, [ox, oy, ox + span[0] * k, oy + span[1] * k]);
+  labels.forEach(({ i, text }, n) => {
+    const b = boxes[n], px = X(e.coords[i][0]), py = Y(e.coords[i][1]);
+    text.setAttribute("x", b.x); text.setAttribute("y", b.y + b.h - 2);
+    const cx = Math.max(b.x, Math.min(px, b.x + b.w)), cy = Math.max(b.y, Math.min(py, b.y + b.h));
+    if (Math.hypot(cx - px, cy - py) > 12) el("line", { x1: px, y1: py, x2: cx, y2: cy }, leaders);
   });
   const held = (100 * (e.explained[0] + e.explained[1])).toFixed(0);
   const last = run.steps[run.steps.length - 1], done = last && last.step >= totalSteps();
   el("text", { x: m.l, y: h - 20, class: "note embedding-axes" }, svg, `axes: the PCs of step ${e.basisStep}, ` +
     (done ? "the last snapshot, as in the report" : "the newest snapshot (re-based as new ones land)"));
   el("text", { x: m.l, y: h - 6, class: "note embedding-variance" }, svg, `these two directions hold ${held}% of this step's variance`);
+}
+
+// renderers/panels/data.py spread_labels, in the page's pixels: each label box starts
+// up and right of its point; each round, every overlapping pair moves apart along the
+// axis where they overlap least, half each way; boxes stay inside the frame
+function spreadLabels(boxes, [x0, y0, x1, y1], rounds = 400) {
+  for (let round = 0; round < rounds; round++) {
+    let moved = false;
+    boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => {
+      const dx = b.x + b.w / 2 - (a.x + a.w / 2), dy = b.y + b.h / 2 - (a.y + a.h / 2);
+      const gx = Math.abs(dx) - (a.w + b.w) / 2, gy = Math.abs(dy) - (a.h + b.h) / 2;
+      if (gx >= 0 || gy >= 0) return;
+      moved = true;
+      const axis = gx > gy ? "x" : "y", gap = Math.max(gx, gy), sign = Math.sign(axis === "x" ? dx : dy) || 1;
+      a[axis] -= sign * (0.5 - gap / 2); b[axis] += sign * (0.5 - gap / 2);
+    }));
+    for (const b of boxes) {
+      b.x = Math.max(x0, Math.min(b.x, x1 - b.w)); b.y = Math.max(y0, Math.min(b.y, y1 - b.h));
+    }
+    if (!moved) break;
+  }
 }
 
 function residualSummary(res) { // renderers/panels/data.py residual_summary
