@@ -157,7 +157,8 @@ def frame_count(snapshots, steps=()):
     """How many figures and frames write_report draws (for a progress bar)."""
     run = 2 + 2 * bool(snapshots) + any("update_ratio" in s for s in steps) \
         + 2 * any("hist" in s for s in snapshots)
-    return run + len(STEP_PANELS) * len(snapshots)
+    # a run without attention has no attention or head-output panels; without MLP, no mlp
+    return run + sum(len(STEP_PANELS) - 2 * (not s["attn"]) - (not s["mlp"]) for s in snapshots)
 
 
 def run_figures(steps, snapshots, vocab):
