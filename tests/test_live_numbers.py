@@ -49,7 +49,7 @@ PAGE_NUMBERS = """() => {
         grads: Object.fromEntries(names.map((name) => [name,
             movingAverage(run.steps.map((s) => s.grad_norm[name]), window)])),
         ratio: ratioSeries(window).series.filter((s) => s.label).map((s) => [s.label, s.ys]),
-        columns: probColumns(vocab().length),
+        columns: probColumns(vocab().length, run.snapshots[run.snapshots.length - 1]),
         positionLoss: run.snapshots.map(positionLoss),
         residual: run.snapshots.map((s) => residualSummary(s.residual)),
         embedding: run.snapshots.map((s) => embeddingOf(s.step)),

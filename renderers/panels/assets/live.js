@@ -326,10 +326,21 @@ function drawSamples() {
 
 // ---- one snapshot ---------------------------------------------------------------------
 
-function probColumns(V) { // renderers/panels/data.py prob_columns, over the snapshots so far
+// the snapshots next to `s` of its text (renderers/panels/data.py text_groups): the report
+// draws each such run of snapshots on one figure
+function textGroup(s) {
+  const list = run.snapshots, at = list.indexOf(s);
+  let from = at, to = at + 1;
+  while (from > 0 && list[from - 1].text === s.text) from--;
+  while (to < list.length && list[to].text === s.text) to++;
+  return list.slice(from, to);
+}
+
+// renderers/panels/data.py prob_columns, over the snapshots of `shown`'s text group so far
+function probColumns(V, shown) {
   if (V <= MAX_COLUMNS) return [...Array(V).keys()];
   const best = new Map();
-  for (const s of run.snapshots) s.probs.forEach((p, i) => {
+  for (const s of textGroup(shown)) s.probs.forEach((p, i) => {
     best.set(s.targets[i], 2);
     [...p.keys()].sort((a, b) => p[b] - p[a]).slice(0, 3)
       .forEach((j) => best.set(j, Math.max(best.get(j) || 0, p[j])));
@@ -353,7 +364,7 @@ function drawSnapshot(s) {
   }));
   keepCanvases(att, keys);
   absent(att, !s.attn.length && NO_ATTENTION);
-  const columns = probColumns(voc.length);
+  const columns = probColumns(voc.length, s);
   heatmap($("probs"), s.probs.map((p) => columns.map((j) => p[j])), {
     rows: inputs.map((t, i) => `${t} → ${s.tokens[i + 1]}`), cols: columns.map((j) => voc[j]),
     // the report's square-root colour scale (PowerNorm 0.5): a small probability still shows
