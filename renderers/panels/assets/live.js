@@ -487,8 +487,8 @@ function drawEmbedding(s, voc) {
     if (shown.has(i)) labels.push({ i, text: el("text", { class: "label" }, svg, voc[i]) });
   });
   const boxes = labels.map(({ i, text }) => {
-    const w = text.getComputedTextLength() || 7, h = 12;
-    return { x: X(e.coords[i][0]) + 3, y: Y(e.coords[i][1]) - 3 - h, w, h };
+    const width = text.getComputedTextLength() || 7, height = 12;
+    return { x: X(e.coords[i][0]) + 3, y: Y(e.coords[i][1]) - 3 - height, w: width, h: height };
   });
   spreadLabels(boxes, [ox, oy, ox + span[0] * k, oy + span[1] * k]);
   labels.forEach(({ i, text }, n) => {
