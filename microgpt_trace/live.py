@@ -270,49 +270,22 @@ def event_data(line):
     return line.decode("utf-8"), record
 
 
-class ReceivedSnapshots:
-    """The snapshots of the log a page has received, as the report would read them (a
-    later record of a step replaces the one before and drops what came after it), and
-    the view the report computes over them."""
+def received_before(path, offset):
+    """The snapshots among the log's lines before byte `offset`: a page that reconnects
+    has them already, and the view it gets next is computed over them too."""
+    from microgpt_trace.renderers.panels.live import ReceivedSnapshots
 
-    KEPT = ("step", "text", "wte", "head_out", "mlp", "residual", "grad_norm")
-
-    def __init__(self):
-        self.snapshots = []
-
-    @classmethod
-    def before(cls, path, offset):
-        """The snapshots among the log's lines before byte `offset` (a page that
-        reconnects has them already, the view needs them too)."""
-        received = cls()
-        if offset > 0:
-            try:
-                with open(path, "rb") as f:
-                    head = f.read(offset)
-            except OSError:
-                return received
-            for line in head.split(b"\n"):
-                if line.startswith(b'{"type": "snapshot"'):
-                    received.add(event_data(line)[1])
-        return received
-
-    def add(self, record):
-        """Keep a snapshot record; True when the view changed."""
-        if not record or record.get("type") != "snapshot" or "step" not in record:
-            return False
-        while self.snapshots and self.snapshots[-1]["step"] >= record["step"]:
-            self.snapshots.pop()
-        self.snapshots.append({k: record.get(k) for k in self.KEPT})
-        return True
-
-    def view(self):
-        """The `view` event's JSON, or None when these records hold no view (not a run's)."""
-        from microgpt_trace.renderers.panels.live import live_view
-
+    received = ReceivedSnapshots()
+    if offset > 0:
         try:
-            return json.dumps(live_view(self.snapshots), ensure_ascii=False)
-        except (KeyError, TypeError, ValueError, IndexError):
-            return None
+            with open(path, "rb") as f:
+                head = f.read(offset)
+        except OSError:
+            return received
+        for line in head.split(b"\n"):
+            if line.startswith(b'{"type": "snapshot"'):
+                received.add(event_data(line)[1])
+    return received
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -406,13 +379,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def follow(self, live, offset):
         sent_status, beat = None, time.monotonic()
-        received = ReceivedSnapshots.before(live.log_path, offset)
+        received = received_before(live.log_path, offset)
         self.send_event("retry", "", "2000")
         while True:
             closing = live.closing.is_set()  # read before the file: the last lines count
             lines, offset, reset = new_lines(live.log_path, offset)
             if reset:
-                received = ReceivedSnapshots()
+                received = received_before(live.log_path, 0)
                 self.send_event("reset", "", "{}", event_id="0")
             new_snapshot = False
             for line, end in lines:
@@ -425,7 +398,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_event("status", json.dumps(status))
                 sent_status = status
             if new_snapshot and (view := received.view()) is not None:
-                self.send_event("view", view)
+                self.send_event("view", json.dumps(view, ensure_ascii=False))
             if lines:
                 beat = time.monotonic()
                 continue  # more may be waiting beyond this chunk

@@ -20,7 +20,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from microgpt_trace.live import LiveError, LiveServer, ReceivedSnapshots, new_lines
+from microgpt_trace.live import LiveError, LiveServer, new_lines, received_before
 from microgpt_trace.microgpt.runs.metrics import read_log
 from microgpt_trace.microgpt.runs.train_run import train_run
 from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start
@@ -121,12 +121,12 @@ def test_a_reconnecting_page_gets_the_view_of_every_snapshot_before_it(tiny_log)
     """The view covers the snapshots before Last-Event-ID too; a repeated step (a
     resumed run) replaces the snapshots from it on, as read_log does."""
     snapshots = read_log(tiny_log).snapshots
-    received = ReceivedSnapshots.before(tiny_log, tiny_log.stat().st_size)
-    assert json.loads(received.view()) == json.loads(json.dumps(live_view(snapshots)))
+    received = received_before(tiny_log, tiny_log.stat().st_size)
+    assert received.view() == live_view(snapshots)
     assert received.add({"type": "step", "step": 7}) is False
     assert received.add({**snapshots[1], "step": 4}) is True
     assert [s["step"] for s in received.snapshots] == [1, 4]
-    assert ReceivedSnapshots.before(tiny_log, 0).snapshots == []
+    assert received_before(tiny_log, 0).snapshots == []
 
 
 def test_a_closing_server_ends_each_stream_with_the_runs_end(tiny_log):

@@ -16,7 +16,7 @@ from typing import Sequence
 from ..assets import asset, page_template
 from .data import embedding_view, scales, text_groups
 
-__all__ = ["live_page", "live_view"]
+__all__ = ["live_page", "live_view", "ReceivedSnapshots"]
 
 
 def live_page(log_name: str) -> str:
@@ -55,3 +55,30 @@ def live_view(snapshots: Sequence[dict]) -> dict:
               for group in text_groups(snapshots)]
     return {"scales": {k: plain(v) for k, v in scales(snapshots).items()},
             "embedding": groups}
+
+
+class ReceivedSnapshots:
+    """The snapshots of a log a page has received, as the report would read them (a
+    later record of a step replaces the one before and drops what came after it), and
+    the view the report computes over them."""
+
+    KEPT = ("step", "text", "wte", "head_out", "mlp", "residual", "grad_norm")
+
+    def __init__(self):
+        self.snapshots = []
+
+    def add(self, record: dict | None) -> bool:
+        """Keep a snapshot record (only what the view reads); True when the view changed."""
+        if not record or record.get("type") != "snapshot" or "step" not in record:
+            return False
+        while self.snapshots and self.snapshots[-1]["step"] >= record["step"]:
+            self.snapshots.pop()
+        self.snapshots.append({k: record.get(k) for k in self.KEPT})
+        return True
+
+    def view(self) -> dict | None:
+        """live_view of the snapshots, or None when the records hold none (not a run's)."""
+        try:
+            return live_view(self.snapshots)
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
