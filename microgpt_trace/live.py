@@ -9,9 +9,13 @@ lock and no socket sits between the trainer and a reader, so a slow or closed ta
 only slow its own thread. A file that shrinks (a resumed run drops the steps after its
 checkpoint, a new run starts over) sends `reset`, then the file from its start.
 
-The one number the server adds is a snapshot's embedding PCA (`pca`), from the same
-pure function the report uses (renderers/panels/data.py); everything else the page
-draws, it draws from the records as written.
+What the report computes over all of a run's snapshots, the server computes over the
+snapshots the page has received, with the report's own functions (renderers/panels/live.py
+live_view): after each batch of lines that brings a snapshot, a `view` event carries the
+colour scales and the embeddings on the principal directions of the newest snapshot.
+For a finished log that is the report's view exactly; while a run goes on, the axes are
+re-based when a new snapshot lands. Everything else the page draws from the records as
+written.
 
 A training run in this process (`train --live`) hands over its Controls: the page's
 POSTs to /pause, /resume and /stop set them and the run checks them between steps
@@ -253,23 +257,35 @@ def new_lines(path, offset):
 
 
 def event_data(line):
-    """The JSON text a record's event carries, or None for a line that is not a record.
-    A snapshot gains `pca`: its embeddings on their two principal directions."""
+    """(the JSON text a record's event carries, the record parsed), or (None, None) for
+    a line that is not a record; a step record is passed on unparsed (record None)."""
     if line.startswith(b'{"type": "step", '):
-        return line.decode("utf-8")  # as MetricsLog wrote it: passed on without parsing
+        return line.decode("utf-8"), None  # as MetricsLog wrote it
     try:
         record = json.loads(line)
     except ValueError:
-        return None
+        return None, None
     if not isinstance(record, dict):
-        return None
-    if record.get("type") == "snapshot" and isinstance(record.get("wte"), list):
-        from microgpt_trace.renderers.panels.data import pca_2d
+        return None, None
+    return line.decode("utf-8"), record
 
-        coords, explained = pca_2d(record["wte"])
-        record["pca"] = {"coords": coords.tolist(), "explained": explained.tolist()}
-        return json.dumps(record, ensure_ascii=False)
-    return line.decode("utf-8")
+
+def received_before(path, offset):
+    """The snapshots among the log's lines before byte `offset`: a page that reconnects
+    has them already, and the view it gets next is computed over them too."""
+    from microgpt_trace.renderers.panels.live import ReceivedSnapshots
+
+    received = ReceivedSnapshots()
+    if offset > 0:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(offset)
+        except OSError:
+            return received
+        for line in head.split(b"\n"):
+            if line.startswith(b'{"type": "snapshot"'):
+                received.add(event_data(line)[1])
+    return received
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -363,20 +379,26 @@ class Handler(BaseHTTPRequestHandler):
 
     def follow(self, live, offset):
         sent_status, beat = None, time.monotonic()
+        received = received_before(live.log_path, offset)
         self.send_event("retry", "", "2000")
         while True:
             closing = live.closing.is_set()  # read before the file: the last lines count
             lines, offset, reset = new_lines(live.log_path, offset)
             if reset:
+                received = received_before(live.log_path, 0)
                 self.send_event("reset", "", "{}", event_id="0")
+            new_snapshot = False
             for line, end in lines:
-                data = event_data(line)
+                data, record = event_data(line)
                 if data is not None:
                     self.send_event("record", data, event_id=str(end))
+                    new_snapshot |= received.add(record)
             status = live.status()
             if status != sent_status:
                 self.send_event("status", json.dumps(status))
                 sent_status = status
+            if new_snapshot and (view := received.view()) is not None:
+                self.send_event("view", json.dumps(view, ensure_ascii=False))
             if lines:
                 beat = time.monotonic()
                 continue  # more may be waiting beyond this chunk

@@ -20,9 +20,11 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from microgpt_trace.live import LiveError, LiveServer, new_lines
+from microgpt_trace.live import LiveError, LiveServer, new_lines, received_before
+from microgpt_trace.microgpt.runs.metrics import read_log
 from microgpt_trace.microgpt.runs.train_run import train_run
 from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start
+from microgpt_trace.renderers.panels.live import live_view
 
 EXECUTABLE = Path(sys.executable).parent / "microgpt-trace"
 TINY = ["--embd", "8", "--heads", "2", "--block-size", "8"]
@@ -96,13 +98,14 @@ def test_new_lines_reads_whole_lines_and_starts_over_when_the_file_shrinks(tmp_p
 def test_the_stream_sends_every_record_then_what_lands_later(tiny_log):
     lines = tiny_log.read_text(encoding="utf-8").splitlines()
     with serving(tiny_log) as server:
-        found = events(server, len(lines) + 1)
+        found = events(server, len(lines) + 2)
         got = records(found)
         assert [r["type"] for r in got] == [json.loads(line)["type"] for line in lines]
         assert got[0]["format"] == "microgpt-trace-metrics"
         assert [r["step"] for r in got if r["type"] == "snapshot"] == [1, 4, 6]
-        snapshot = next(r for r in got if r["type"] == "snapshot")
-        assert len(snapshot["pca"]["coords"]) == len(snapshot["wte"])  # the report's pca_2d
+        # after the lines, the report's whole-run numbers over the snapshots they hold
+        views = [json.loads(d) for kind, _, d in found if kind == "view"]
+        assert views == [json.loads(json.dumps(live_view(read_log(tiny_log).snapshots)))]
         status = [json.loads(d) for kind, _, d in found if kind == "status"]
         assert status == [{"log": "run.jsonl", "controls": False, "state": "following"}]
         # a page that reconnects sends the last id it saw and gets only what follows
@@ -112,6 +115,18 @@ def test_the_stream_sends_every_record_then_what_lands_later(tiny_log):
                                 "grad_norm": {}}) + "\n")
         again = records(events(server, 2, last_id=last_id))
         assert [r["step"] for r in again] == [7]
+
+
+def test_a_reconnecting_page_gets_the_view_of_every_snapshot_before_it(tiny_log):
+    """The view covers the snapshots before Last-Event-ID too; a repeated step (a
+    resumed run) replaces the snapshots from it on, as read_log does."""
+    snapshots = read_log(tiny_log).snapshots
+    received = received_before(tiny_log, tiny_log.stat().st_size)
+    assert received.view() == live_view(snapshots)
+    assert received.add({"type": "step", "step": 7}) is False
+    assert received.add({**snapshots[1], "step": 4}) is True
+    assert [s["step"] for s in received.snapshots] == [1, 4]
+    assert received_before(tiny_log, 0).snapshots == []
 
 
 def test_a_closing_server_ends_each_stream_with_the_runs_end(tiny_log):

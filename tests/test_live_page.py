@@ -45,6 +45,9 @@ def test_a_live_run_pause_a_second_tab_and_stop(tmp_path, tiny_data, browser, pa
         assert total == 100000
         wait_for(lambda: shown_step(page)[0] > first and loss_points(page) > points)
         page.wait_for_selector("#attention canvas", timeout=WAIT)  # a snapshot was drawn
+        # while the run goes on, the embeddings sit on the newest snapshot's axes, and say so
+        assert "the newest snapshot (re-based as new ones land)" in page.text_content(
+            "#embedding .embedding-axes")
         other = browser.new_context().new_page()
         other.goto(url)
         other.wait_for_function("() => /^step [1-9]/.test(document.getElementById('step')"
@@ -185,8 +188,13 @@ READABILITY = """() => {
         return all.slice(0, Math.max(5, Math.ceil(all.length / 5)));  // the curve's start
     }).map(([x, y]) => ({ x, y }));
     const probs = document.getElementById('probs');
+    const labels = [...document.querySelectorAll('#embedding text.label')].map((t) => {
+        const b = t.getBBox();
+        return { x: b.x + 0.5, y: b.y + 0.5, width: b.width - 1, height: b.height - 1 }; });
     return { legendCoversStart: points.some((p) => inside(p, legend)),
              legendCoversLabel: meets(legend, label),
+             embeddingLabels: labels.length,
+             labelsOverlap: labels.some((a, i) => labels.slice(i + 1).some((b) => meets(a, b))),
              probsFill: probs.getBoundingClientRect().width / probs.parentElement.clientWidth };
 }"""
 
@@ -205,9 +213,11 @@ def caption_below_sticky(page, selector):
 @pytest.mark.parametrize("flags", [[], ["--no-attention", "--no-mlp"]])
 def test_the_page_reads_on_a_projector_and_a_desktop(tmp_path, page, flags):
     """The shipped names, at 1280x720 and 1920x1080: the loss legend covers neither the
-    curve's start nor the uniform-guess label, a snapshot panel scrolled into view shows its
-    caption below the sticky bar and slider, the next-token heatmap fills its wide box, and a
-    run without blocks shows its single residual stage as points, saying why."""
+    curve's start nor the uniform-guess label, the per-position loss names its uniform
+    guess in its legend, no two embedding labels overlap, a snapshot panel scrolled into
+    view shows its caption below the sticky bar and slider, the next-token heatmap fills
+    its wide box, and a run without blocks shows its single residual stage as points,
+    saying why."""
     log = tmp_path / "run.jsonl"
     subprocess.run([EXECUTABLE, "train", "--steps", "20", "--snapshot-every", "10", "--log", log,
                     *flags], check=True, capture_output=True, timeout=120)
@@ -223,6 +233,10 @@ def test_the_page_reads_on_a_projector_and_a_desktop(tmp_path, page, flags):
             seen = page.evaluate(READABILITY)
             assert not seen["legendCoversStart"] and not seen["legendCoversLabel"], (width, seen)
             assert seen["probsFill"] >= 0.8, (width, seen)
+            assert seen["embeddingLabels"] == 27 and not seen["labelsOverlap"], (width, seen)
+            # the per-position loss names its uniform-guess line in the legend, off the data
+            assert page.locator("#position-loss .hline-label").count() == 0
+            assert "uniform guess: ln(" in page.text_content("#position-loss .legend")
             for panel in ["#probs", "#residual", "#gradflow", "#position-loss"]:
                 assert caption_below_sticky(page, panel) >= 0, (width, panel)
             stages = page.locator("#residual circle").count()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-from .data import grad_curves, moving_average, target_probs, uniform_loss
+from .data import average_window, grad_curves, moving_average, target_probs, uniform_loss
 
 __all__ = ["panel_style", "figure_bytes", "loss_figure", "grad_curves_figure",
            "learning_figure", "update_ratio_figure", "histogram_figure",
@@ -149,7 +149,7 @@ def loss_figure(steps: Sequence[int], losses: Sequence[float], vocab_size: int,
     Returns:
         A matplotlib Figure; figure_bytes() turns it into PNG and SVG.
     """
-    window = window or max(1, round(len(losses) / 20))
+    window = window or average_window(len(losses))
     fig = new_figure(9, 4)
     ax = fig.add_subplot()
     ax.plot(steps, losses, color="#9ecae1", linewidth=0.8, label="loss per step")
@@ -183,7 +183,7 @@ def grad_curves_figure(steps: Sequence[dict], window: int | None = None) -> Figu
 
     curves = grad_curves(steps)
     x = [s["step"] for s in steps]
-    window = window or max(1, round(len(steps) / 20))
+    window = window or average_window(len(steps))
     fig = new_figure(9, 4.6)
     ax = fig.add_subplot()
     colours = colormaps["tab10"]
@@ -261,7 +261,7 @@ def update_ratio_figure(steps: Sequence[dict], window: int | None = None) -> Fig
 
     rated = [s for s in steps if "update_ratio" in s]
     x = [s["step"] for s in rated]
-    window = window or max(1, round(len(rated) / 20))
+    window = window or average_window(len(rated))
     fig = new_figure(9, 4.6)
     ax = fig.add_subplot()
     colours = colormaps["tab10"]

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["moving_average", "top_k", "pca_2d", "pca_basis", "project", "residual_summary",
-           "attention_mask", "head_matrix", "uniform_loss", "grad_curves", "target_probs",
-           "prob_columns", "scales", "spread_labels"]
+__all__ = ["moving_average", "average_window", "top_k", "pca_basis", "project",
+           "residual_summary", "attention_mask", "head_matrix", "uniform_loss", "grad_curves",
+           "target_probs", "prob_columns", "scales", "embedding_view", "text_groups",
+           "spread_labels"]
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:
@@ -45,6 +46,15 @@ def moving_average(values: Sequence[float], window: int) -> np.ndarray:
     return (sums[ends] - sums[starts]) / (ends - starts)
 
 
+def average_window(count: int) -> int:
+    """Steps per moving average of a run of `count` steps: about 1/20 of them.
+
+    >>> average_window(1000), average_window(50), average_window(5)
+    (50, 2, 1)
+    """
+    return max(1, round(count / 20))
+
+
 def top_k(probs: Sequence[float], k: int,
           target: int) -> tuple[list[int], list[float], int]:
     """The k most probable token ids and where the target ranks.
@@ -62,40 +72,6 @@ def top_k(probs: Sequence[float], k: int,
     """
     order = sorted(range(len(probs)), key=lambda i: (-probs[i], i))
     return order[:k], [probs[i] for i in order[:k]], order.index(target) + 1
-
-
-def pca_2d(matrix: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
-    """Project the rows of `matrix` onto its two principal components (numpy SVD).
-
-    Each component's sign is fixed so that its largest-magnitude loading is positive:
-    the picture does not flip between two snapshots for no reason.
-
-    Args:
-        matrix: rows x columns floats, e.g. the token embeddings (vocab x n_embd).
-
-    Returns:
-        (coords rows x 2, fraction of the variance each component explains (2,));
-        a missing second component (one column, one row) is zeros.
-
-    >>> coords, explained = pca_2d([[0.0, 0.0], [2.0, 0.0], [0.0, 1.0], [2.0, 1.0]])
-    >>> coords.round(6).tolist(), explained.round(6).tolist()
-    ([[-1.0, -0.5], [1.0, -0.5], [-1.0, 0.5], [1.0, 0.5]], [0.8, 0.2])
-    """
-    import numpy as np
-
-    x = np.asarray(matrix, dtype=float)
-    centred = x - x.mean(axis=0)
-    u, s, vt = np.linalg.svd(centred, full_matrices=False)
-    biggest = np.abs(vt).argmax(axis=1)
-    signs = np.where(vt[np.arange(len(vt)), biggest] < 0, -1.0, 1.0)
-    coords = np.zeros((len(x), 2))
-    explained = np.zeros(2)
-    m = min(2, len(s))
-    coords[:, :m] = centred @ (vt[:m].T * signs[:m])
-    total = (s ** 2).sum()
-    if total > 0:
-        explained[:m] = s[:m] ** 2 / total
-    return coords, explained
 
 
 def residual_summary(residual: dict) -> dict:
@@ -220,7 +196,7 @@ def scales(snapshots: Sequence[dict]) -> dict:
     Returns:
         {"head_out": max |value|, "mlp": max activation, "residual": max norm,
         "cosine": min mean cosine (at most 0), "grad": (min positive, max) norm};
-        a scale with nothing to show is 1.0.
+        a scale with nothing to show (a part the run switched off) is 1.0.
 
     >>> s = scales([{"head_out": [[[[0.5, -2.0]]]], "mlp": [[[0.0, 3.0]]],
     ...              "residual": {"stages": ["e", "a"], "norm": [[1.0, 4.0]],
@@ -233,13 +209,17 @@ def scales(snapshots: Sequence[dict]) -> dict:
     def biggest(values):
         return max(values, default=0.0) or 1.0
 
+    def most(nested):  # a part the run switched off (--no-attention) holds no values
+        array = np.asarray(nested, dtype=float)
+        return float(array.max()) if array.size else 0.0
+
     grads = [v for s in snapshots for v in s["grad_norm"].values()]
     positive = [v for v in grads if v > 0]
     return {
-        "head_out": biggest(float(np.abs(np.asarray(s["head_out"], dtype=float)).max())
+        "head_out": biggest(most(np.abs(np.asarray(s["head_out"], dtype=float)))
                             for s in snapshots),
-        "mlp": biggest(float(np.asarray(s["mlp"], dtype=float).max()) for s in snapshots),
-        "residual": biggest(float(np.asarray(s["residual"]["norm"]).max()) for s in snapshots),
+        "mlp": biggest(most(s["mlp"]) for s in snapshots),
+        "residual": biggest(most(s["residual"]["norm"]) for s in snapshots),
         "cosine": min([0.0] + [float(residual_summary(s["residual"])["cosine_mean"].min(
             initial=0.0)) for s in snapshots]),
         "grad": (min(positive, default=1.0), max(grads, default=1.0) or 1.0),
@@ -247,8 +227,10 @@ def scales(snapshots: Sequence[dict]) -> dict:
 
 
 def pca_basis(matrix: Sequence[Sequence[float]]) -> np.ndarray:
-    """The two principal directions of `matrix`'s rows (2 x columns), signs fixed as
-    in pca_2d: one basis to project every snapshot on, so the axes stay put.
+    """The two principal directions of `matrix`'s rows (2 x columns): one basis to
+    project every snapshot on, so the axes stay put. Each direction's sign is fixed so
+    that its largest-magnitude loading is positive: the picture does not flip between
+    two runs for no reason.
 
     >>> pca_basis([[0.0, 0.0], [2.0, 0.0], [0.0, 1.0], [2.0, 1.0]]).round(6).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
@@ -281,6 +263,54 @@ def project(matrix: Sequence[Sequence[float]], basis: np.ndarray) -> tuple[np.nd
     total = float((centred ** 2).sum())
     explained = (coords ** 2).sum(axis=0) / total if total > 0 else np.zeros(2)
     return coords, explained
+
+
+def embedding_view(snapshots: Sequence[dict]) -> dict:
+    """The embedding panel's numbers: every snapshot's token embeddings on the two
+    principal directions of the last snapshot's (pca_basis), and one axis range that
+    holds them all. The report and the live page both draw these.
+
+    Args:
+        snapshots: snapshot records of one text, ascending step (each with "wte").
+
+    Returns:
+        {"basis_step": the last snapshot's step, "steps": each snapshot's step,
+        "coords": per snapshot vocab x 2, "explained": per snapshot the fraction of its
+        variance each direction holds, "low", "high": the axes' ends (x, y), padded}
+        as numpy arrays (the steps as a list).
+
+    >>> view = embedding_view([{"step": 1, "wte": [[0.0, 0.0], [1.0, 0.0]]},
+    ...                        {"step": 2, "wte": [[0.0, 0.0], [2.0, 0.0]]}])
+    >>> view["basis_step"], view["coords"][0].tolist(), view["low"].tolist()
+    (2, [[-0.5, 0.0], [0.5, 0.0]], [-1.16, -0.16])
+    """
+    import numpy as np
+
+    basis = pca_basis(snapshots[-1]["wte"])
+    coords, explained = zip(*(project(s["wte"], basis) for s in snapshots))
+    every = np.concatenate(coords)
+    low, high = every.min(axis=0), every.max(axis=0)
+    pad = (high - low).max() * 0.08 or 1.0
+    return {"basis_step": snapshots[-1]["step"], "steps": [s["step"] for s in snapshots],
+            "coords": list(coords), "explained": list(explained),
+            "low": low - pad, "high": high + pad}
+
+
+def text_groups(snapshots: Sequence[dict]) -> list[list[dict]]:
+    """Consecutive snapshots of the same text (a run resumed with another
+    --snapshot-text has two): each group shares one figure per panel, and one
+    embedding basis.
+
+    >>> [len(g) for g in text_groups([{"text": "a"}, {"text": "a"}, {"text": "b"}])]
+    [2, 1]
+    """
+    groups = []
+    for snapshot in snapshots:
+        if groups and groups[-1][-1]["text"] == snapshot["text"]:
+            groups[-1].append(snapshot)
+        else:
+            groups.append([snapshot])
+    return groups
 
 
 def spread_labels(anchors: np.ndarray, sizes: np.ndarray, bounds: tuple,

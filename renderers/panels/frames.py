@@ -37,10 +37,9 @@ from .charts import (
 )
 from .data import (
     attention_mask,
+    embedding_view,
     head_matrix,
-    pca_basis,
     prob_columns,
-    project,
     residual_summary,
     scales,
     spread_labels,
@@ -257,19 +256,18 @@ def embedding_panel(snapshots: Sequence[dict], vocab: Sequence[str]) -> Panel:
     import numpy as np
     from matplotlib.collections import LineCollection
 
-    basis = pca_basis(snapshots[-1]["wte"])
-    every = np.concatenate([project(s["wte"], basis)[0] for s in snapshots])
-    low, high = every.min(axis=0), every.max(axis=0)
-    pad = (high - low).max() * 0.08 or 1.0
+    view = embedding_view(snapshots)
+    index = {step: i for i, step in enumerate(view["steps"])}
+    low, high = view["low"], view["high"]
     side = 6 + min(4, len(vocab) / 25)  # room for the labels of a large vocabulary
-    spans = high - low + 2 * pad
+    spans = high - low
     ratio = min(1.4, max(0.6, spans[1] / spans[0]))  # the figure takes the data's shape
     # inches (whole pixels): the axes and its margins
     width, height = round(side + 1.2, 2), round(side * ratio + 1.0, 2)
     fig = new_figure(width, height, layout="none")
     ax = fig.add_axes((0.9 / width, 0.6 / height, side / width, side * ratio / height))
-    ax.set_xlim(low[0] - pad, high[0] + pad)
-    ax.set_ylim(low[1] - pad, high[1] + pad)
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
     ax.set_aspect("equal", adjustable="box")
     ax.apply_aspect()  # the box is final now: label placement can use the transform
     colours = [TARGET if token == "BOS" else "black" for token in vocab]
@@ -290,7 +288,8 @@ def embedding_panel(snapshots: Sequence[dict], vocab: Sequence[str]) -> Panel:
     title = ax.set_title(" ")
 
     def update(snapshot):
-        coords, explained = project(snapshot["wte"], basis)
+        i = index[snapshot["step"]]
+        coords, explained = view["coords"][i], view["explained"][i]
         points.set_offsets(coords)
         anchors = ax.transData.transform(coords)
         corners = spread_labels(anchors, sizes, (box.x0, box.y0, box.x1, box.y1))
@@ -336,6 +335,9 @@ def residual_panel(snapshots: Sequence[dict], sc: dict | None = None) -> Panel:
     values = [right.text(i, 0, "", ha="center", va="bottom", fontsize=8)
               for i in range(len(pairs))]
     right.set_xticks(range(len(pairs)), pairs, fontsize=8)
+    if not pairs:  # train --no-attention --no-mlp: the stream is its embedding alone
+        right.text(0.5, 0.5, f"only {names[0]}: no attention or MLP\nblock adds to it",
+                   transform=right.transAxes, ha="center", va="center", color="#636363")
     right.set_ylim(sc["cosine"] - 0.1, 1.1)
     right.axhline(0, color="black", linewidth=0.6)
     right.set(xlabel="consecutive stages", ylabel="mean cosine similarity",

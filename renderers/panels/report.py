@@ -31,7 +31,7 @@ from .charts import (
     position_loss_figure,
     update_ratio_figure,
 )
-from .data import scales
+from .data import scales, text_groups
 from .frames import (
     attention_panel,
     embedding_panel,
@@ -130,7 +130,7 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
                 if svg:
                     files[f"{name}-{stem}.svg"] = frame_svg(panel, snapshot)
         done += len(group)
-    per_step = [(s, {name: frames[name][i] for name in STEP_PANELS})
+    per_step = [(s, {name: frames[name][i] for name in STEP_PANELS if frames[name]})
                 for i, s in enumerate(snapshots)]
     files["report.html"] = report_html(run_pngs, per_step, steps, info or {}, samples or [])
     try:
@@ -157,7 +157,8 @@ def frame_count(snapshots, steps=()):
     """How many figures and frames write_report draws (for a progress bar)."""
     run = 2 + 2 * bool(snapshots) + any("update_ratio" in s for s in steps) \
         + 2 * any("hist" in s for s in snapshots)
-    return run + len(STEP_PANELS) * len(snapshots)
+    # a run without attention has no attention or head-output panels; without MLP, no mlp
+    return run + sum(len(STEP_PANELS) - 2 * (not s["attn"]) - (not s["mlp"]) for s in snapshots)
 
 
 def run_figures(steps, snapshots, vocab):
@@ -175,30 +176,19 @@ def run_figures(steps, snapshots, vocab):
         yield "grad_hist", histogram_figure(snapshots, "grads")
 
 
-def text_groups(snapshots):
-    """Consecutive snapshots of the same text (a run resumed with another
-    --snapshot-text has two): each group shares one figure per panel.
-
-    >>> [len(g) for g in text_groups([{"text": "a"}, {"text": "a"}, {"text": "b"}])]
-    [2, 1]
-    """
-    groups = []
-    for snapshot in snapshots:
-        if groups and groups[-1][-1]["text"] == snapshot["text"]:
-            groups[-1].append(snapshot)
-        else:
-            groups.append([snapshot])
-    return groups
-
-
 def step_panels(snapshots, vocab, top_k, log_scale, position, sc):
-    """Each per-snapshot panel, built once for snapshots of one text on the scales sc."""
-    yield "attention", attention_panel(snapshots, sc)
+    """Each per-snapshot panel, built once for snapshots of one text on the scales sc;
+    none for a part the run switched off (train --no-attention, --no-mlp)."""
+    attention, mlp = bool(snapshots[0]["attn"]), bool(snapshots[0]["mlp"])
+    if attention:
+        yield "attention", attention_panel(snapshots, sc)
     yield "probs", probs_panel(snapshots, vocab, position, top_k)
     yield "embedding", embedding_panel(snapshots, vocab)
     yield "residual", residual_panel(snapshots, sc)
-    yield "head_outputs", head_output_panel(snapshots, sc)
-    yield "mlp", mlp_panel(snapshots, sc)
+    if attention:
+        yield "head_outputs", head_output_panel(snapshots, sc)
+    if mlp:
+        yield "mlp", mlp_panel(snapshots, sc)
     yield "grad_flow", grad_panel(snapshots, sc, log_scale)
 
 
@@ -255,6 +245,12 @@ def snapshot_section(per_step, steps):
         f'<input type="range" id="step" min="0" max="{last}" value="{last}" step="1" '
         f'aria-label="snapshot step"><output id="step-label" for="step"></output></div>\n',
     ]
+    off = [what for name, what in (("attention", "attention (train --no-attention): no "
+                                    "attention maps, no head outputs"),
+                                   ("mlp", "the MLP (train --no-mlp): no MLP activations"))
+           if name not in per_step[-1][1]]
+    if off:
+        parts.append(f"<p>This run switched off {' and '.join(off)}.</p>\n")
     for snapshot, images in per_step:
         record = by_step.get(snapshot["step"], {})
         caption = (f"step {snapshot['step']} · loss on “{snapshot['text']}” "
@@ -265,7 +261,7 @@ def snapshot_section(per_step, steps):
         figures = "".join(
             f"<figure><figcaption>{e(STEP_PANELS[name])}</figcaption>"
             f"{img(images[name], f'{STEP_PANELS[name]}, {caption}')}</figure>\n"
-            for name in STEP_PANELS)
+            for name in images)
         parts.append(f'<section class="snapshot" data-step="{snapshot["step"]}" '
                      f'data-caption="{e(caption)}">\n{figures}</section>\n')
     parts.append(f"<script>\n{asset(__package__, 'report.js')}</script>\n")

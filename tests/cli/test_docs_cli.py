@@ -55,7 +55,35 @@ def snapshot(root):
 def test_check_passes_on_the_committed_tree():
     result = invoke("docs", "--check")
     assert result.exit_code == 0, result.output + result.stderr
-    assert result.stdout == "docs/img is current\n"
+    assert result.stdout == "docs/img and the Japanese chapters are current\n"
+
+
+@pytest.mark.slow
+def test_a_changed_english_chapter_is_named_until_its_translation_is_marked(docs_copy):
+    english = docs_copy / "docs" / "adam.md"
+    english.write_text(english.read_text(encoding="utf-8") + "\nOne more line.\n",
+                       encoding="utf-8")
+    result = invoke("docs", "--check")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "docs/ja/adam.md follows an older docs/adam.md (changed since)",
+        "Error: 1 Japanese chapter(s) behind their English one: update, then "
+        "microgpt-trace docs --mark-translated"]
+    result = invoke("docs", "--mark-translated", "docs/ja/adam.md")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.stdout.startswith("docs/ja/adam.md: <!-- follows: docs/adam.md sha256:")
+    assert invoke("docs", "--check").exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["--mark-translated", "docs/adam.md"],
+                                  ["--mark-translated"], ["docs/ja/adam.md"],
+                                  ["--check", "--mark-translated", "docs/ja/adam.md"]])
+def test_mark_translated_refuses_what_is_not_a_japanese_chapter(docs_copy, args):
+    before = snapshot(docs_copy)
+    result = invoke("docs", *args)
+    assert result.exit_code != 0 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert snapshot(docs_copy) == before
 
 
 @pytest.mark.slow

@@ -44,6 +44,21 @@ def test_train_snapshots_then_report(tmp_path):
     assert (out / "attention-step6.svg").exists()
 
 
+@pytest.mark.slow
+def test_a_run_without_attention_and_mlp_reports_the_panels_it_has(tmp_path):
+    log = train_log(tmp_path, "--snapshot-every", "5", "--no-attention", "--no-mlp")
+    out = tmp_path / "report"
+    result = invoke("report", "--log", log, "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    drawn = {p.name for p in out.iterdir()}
+    for name in STEP_PANELS:
+        assert (f"{name}-step6.png" in drawn) == (name not in ("attention", "head_outputs",
+                                                               "mlp")), name
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "This run switched off attention (train --no-attention)" in page
+    assert "and the MLP (train --no-mlp)" in page
+
+
 def test_snapshot_text_is_every_snapshots_text(tmp_path):
     log = train_log(tmp_path, "--snapshot-every", "2", "--snapshot-text", "bad")
     assert [(r["step"], r["text"]) for r in records(log, "snapshot")] == [

@@ -1,7 +1,9 @@
 "use strict";
 // The live page: every panel is drawn here from the metrics-log records the server
 // pushes (Server-Sent Events from /events). Records are the lines of the log as
-// written, plus `pca` on snapshots; nothing else comes from the server.
+// written; a `view` event brings what the report computes over all the snapshots
+// received (renderers/panels/live.py live_view): the colour scales and the embeddings
+// on the newest snapshot's principal directions. Nothing else comes from the server.
 
 const $ = (id) => document.getElementById(id);
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -13,25 +15,17 @@ const MAX_SAMPLE_RECORDS = 8; // the newest sample records listed
 const NO_ATTENTION = "no attention in this run (train --no-attention)";
 const NO_MLP = "no MLP in this run (train --no-mlp)";
 
-const run = { header: null, steps: [], snapshots: [], samples: [], status: {}, ended: false,
-  lost: false, scales: { head: 1e-12, mlp: 1e-12, grad: [Infinity, 0] } };
+const run = { header: null, steps: [], snapshots: [], samples: [], view: null, status: {},
+  ended: false, lost: false };
 
 // ---- records ----------------------------------------------------------------------
 
 function clear() {
-  run.header = null; run.steps = []; run.snapshots = []; run.samples = [];
-  run.scales = { head: 1e-12, mlp: 1e-12, grad: [Infinity, 0] };
+  run.header = null; run.steps = []; run.snapshots = []; run.samples = []; run.view = null;
 }
 
 function dropFrom(list, step) { // a resumed run repeats steps after its checkpoint
   while (list.length && list[list.length - 1].step >= step) list.pop();
-}
-
-function absMax(nested) {
-  let m = 0;
-  const walk = (x) => { if (Array.isArray(x)) x.forEach(walk); else m = Math.max(m, Math.abs(x)); };
-  walk(nested);
-  return m;
 }
 
 function add(record) {
@@ -41,12 +35,16 @@ function add(record) {
   if (record.type !== "snapshot") return;
   dropFrom(run.snapshots, record.step);
   run.snapshots.push(record);
-  const sc = run.scales;
-  sc.head = Math.max(sc.head, absMax(record.head_out));
-  sc.mlp = Math.max(sc.mlp, absMax(record.mlp));
-  for (const v of Object.values(record.grad_norm)) {
-    if (v > 0) sc.grad = [Math.min(sc.grad[0], v), Math.max(sc.grad[1], v)];
+}
+
+// the view's embeddings of one snapshot: {coords, explained, low, high, basisStep}, or
+// null until the view that holds its step arrives
+function embeddingOf(step) {
+  for (const g of (run.view ? run.view.embedding : [])) {
+    const i = g.steps.indexOf(step);
+    if (i >= 0) return { coords: g.coords[i], explained: g.explained[i], low: g.low, high: g.high, basisStep: g.basis_step };
   }
+  return null;
 }
 
 function vocab() { return run.header ? [...run.header.chars, "BOS"] : []; }
@@ -60,6 +58,13 @@ function el(name, attrs, parent, text) {
   if (text !== undefined) node.textContent = text;
   if (parent) parent.appendChild(node);
   return node;
+}
+
+function g3(v) { // Python's f"{v:.3g}", as the report prints a learning rate
+  if (v === 0) return "0";
+  const [mantissa, exponent] = v.toExponential(2).split("e").map(Number);
+  if (exponent < -4 || exponent >= 3) return `${mantissa}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`;
+  return String(Number(v.toPrecision(3)));
 }
 
 function fmt(v) {
@@ -89,6 +94,7 @@ function svgSize(svg) {
 function lineChart(svg, series, o) {
   const [w, h] = svgSize(svg);
   const labelled = series.filter((s) => s.label);
+  if (o.hline && o.hline.legend) labelled.push({ color: "#636363", dash: "6 4", label: o.hline.label });
   // a legend goes to the right (legendRight) or in a strip above the plot, never over the data
   const m = { l: 52, r: o.legendRight ? 118 : 12, t: o.top ?? (labelled.length && !o.legendRight ? 24 : 10), b: 34 };
   const xs = series.flatMap((s) => s.xs), ys = series.flatMap((s) => s.ys).filter(Number.isFinite);
@@ -129,7 +135,7 @@ function lineChart(svg, series, o) {
       "stroke-dasharray": s.dash || "none", "stroke-opacity": s.opacity || 1 }, svg);
     if (s.dots) pts.forEach((p) => { const [cx, cy] = p.split(","); el("circle", { cx, cy, r: s.r || 2.5, fill: s.color }, svg); });
   }
-  if (o.hline) { // its label over the curves, on a white halo, so a spike cannot hide it
+  if (o.hline && !o.hline.legend) { // its label over the curves, on a white halo, so a spike cannot hide it
     const left = o.hline.left; // the label at the start, where it covers no late data
     el("text", { x: left ? m.l + 4 : w - m.r - 4, y: Y(o.hline.y) - 5, "text-anchor": left ? "start" : "end",
       class: "note hline-label" }, svg, o.hline.label);
@@ -180,8 +186,11 @@ function heatmap(canvas, m, o) {
   const cellFor = (l) => Math.max(3, Math.min(o.maxCell || 22, Math.floor((box - l - 6) / cols)));
   if (o.maxCell && cellFor(left) >= 26) { px = 14; left = widest(px, o.rows) + 10; }
   const cell = cellFor(left);
-  const upright = o.cols && o.cols.every((s) => [...s].length === 1); // a character stands upright
-  const top = (o.title ? px + 5 : 0) + (!o.cols ? 4 : upright ? px + 5 : widest(px, o.cols) + 10);
+  // a character stands upright (a Japanese one read sideways is hard to read); a longer
+  // label (BOS) turns a quarter
+  const upright = (s) => [...s].length === 1;
+  const turned = (o.cols || []).filter((s) => !upright(s));
+  const top = (o.title ? px + 5 : 0) + (!o.cols ? 4 : turned.length ? widest(px, turned) + 10 : px + 5);
   const cellH = Math.max(cell, px + 2); // a row keeps room for its label when columns are thin
   const W = left + cell * cols + 6, H = top + cellH * rows + 4;
   const dpr = window.devicePixelRatio || 1;
@@ -193,17 +202,12 @@ function heatmap(canvas, m, o) {
   if (o.title) c.fillText(o.title, 2, px + 1);
   c.textAlign = "right"; c.textBaseline = "middle";
   o.rows.forEach((s, r) => c.fillText(s, left - 4, top + (r + 0.5) * cellH));
-  if (o.cols && upright && cell >= 9) {
-    c.save(); c.textAlign = "center"; c.textBaseline = "bottom";
-    o.cols.forEach((s, j) => c.fillText(s, left + (j + 0.5) * cell, top - 2));
-    c.restore();
-  } else if (o.cols && cell >= 8) {
-    c.save(); c.textAlign = "left";
+  if (o.cols && cell >= 8) {
     o.cols.forEach((s, j) => {
-      c.save(); c.translate(left + (j + 0.5) * cell, top - 4); c.rotate(-Math.PI / 2);
+      c.save(); c.translate(left + (j + 0.5) * cell, top - (upright(s) ? 2 : 4));
+      if (upright(s)) { c.textAlign = "center"; c.textBaseline = "bottom"; } else { c.textAlign = "left"; c.rotate(-Math.PI / 2); }
       c.fillText(s, 0, 0); c.restore();
     });
-    c.restore();
   }
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < cols; j++) {
@@ -237,6 +241,13 @@ function keepCanvases(container, keys) {
 
 // ---- the whole run ------------------------------------------------------------------
 
+// renderers/panels/data.py average_window: about 1/20 of the steps, rounded as Python's
+// round() does (half to even: 50 steps average 2, not 3)
+function averageWindow(count) {
+  const x = count / 20, r = Math.round(x);
+  return Math.max(1, r - x === 0.5 && r % 2 ? r - 1 : r);
+}
+
 function movingAverage(values, window) { // renderers/panels/data.py moving_average
   const out = []; let sum = 0;
   values.forEach((v, i) => { sum += v; if (i >= window) sum -= values[i - window]; out.push(sum / Math.min(i + 1, window)); });
@@ -245,7 +256,7 @@ function movingAverage(values, window) { // renderers/panels/data.py moving_aver
 
 function drawRun() {
   const steps = run.steps.map((s) => s.step), losses = run.steps.map((s) => s.loss);
-  const window = Math.max(1, Math.round(losses.length / 20));
+  const window = averageWindow(losses.length);
   const V = vocab().length, uniform = Math.log(V || 1);
   lineChart($("loss"), [
     { xs: steps, ys: losses, color: "#9ecae1", width: 1, label: "loss per step" },
@@ -266,7 +277,7 @@ function drawRun() {
 
 // renderers/panels/charts.py update_ratio_figure: log10 ratio per group, its moving
 // average bold, the -3 rule of thumb dotted; a step without a ratio is a gap
-function drawRatio(window) {
+function ratioSeries(window) {
   const rated = run.steps.filter((s) => s.update_ratio);
   const xs = rated.map((s) => s.step), series = [], off = [];
   const names = rated.length ? Object.keys(rated[rated.length - 1].update_ratio) : [];
@@ -280,6 +291,11 @@ function drawRatio(window) {
     series.push({ xs, ys: movingAverage(ys.map((y) => (Number.isFinite(y) ? y : mean)), window),
       color, width: 1.8, label: name, dash: i % 2 ? "5 3" : "none" });
   });
+  return { rated, series, off };
+}
+
+function drawRatio(window) {
+  const { rated, series, off } = ratioSeries(window);
   const ys = series.flatMap((s) => s.ys).filter(Number.isFinite);
   lineChart($("ratio"), series, { xMin: 0, xMax: totalSteps(), legendRight: true,
     yMin: Math.floor(Math.min(-3.5, ...ys)), yMax: Math.ceil(Math.max(-2.5, ...ys)),
@@ -310,10 +326,21 @@ function drawSamples() {
 
 // ---- one snapshot ---------------------------------------------------------------------
 
-function probColumns(V) { // renderers/panels/data.py prob_columns, over the snapshots so far
+// the snapshots next to `s` of its text (renderers/panels/data.py text_groups): the report
+// draws each such run of snapshots on one figure
+function textGroup(s) {
+  const list = run.snapshots, at = list.indexOf(s);
+  let from = at, to = at + 1;
+  while (from > 0 && list[from - 1].text === s.text) from--;
+  while (to < list.length && list[to].text === s.text) to++;
+  return list.slice(from, to);
+}
+
+// renderers/panels/data.py prob_columns, over the snapshots of `shown`'s text group so far
+function probColumns(V, shown) {
   if (V <= MAX_COLUMNS) return [...Array(V).keys()];
   const best = new Map();
-  for (const s of run.snapshots) s.probs.forEach((p, i) => {
+  for (const s of textGroup(shown)) s.probs.forEach((p, i) => {
     best.set(s.targets[i], 2);
     [...p.keys()].sort((a, b) => p[b] - p[a]).slice(0, 3)
       .forEach((j) => best.set(j, Math.max(best.get(j) || 0, p[j])));
@@ -322,12 +349,13 @@ function probColumns(V) { // renderers/panels/data.py prob_columns, over the sna
     .slice(0, MAX_COLUMNS).sort((a, b) => a - b);
 }
 
+// one snapshot, on the view's scales (the report's, over the snapshots received)
 function drawSnapshot(s) {
-  const voc = vocab(), n = s.targets.length, inputs = s.tokens.slice(0, n);
+  const voc = vocab(), n = s.targets.length, inputs = s.tokens.slice(0, n), sc = run.view.scales;
   $("snapshot-title").textContent = `Snapshot text “${s.text}”`;
   const record = run.steps.find((r) => r.step === s.step);
   $("snapshot-label").textContent = `step ${s.step} · loss on “${s.text}” ${s.loss.toFixed(4)}` +
-    (record ? ` · training loss ${record.loss.toFixed(4)} · lr ${fmt(record.lr)}` : "");
+    (record ? ` · training loss ${record.loss.toFixed(4)} · lr ${g3(record.lr)}` : "");
   const att = $("attention"), keys = [];
   s.attn.forEach((layer, l) => layer.forEach((m, h) => {
     keys.push(`a${l}.${h}`);
@@ -336,30 +364,31 @@ function drawSnapshot(s) {
   }));
   keepCanvases(att, keys);
   absent(att, !s.attn.length && NO_ATTENTION);
-  const columns = probColumns(voc.length);
+  const columns = probColumns(voc.length, s);
   heatmap($("probs"), s.probs.map((p) => columns.map((j) => p[j])), {
     rows: inputs.map((t, i) => `${t} → ${s.tokens[i + 1]}`), cols: columns.map((j) => voc[j]),
-    color: BLUE, box: (r, c) => columns[c] === s.targets[r], maxCell: 48,
+    // the report's square-root colour scale (PowerNorm 0.5): a small probability still shows
+    color: (v) => BLUE(Math.sqrt(v)), box: (r, c) => columns[c] === s.targets[r], maxCell: 48,
     title: columns.length < voc.length ? `${columns.length} of ${voc.length} tokens` : "" });
   drawEmbedding(s, voc);
-  drawResidual(s.residual);
+  drawResidual(s.residual, sc);
   const heads = $("heads"), mlp = $("mlp"), hk = [], mk = [];
   s.head_out.forEach((layer, l) => {
     const rows = layer[0].map((_, t) => layer.flatMap((head) => head[t]));
     hk.push(`h${l}`);
-    heatmap(canvasIn(heads, `h${l}`), rows, { rows: inputs, color: (v) => DIVERGING(v / run.scales.head),
-      split: layer[0][0].length, title: `layer ${l}: heads side by side (±${fmt(run.scales.head)})` });
+    heatmap(canvasIn(heads, `h${l}`), rows, { rows: inputs, color: (v) => DIVERGING(v / sc.head_out),
+      split: layer[0][0].length, title: `layer ${l}: heads side by side (±${fmt(sc.head_out)})` });
   });
   s.mlp.forEach((m, l) => {
     mk.push(`m${l}`);
     heatmap(canvasIn(mlp, `m${l}`), m, { rows: inputs,
-      color: activation() === "ReLU" ? (v) => ORANGE(v / run.scales.mlp) : (v) => DIVERGING(v / run.scales.mlp),
-      title: `layer ${l}: after ${activation()} (${activation() === "ReLU" ? "0" : `-${fmt(run.scales.mlp)}`} to ${fmt(run.scales.mlp)})` });
+      color: activation() === "ReLU" ? (v) => ORANGE(v / sc.mlp) : (v) => DIVERGING(v / sc.mlp),
+      title: `layer ${l}: after ${activation()} (${activation() === "ReLU" ? "0" : `-${fmt(sc.mlp)}`} to ${fmt(sc.mlp)})` });
   });
   keepCanvases(heads, hk); keepCanvases(mlp, mk);
   absent(heads, !s.head_out.length && NO_ATTENTION);
   absent(mlp, !s.mlp.length && NO_MLP);
-  drawGradFlow(s.grad_norm);
+  drawGradFlow(s.grad_norm, sc.grad);
   drawPositionLoss(s);
   drawHists(s);
 }
@@ -396,7 +425,7 @@ function drawPositionLoss(s) {
   lineChart($("position-loss"), series, { xMin: -0.3, xMax: xs.length - 0.7, yMin: 0,
     yMax: Math.max(Math.log(V || 1), ...series.flatMap((r) => r.ys)) * 1.08,
     xTicks: labels.map((l, i) => [i, l]), xLabel: "input → target · -ln p(target)",
-    hline: { y: Math.log(V || 1), label: `uniform guess ${Math.log(V || 1).toFixed(2)}` } });
+    hline: { y: Math.log(V || 1), label: `uniform guess: ln(${V}) = ${Math.log(V || 1).toFixed(2)}`, legend: true } });
 }
 
 // renderers/panels/charts.py histogram_figure, for this snapshot only: one small chart
@@ -438,35 +467,87 @@ function drawHists(s) {
   $("grad-hist-caption").textContent = `Gradient histograms per group ${step} (the training step's gradient)`;
 }
 
+// renderers/panels/frames.py embedding_panel: the view's coordinates, one unit as long
+// on both axes, the axes' range the same at every snapshot
 function drawEmbedding(s, voc) {
-  const svg = $("embedding"), [w, h] = svgSize(svg), pad = 28;
-  const pts = s.pca.coords, ex = s.pca.explained;
-  const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
-  const sx = Math.max(...xs.map(Math.abs), 1e-9), sy = Math.max(...ys.map(Math.abs), 1e-9);
-  const X = (x) => w / 2 + x / sx * (w / 2 - pad), Y = (y) => h / 2 - y / sy * (h / 2 - pad);
-  el("line", { x1: pad, x2: w - pad, y1: h / 2, y2: h / 2, class: "grid" }, svg);
-  el("line", { x1: w / 2, x2: w / 2, y1: pad, y2: h - pad, class: "grid" }, svg);
+  const svg = $("embedding"), [w, h] = svgSize(svg), e = embeddingOf(s.step);
+  const m = { l: 8, r: 8, t: 8, b: 36 }, pw = w - m.l - m.r, ph = h - m.t - m.b;
+  const span = [e.high[0] - e.low[0], e.high[1] - e.low[1]];
+  const k = Math.min(pw / span[0], ph / span[1]);
+  const ox = m.l + (pw - span[0] * k) / 2, oy = m.t + (ph - span[1] * k) / 2;
+  const X = (x) => ox + (x - e.low[0]) * k, Y = (y) => oy + (e.high[1] - y) * k;
+  el("rect", { x: ox, y: oy, width: span[0] * k, height: span[1] * k, fill: "none", class: "grid" }, svg);
+  if (e.low[1] < 0 && e.high[1] > 0) el("line", { x1: ox, x2: X(e.high[0]), y1: Y(0), y2: Y(0), class: "grid" }, svg);
+  if (e.low[0] < 0 && e.high[0] > 0) el("line", { x1: X(0), x2: X(0), y1: oy, y2: Y(e.low[1]), class: "grid" }, svg);
   const shown = new Set(voc.length <= MAX_COLUMNS ? voc.keys() : [...s.targets, voc.length - 1]);
-  pts.forEach((p, i) => {
+  const leaders = el("g", { class: "leaders" }, svg), labels = [];
+  e.coords.forEach((p, i) => {
     const inText = s.targets.includes(i);
     el("circle", { cx: X(p[0]), cy: Y(p[1]), r: 3, fill: inText ? "#d95f02" : "#7570b3" }, svg);
-    if (shown.has(i)) el("text", { x: X(p[0]) + 4, y: Y(p[1]) - 4, class: "label" }, svg, voc[i]);
+    if (shown.has(i)) labels.push({ i, text: el("text", { class: "label" }, svg, voc[i]) });
   });
-  el("text", { x: w - pad, y: h - 6, "text-anchor": "end", class: "note" }, svg, `PC1 ${(ex[0] * 100).toFixed(0)}% · PC2 ${(ex[1] * 100).toFixed(0)}% of the variance`);
+  const boxes = labels.map(({ i, text }) => {
+    const width = text.getComputedTextLength() || 7, height = 12;
+    return { x: X(e.coords[i][0]) + 3, y: Y(e.coords[i][1]) - 3 - height, w: width, h: height };
+  });
+  spreadLabels(boxes, [ox, oy, ox + span[0] * k, oy + span[1] * k]);
+  labels.forEach(({ i, text }, n) => {
+    const b = boxes[n], px = X(e.coords[i][0]), py = Y(e.coords[i][1]);
+    text.setAttribute("x", b.x); text.setAttribute("y", b.y + b.h - 2);
+    const cx = Math.max(b.x, Math.min(px, b.x + b.w)), cy = Math.max(b.y, Math.min(py, b.y + b.h));
+    if (Math.hypot(cx - px, cy - py) > 12) el("line", { x1: px, y1: py, x2: cx, y2: cy }, leaders);
+  });
+  const held = (100 * (e.explained[0] + e.explained[1])).toFixed(0);
+  const last = run.steps[run.steps.length - 1], done = last && last.step >= totalSteps();
+  el("text", { x: m.l, y: h - 20, class: "note embedding-axes" }, svg, `axes: the PCs of step ${e.basisStep}, ` +
+    (done ? "the last snapshot, as in the report" : "the newest snapshot (re-based as new ones land)"));
+  el("text", { x: m.l, y: h - 6, class: "note embedding-variance" }, svg, `these two directions hold ${held}% of this step's variance`);
 }
 
-function drawResidual(res) {
-  const stages = res.stages, k = stages.length;
-  const col = (j) => res.norm.map((row) => row[j]);
-  const mean = stages.map((_, j) => col(j).reduce((a, b) => a + b, 0) / res.norm.length);
+// renderers/panels/data.py spread_labels, in the page's pixels: each label box starts
+// up and right of its point; each round, every overlapping pair moves apart along the
+// axis where they overlap least, half each way; boxes stay inside the frame
+function spreadLabels(boxes, [x0, y0, x1, y1], rounds = 400) {
+  for (let round = 0; round < rounds; round++) {
+    let moved = false;
+    boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => {
+      const dx = b.x + b.w / 2 - (a.x + a.w / 2), dy = b.y + b.h / 2 - (a.y + a.h / 2);
+      const gx = Math.abs(dx) - (a.w + b.w) / 2, gy = Math.abs(dy) - (a.h + b.h) / 2;
+      if (gx >= 0 || gy >= 0) return;
+      moved = true;
+      const axis = gx > gy ? "x" : "y", gap = Math.max(gx, gy), sign = Math.sign(axis === "x" ? dx : dy) || 1;
+      a[axis] -= sign * (0.5 - gap / 2); b[axis] += sign * (0.5 - gap / 2);
+    }));
+    for (const b of boxes) {
+      b.x = Math.max(x0, Math.min(b.x, x1 - b.w)); b.y = Math.max(y0, Math.min(b.y, y1 - b.h));
+    }
+    if (!moved) break;
+  }
+}
+
+function residualSummary(res) { // renderers/panels/data.py residual_summary
+  const column = (rows, j) => rows.map((row) => row[j]);
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { stages: res.stages,
+    norm_mean: res.stages.map((_, j) => mean(column(res.norm, j))),
+    norm_min: res.stages.map((_, j) => Math.min(...column(res.norm, j))),
+    norm_max: res.stages.map((_, j) => Math.max(...column(res.norm, j))),
+    cosine_mean: res.stages.slice(1).map((_, j) => mean(column(res.cosine, j))) };
+}
+
+// renderers/panels/frames.py residual_panel: the norm's mean, min and max per stage on the
+// run's axis (0 to 1.1 times the largest norm), the mean cosine between stages
+function drawResidual(res, sc) {
+  const r = residualSummary(res), stages = r.stages, k = stages.length;
   const xs = stages.map((_, j) => j);
   const frame = {};
   const one = k === 1; // no block adds to the stream: a single stage has points, no line
   lineChart($("residual"), [ // the mean last, so its dot is on top when min = max
-    { xs, ys: stages.map((_, j) => Math.max(...col(j))), color: "#969696", width: 1, dash: "4 3", dots: one },
-    { xs, ys: stages.map((_, j) => Math.min(...col(j))), color: "#969696", width: 1, dash: "4 3", dots: one },
-    { xs, ys: mean, color: "#08519c", width: 2.5, dots: true, r: one ? 4 : 2.5 },
-  ], { yMin: 0, xMin: one ? -1 : -0.3, xMax: one ? 1 : k - 0.7, xTicks: stages.map((s, j) => [j, s]), frame, top: one ? 26 : undefined,
+    { xs, ys: r.norm_max, color: "#969696", width: 1, dash: "4 3", dots: one },
+    { xs, ys: r.norm_min, color: "#969696", width: 1, dash: "4 3", dots: one },
+    { xs, ys: r.norm_mean, color: "#08519c", width: 2.5, dots: true, r: one ? 4 : 2.5 },
+  ], { yMin: 0, yMax: sc.residual * 1.1, xMin: one ? -1 : -0.3, xMax: one ? 1 : k - 0.7,
+    xTicks: stages.map((s, j) => [j, s]), frame, top: one ? 26 : undefined,
     xLabel: one ? "stage (dot: mean over positions; grey: min and max)"
       : "stage (solid: mean over positions; dashed: min and max)" });
   const svg = $("residual");
@@ -474,16 +555,16 @@ function drawResidual(res) {
     el("text", { x: frame.X(0), y: 14, "text-anchor": "middle", class: "note residual-note" }, svg,
       `only ${stages[0]}: no attention or MLP block adds to it, so no line`);
   }
-  for (let j = 0; j + 1 < k; j++) {
-    const c = res.cosine.reduce((a, row) => a + row[j], 0) / res.cosine.length;
-    el("text", { x: frame.X(j + 0.5), y: 24, "text-anchor": "middle", class: "note" }, svg, `cos ${c.toFixed(2)}`);
-  }
+  r.cosine_mean.forEach((c, j) => {
+    el("text", { x: frame.X(j + 0.5), y: 24, "text-anchor": "middle", class: "note cosine" }, svg, `cos ${c.toFixed(2)}`);
+  });
 }
 
-function drawGradFlow(norms) {
+// renderers/panels/frames.py grad_panel: the norms on the run's log axis ([lo, hi]: the
+// smallest positive and the largest norm of all snapshots)
+function drawGradFlow(norms, [lo, hi]) {
   const svg = $("gradflow"), [w, h] = svgSize(svg), names = Object.keys(norms);
   const left = 110, row = Math.min(22, (h - 30) / Math.max(1, names.length));
-  const [lo, hi] = run.scales.grad;
   const l0 = Math.floor(Math.log10(lo)), l1 = Math.max(l0 + 1, Math.ceil(Math.log10(hi)));
   const X = (v) => left + (Math.log10(Math.max(v, Math.pow(10, l0))) - l0) / (l1 - l0) * (w - left - 16);
   for (let e = l0; e <= l1; e++) {
@@ -523,7 +604,8 @@ function draw() {
   slider.disabled = count < 2;
   slider.max = Math.max(0, count - 1);
   if ($("follow").checked) slider.value = slider.max;
-  if (count) drawSnapshot(run.snapshots[Math.min(Number(slider.value), count - 1)]);
+  const shown = run.snapshots[Math.min(Number(slider.value), count - 1)];
+  if (shown && embeddingOf(shown.step)) drawSnapshot(shown); // else the view is on its way
 }
 
 function drawState() {
@@ -601,6 +683,7 @@ source.addEventListener("record", (e) => {
   try { record = JSON.parse(e.data); } catch (err) { return; } // a damaged line: the report skips it too
   add(record); schedule();
 });
+source.addEventListener("view", (e) => { run.view = JSON.parse(e.data); schedule(); });
 source.addEventListener("reset", () => { clear(); schedule(); });
 source.addEventListener("status", (e) => { run.status = JSON.parse(e.data); run.lost = false; schedule(); });
 source.addEventListener("end", (e) => { run.status = JSON.parse(e.data); run.ended = true; source.close(); schedule(); });

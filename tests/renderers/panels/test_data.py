@@ -5,7 +5,6 @@ from microgpt_trace.renderers.panels.data import (
     attention_mask,
     head_matrix,
     moving_average,
-    pca_2d,
     residual_summary,
     top_k,
 )
@@ -23,6 +22,11 @@ def test_top_k_orders_by_probability_then_id():
     assert top_k(probs, 3, target=4) == ([1, 2, 4], [0.3, 0.3, 0.25], 3)
     assert top_k(probs, 2, target=3) == ([1, 2], [0.3, 0.3], 5)
     assert top_k(probs, 10, target=0)[0] == [1, 2, 4, 0, 3]
+
+
+def pca_2d(matrix):
+    """The rows on their own two principal directions."""
+    return data.project(matrix, data.pca_basis(matrix))
 
 
 def rotation(dim, seed):
@@ -143,13 +147,6 @@ def test_target_probs_and_the_columns_of_a_large_vocabulary():
     assert data.prob_columns([snapshot], 60, limit=60) == list(range(60))
 
 
-def test_projecting_on_its_own_basis_is_pca_2d():
-    matrix = fake_snapshot(3)["wte"]
-    coords, explained = data.project(matrix, data.pca_basis(matrix))
-    expected, expected_explained = data.pca_2d(matrix)
-    assert np.allclose(coords, expected) and np.allclose(explained, expected_explained)
-
-
 def test_spread_labels_leaves_no_two_boxes_overlapping():
     rng = np.random.default_rng(0)
     anchors = rng.normal(50, 8, size=(40, 2))  # a crowded cloud
@@ -162,3 +159,22 @@ def test_spread_labels_leaves_no_two_boxes_overlapping():
             assert apart.any(), (i, j)
     assert (corners >= 0).all() and (corners + sizes <= 400).all()
     assert np.array_equal(corners, data.spread_labels(anchors, sizes, (0, 0, 400, 400)))
+
+
+def test_scales_of_a_run_without_attention_or_mlp():
+    snapshot = {"head_out": [], "mlp": [], "grad_norm": {"wte": 0.5},
+                "residual": {"stages": ["embed"], "norm": [[2.0], [3.0]], "cosine": [[], []]}}
+    assert data.scales([snapshot]) == {"head_out": 1.0, "mlp": 1.0, "residual": 3.0,
+                                       "cosine": 0.0, "grad": (0.5, 0.5)}
+
+
+def test_embedding_view_projects_every_snapshot_on_the_last_ones_basis():
+    rng = np.random.default_rng(7)
+    snapshots = [{"step": step, "wte": rng.normal(size=(6, 4)).tolist()} for step in (1, 5, 9)]
+    view = data.embedding_view(snapshots)
+    basis = data.pca_basis(snapshots[-1]["wte"])
+    assert view["basis_step"] == 9 and view["steps"] == [1, 5, 9]
+    for snapshot, coords in zip(snapshots, view["coords"]):
+        assert np.array_equal(coords, data.project(snapshot["wte"], basis)[0])
+    every = np.concatenate(view["coords"])
+    assert (view["low"] < every.min(axis=0)).all() and (view["high"] > every.max(axis=0)).all()
