@@ -279,3 +279,12 @@ def test_unknown_view():
     G.graph["view"] = "3d"
     with pytest.raises(RenderError, match="unknown view '3d': use one of expression, model"):
         dot_source(G)
+
+
+def test_a_model_view_names_embedding_rows_by_character():
+    G = graphs.tiny_model()
+    assert "<b>wte[0][0]</b>" in dot_source(G)  # no vocabulary: the model's name
+    G.graph["vocab"] = ("a", "BOS")
+    text = dot_source(G)
+    assert "<b>wte &#39;a&#39;[0]</b>" in text and "wte[0]" not in text
+    assert G.nodes[0]["label"] == "wte[0][0]"
