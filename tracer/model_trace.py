@@ -36,7 +36,8 @@ def trace_text(model: GPT, tokenizer: Tokenizer, text: str, backward: bool = Tru
     Returns:
         A MultiDiGraph in the microgpt_trace.tracer.graph schema plus graph attrs view="model",
         text, tokens (printable token per sequence slot: "BOS", "a", ..., "BOS";
-        position t reads tokens[t] and predicts tokens[t+1]), n_layer, n_head,
+        position t reads tokens[t] and predicts tokens[t+1]), vocab (the token of
+        each id, BOS last: what names `logit[0]` as `logit 'a'`), n_layer, n_head,
         head_dim.
 
     Raises:
@@ -111,6 +112,7 @@ def text_attrs(model, tokenizer, text):
     tokens = [tokenizer.bos] + tokenizer.encode(text) + [tokenizer.bos]
     return tokens, {"view": "model", "text": text,
                     "tokens": tuple(tokenizer.token_text(t) for t in tokens),
+                    "vocab": tuple(tokenizer.token_text(t) for t in range(tokenizer.vocab_size)),
                     "n_layer": config.n_layer, "n_head": config.n_head,
                     "head_dim": config.head_dim}
 

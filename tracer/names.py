@@ -15,6 +15,13 @@ its position and the character read there where another position holds a value o
 the same name: `L0.k[11] @1 'n'` is element 11 of the key computed at position 1, which
 reads 'n'. The model's labels number elements, not positions, so a head view holding
 the keys of four positions would otherwise show `L0.k[11]` four times.
+
+A vector indexed by the vocabulary names its character, not its id, where the graph
+carries the vocabulary (the graph attribute `vocab`, one printable token per id): the
+logit `logit[0]` is shown as `logit 'a'` (`logit BOS` for the BOS id), the probability
+`p[0]` as `p 'a'`, the embedding row `wte[0]` as `wte 'a'` and its element `wte[0][3]`
+as `wte 'a'[3]`, and lm_head's rows likewise (`lm_head 'a'`, `lm_head 'a'[3]`). The
+`label` attribute itself stays the model's name, which exports and queries key on.
 """
 
 import re
@@ -22,8 +29,8 @@ import weakref
 
 from .text import number, printable, token_text
 
-__all__ = ["node_name", "power_exponent", "is_reciprocal", "is_inverse_sqrt_d",
-           "position_suffix"]
+__all__ = ["node_name", "display_label", "by_character", "power_exponent", "is_reciprocal",
+           "is_inverse_sqrt_d", "position_suffix"]
 
 INFIX = {"+": (1, " + "), "*": (2, "*")}  # precedence and separator
 MAX_LENGTH = 40  # a spelled name goes less deep until it fits, or one level deep
@@ -56,7 +63,7 @@ def node_name(G, node) -> str:
 def spelled(G, node, depth):
     attrs = G.nodes[node]
     if attrs.get("label"):
-        return attrs["label"] + position_suffix(G, node)
+        return display_label(G, attrs["label"]) + position_suffix(G, node)
     if attrs.get("mark") == "scale":
         return "scale"
     if not attrs["op"]:
@@ -83,6 +90,34 @@ def spelled(G, node, depth):
         return f"{base}**{'k' if k is None else f'{k:.4g}'}"
     parts = [spelled(G, child, depth - 1) for child in args[:MAX_ARGS]]
     return f"{op}({', '.join(parts)}{', …' if len(args) > MAX_ARGS else ''})"
+
+
+VOCAB_INDEXED = ("logit", "p", "wte", "lm_head")  # vectors and matrices with a row per token
+BY_ID = re.compile(r"(%s)\[(\d+)\]((?:\[\d+\])?)" % "|".join(VOCAB_INDEXED))
+
+
+def display_label(G, label: str) -> str:
+    """A label as a reader sees it: a vocabulary index as its character (see the
+    module docstring); every other label, or any label of a graph without `vocab`, as
+    it is. Also takes a row's name without its element (`wte[0]`).
+
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(vocab=("a", "b", "BOS"))
+    >>> print(*(display_label(G, s) for s in ("logit[0]", "logit[2]", "wte[1]", "wte[1][3]",
+    ...                                       "lm_head[0][15]", "p[1]", "wpe[1][3]", "L0.q[0]")),
+    ...       sep=", ")
+    logit 'a', logit BOS, wte 'b', wte 'b'[3], lm_head 'a'[15], p 'b', wpe[1][3], L0.q[0]
+    """
+    vocab = G.graph.get("vocab", ())
+    match = BY_ID.fullmatch(label)
+    if not match or int(match.group(2)) >= len(vocab):
+        return label
+    return f"{match.group(1)} {token_text(vocab[int(match.group(2))])}{match.group(3)}"
+
+
+def by_character(G, family: str) -> bool:
+    """Whether a vector's rows are named by character in G (`logit`, `lm_head`, ...)."""
+    return family in VOCAB_INDEXED and bool(G.graph.get("vocab"))
 
 
 def in_softmax(attrs) -> bool:

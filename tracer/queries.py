@@ -16,7 +16,7 @@ import networkx as nx
 from .exceptions import SelectionError
 from .graph import PARAM_SCOPE
 
-__all__ = ["select_scope", "ancestors_of", "head_view", "collapse", "auto_depth",
+__all__ = ["select_scope", "ancestors_of", "head_view", "collapse", "auto_depth", "sent_from",
            "HEAD_ROLES"]
 
 HEAD_ROLES = ("q", "k", "v", "score", "weight", "out", "internal")
@@ -127,9 +127,11 @@ def head_view(G: nx.MultiDiGraph, pos: int, layer: int, head: int) -> nx.MultiDi
         layer, head: which attention head.
 
     Returns:
-        A new graph with node attrs `role` (one of HEAD_ROLES) and `position` (the
-        position a q/k/v node was computed at; `pos` for the rest), graph attrs
-        view="head", pos, layer, head, and roots = the head's outputs.
+        A new graph with node attrs `role` (one of HEAD_ROLES), `position` (the
+        position a q/k/v node was computed at; `pos` for the rest) and, on q, k and
+        v, `from_here`: the grad this head at this position alone sends them (their
+        `grad` is the whole text's: a key also gets what later queries send it).
+        Graph attrs view="head", pos, layer, head, and roots = the head's outputs.
 
     Raises:
         SelectionError: G is not a model graph, or pos/layer/head is out of range.
@@ -189,14 +191,35 @@ def head_roles(nodes, const_inputs, pos, layer, head, head_dim):
 
 
 def mark_head(H, roles, pos, layer, head):
-    """Give the head view's nodes their role and position, and H its head attrs."""
+    """Give the head view's nodes their role, position and (q, k, v) what the head
+    sends them, and H its head attrs. Every consumer of a q, k or v inside H is an op
+    of this head at this position, so what they send is this position's share."""
     for n, role in roles.items():
         H.nodes[n]["role"] = role
         match = POSITION.match(H.nodes[n]["scope"].split("/")[0])
         H.nodes[n]["position"] = int(match.group(1)) if match else pos
+        if role in ("q", "k", "v"):
+            H.nodes[n]["from_here"] = sent_from(H, n, lambda v: True)
     H.graph.update(view="head", pos=pos, layer=layer, head=head,
                    roots=tuple(n for n, r in roles.items() if r == "out"))
     return H
+
+
+def sent_from(G: nx.MultiDiGraph, node, counts) -> float:
+    """The grad node receives from the consumers `counts` accepts, summed in
+    Value.backward's order (consumers by descending id, then argument order), so it
+    equals, bit for bit, a replay seeded where those consumers' grads come from.
+
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> G = trace_expression("a*b + a", {"a": 2.0, "b": 3.0})  # a: 0, a*b: 2, root: 3
+    >>> sent_from(G, 0, lambda v: v == 2), sent_from(G, 0, lambda v: True)
+    (3.0, 4.0)
+    """
+    total = 0.0
+    for v in sorted((v for v in set(G.successors(node)) if counts(v)), reverse=True):
+        for _, d in sorted(G.get_edge_data(node, v).items()):
+            total += d["contribution"]
+    return total
 
 
 def block_keys(G, depth):

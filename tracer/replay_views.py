@@ -8,6 +8,7 @@ backward gave. The model views load a checkpoint (microgpt_trace.tracer.checkpoi
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from os import PathLike
 
 import networkx as nx
@@ -19,7 +20,7 @@ from .queries import auto_depth
 from .replay import backward_frames
 from .scope_view import scope_seeds, scope_view, seeded_from_the_loss
 
-__all__ = ["replay_expression", "replay_head", "replay_scope", "replay_model"]
+__all__ = ["replay_expression", "replay_head", "replay_scope", "replay_model", "named_shares"]
 
 Checkpoint = str | PathLike | None
 
@@ -59,7 +60,8 @@ def replay_head(*, text: str, pos: int | None = None, layer: int = 0, head: int 
         granularity: as for replay_expression.
 
     Returns:
-        (the head view, frames).
+        (the head view, frames; their captions say that q, k and v build up this
+        position's share of their grad, see named_shares).
 
     Raises:
         CheckpointError, DataError, SelectionError: as for trace_checkpoint_head, and
@@ -68,7 +70,45 @@ def replay_head(*, text: str, pos: int | None = None, layer: int = 0, head: int 
     view = trace_checkpoint_head(text=text, pos=pos, layer=layer, head=head,
                                  checkpoint=checkpoint, engine=engine)
     seeds = {r: view.nodes[r]["grad"] for r in view.graph["roots"]}
-    return view, _frames(view, granularity, seeds)
+    return view, named_shares(view, _frames(view, granularity, seeds))
+
+
+SHARE = "q, k, v: this position's share of their grad (the head view's 'from here')"
+
+
+def named_shares(H: nx.MultiDiGraph, frames: list) -> list:
+    """A head's frames with captions that name the grad q, k and v build up: this
+    position's share, not the whole text's (a key also gets what later queries send
+    it). Frame 0 says where the replay starts; each frame sending to q, k or v ends
+    with SHARE.
+
+    >>> from microgpt_trace.tracer.replay import Frame, Flow
+    >>> H = nx.MultiDiGraph(pos=3, layer=0, head=2)
+    >>> H.add_node(0, role="k")
+    >>> frames = named_shares(H, [Frame(0, (), (), (), (), "seed: ..."),
+    ...                           Frame(1, (5,), (Flow(5, 0, 0, 1.0, 1.0, 1.0, 0.0, 1.0),),
+    ...                                 (), (), "backward through ...")])
+    >>> print(frames[0].caption)  # doctest: +NORMALIZE_WHITESPACE
+    backward through layer 0 · head 2 at position 3 starts from the grads its outputs
+    receive from the loss of the whole text
+    q, k and v collect this position's share of their grad
+    seed: ...
+    >>> print(frames[1].caption)
+    backward through ...
+    q, k, v: this position's share of their grad (the head view's 'from here')
+    """
+    inputs = {n for n, role in H.nodes(data="role") if role in ("q", "k", "v")}
+    heading = (f"backward through layer {H.graph['layer']} · head {H.graph['head']} at "
+               f"position {H.graph['pos']} starts from the grads its outputs receive from "
+               "the loss of the whole text\nq, k and v collect this position's share of their "
+               "grad")
+    out = []
+    for frame in frames:
+        caption = f"{heading}\n{frame.caption}" if frame.index == 0 else frame.caption
+        if any(flow.child in inputs for flow in frame.flows):
+            caption += "\n" + SHARE
+        out.append(replace(frame, caption=caption))
+    return out
 
 
 def replay_scope(*, text: str, scope: str, checkpoint: Checkpoint = None,

@@ -10,6 +10,7 @@ import math
 
 import networkx as nx
 
+from .names import display_label
 from .text import number, token_text
 
 __all__ = ["scope_heading", "teaching_notes", "scope_summary"]
@@ -58,7 +59,7 @@ def teaching_notes(H: nx.MultiDiGraph) -> list:
     adds = marked(H, "passthrough")
     if adds:
         n = adds[0]
-        a, b = (H.nodes[u]["label"] for u in sorted(H.predecessors(n)))
+        a, b = (display_label(H, H.nodes[u]["label"]) for u in sorted(H.predecessors(n)))
         notes.append(f"+ passes the gradient through unchanged (local ∂ = 1): {a} and {b} "
                      f"both get {H.nodes[n]['label']}.grad = {number(H.nodes[n]['grad'])}, "
                      f"and so on for all {len(adds)} sums.")
@@ -109,14 +110,15 @@ def scope_summary(H: nx.MultiDiGraph) -> str:
 
 
 def input_tables(H):
-    """["L0.k at pos 0", "L0.k at pos 1", "L0.q", ...]: a name's positions together."""
+    """["L0.k at pos 0", "L0.k at pos 1", "L0.q", ...]: a name's positions together
+    (an embedding row by its token: "wte 'a'")."""
     first = {}
     for n in sorted(H):
         if H.nodes[n].get("role") == "input":
             name, _, t = H.nodes[n]["group"][3:].partition("@pos")
             first.setdefault(name, n)
             first.setdefault((name, t), (first[name], int(t or -1)))
-    return [name + (f" at pos {t}" if t else "")
+    return [display_label(H, name) + (f" at pos {t}" if t else "")
             for (name, t), _ in sorted(((k, v) for k, v in first.items() if isinstance(k, tuple)),
                                        key=lambda item: item[1])]
 

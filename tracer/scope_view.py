@@ -45,7 +45,7 @@ import networkx as nx
 from .exceptions import SelectionError
 from .graph import PARAM_SCOPE
 from .names import power_exponent
-from .queries import POSITION, in_scope, induced, l2, natural, nearby_scopes
+from .queries import POSITION, in_scope, induced, l2, natural, nearby_scopes, sent_from
 
 __all__ = ["scope_view", "scope_names", "scope_seeds", "seeded_from_the_loss", "BUNDLE_MIN",
            "ROLES"]
@@ -194,16 +194,6 @@ def family(d):
     """A label without its last index ("L0.fc1[5]" -> "L0.fc1"), or the op for an
     unnamed value."""
     return INDEX.sub("", d["label"]) if d["label"] else d["op"] or "const"
-
-
-def sent_from(G, node, counts):
-    """The grad node receives from the consumers `counts` accepts, summed in
-    Value.backward's order (consumers by descending id, then argument order)."""
-    total = 0.0
-    for v in sorted((v for v in set(G.successors(node)) if counts(v)), reverse=True):
-        for _, d in sorted(G.get_edge_data(node, v).items()):
-            total += d["contribution"]
-    return total
 
 
 def weight_summary(G, op, weights):

@@ -119,13 +119,14 @@ def write_output(path, data) -> None:
         atomic_write(path, data)
 
 
-def write_folder(folder, files: dict, replaceable) -> list:
+def write_folder(folder, files, replaceable) -> list:
     """Write a folder of files all or nothing: into a new sibling, then renamed.
 
     Args:
         folder: the folder to create, or to replace when everything in it is
             `replaceable` (an earlier run's output).
-        files: name -> bytes or str.
+        files: name -> bytes or str, or (name, data) pairs, made as they are written
+            when they come from a generator (then only one is in memory at a time).
         replaceable: name -> bool, for the entries an existing folder may hold.
 
     Returns:
@@ -145,9 +146,11 @@ def write_folder(folder, files: dict, replaceable) -> list:
     old = None
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; outputs are ordinary folders
-        for name, data in files.items():
+        names = []
+        for name, data in files.items() if isinstance(files, dict) else files:
             data = data.encode("utf-8") if isinstance(data, str) else data
             (tmp / name).write_bytes(data)
+            names.append(name)
         if folder.exists():
             old = tmp.with_name(tmp.name + ".old")
             os.replace(folder, old)
@@ -159,4 +162,4 @@ def write_folder(folder, files: dict, replaceable) -> list:
         raise
     if old:
         shutil.rmtree(old, ignore_errors=True)
-    return [folder / name for name in files]
+    return [folder / name for name in names]

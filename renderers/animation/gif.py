@@ -92,7 +92,7 @@ def check_frame_count(count: int, max_frames: int = MAX_FRAMES) -> int:
         raise TooManyFramesError(
             f"{count} frames is too many for a GIF (at most {max_frames}): use "
             "--granularity scope or level for fewer, bigger steps, or --model --depth 1 "
-            "for a whole model; an .html stepper or a folder of SVG frames has no cap")
+            "for a whole model; an .html stepper has no cap")
     return count
 
 

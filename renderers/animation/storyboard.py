@@ -40,7 +40,8 @@ PARTIAL_FILL = "#e4e4e4"  # ... on a small op circle, which shows no number
 MAX_LABELS = 12  # edges labelled with their flow in one frame
 LEGEND = ("outlined: sends its grad now · coloured edges: local grad × grad flowing back"
           " · grey: sum so far · ✓ final grad")
-LEGENDS = {"head": LEGEND + " · q, k, v: only this position's share of their grad",
+LEGENDS = {"head": LEGEND + " · q, k, v: 'from here' builds up this position's share of their "
+                    "grad, 'grad' is the whole text's",
            "scope": LEGEND + " · the outputs start from the grads the whole text's loss sends "
                     "them; an input's 'from here' adds up what this scope sends it",
            "blocks": "outlined: the block sending its grads now · coloured edges: L2 norm of "

@@ -8,14 +8,44 @@ from dataclasses import dataclass
 
 from microgpt_trace.microgpt.runs.files import write_folder
 
-from ..exceptions import RenderError
+from ..exceptions import RenderError, TooManyFramesError
 from ..quoting import escape_html
 from .storyboard import Animation, mark_scale
 from .svg_template import text_width
 
-__all__ = ["frame_svgs", "marks_svg", "caption_band", "Band", "write_svg_frames"]
+__all__ = ["frame_svgs", "marks_svg", "caption_band", "Band", "write_svg_frames",
+           "check_frames_budget", "MAX_FRAME_NODES"]
 
 FRAME_FILE = re.compile(r"frame-\d{4,}\.svg")
+# Each SVG frame is the whole drawing again, 1 to 3 KB per node of the layout (a 100-term
+# sum: 100 frames of 0.62 MB; pos4/layer0/attn, 241 frames of layout size 831: 226 MB in
+# all). A 1,799-node expression's 900 frames would be about 5 GB (they once filled 8 GB
+# of memory). 250,000 frames x layout size keeps a folder under about 750 MB; frames are
+# written one at a time, so memory holds one.
+MAX_FRAME_NODES = 250_000
+
+
+def check_frames_budget(count: int, size: int, max_frame_nodes: int = MAX_FRAME_NODES) -> None:
+    """Refuse a folder of SVG frames whose frames x layout size passes the budget,
+    before any layout: each frame repeats the whole drawing.
+
+    Raises:
+        TooManyFramesError: over the budget; the message says what to do instead.
+
+    >>> check_frames_budget(100, 1000)
+    >>> check_frames_budget(900, 1799)  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    microgpt_trace.renderers.exceptions.TooManyFramesError: 900 SVG frames of a graph of
+    layout size 1799 is 1619100 node-frames, over the budget of 250000 for a folder of
+    frames (each repeats the whole drawing): write an .html stepper ...
+    """
+    if count * size > max_frame_nodes:
+        raise TooManyFramesError(
+            f"{count} SVG frames of a graph of layout size {size} is {count * size} "
+            f"node-frames, over the budget of {max_frame_nodes} for a folder of frames (each "
+            "repeats the whole drawing): write an .html stepper (one drawing and what each "
+            "frame changes), or use --granularity scope or level for fewer frames")
 
 
 def frame_svgs(anim: Animation) -> list:
@@ -35,20 +65,23 @@ def frame_svgs(anim: Animation) -> list:
     >>> len(svgs), "a.grad += 2 × 1 → 4" in svgs[1]
     (2, True)
     """
+    return list(each_frame_svg(anim))
+
+
+def each_frame_svg(anim: Animation):
+    """The frames of frame_svgs one at a time, so a writer holds one in memory."""
     band = caption_band(anim)
     head = (f'<svg width="{band.width:.2f}pt" height="{band.height:.2f}pt" viewBox="0 0 '
             f'{band.width:.2f} {band.height:.2f}"{anim.svg_attrs}>\n'
             '<rect width="100%" height="100%" fill="#ffffff"/>\n')
     escaped = {}  # slot values repeat a lot: colours, styles, the same numbers
-    out = []
     for k, values in enumerate(anim.values):
         body = "".join(p if isinstance(p, str) else escaped.get(values[p])
                        or escaped.setdefault(values[p], escape_html(values[p]))
                        for p in anim.parts)
-        out.append('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + head + body
-                   + marks_svg(anim.marks[k], anim.accent, mark_scale(anim)) + band.svg(anim, k)
-                   + "</svg>\n")
-    return out
+        yield ('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + head + body
+               + marks_svg(anim.marks[k], anim.accent, mark_scale(anim)) + band.svg(anim, k)
+               + "</svg>\n")
 
 
 def marks_svg(marks, accent: str, scale: float = 1.0) -> str:
@@ -154,7 +187,7 @@ def write_svg_frames(anim: Animation, folder) -> list:
     >>> [p.name for p in write_svg_frames(animate(G, backward_frames(G)), out)]
     ['frame-0000.svg', 'frame-0001.svg']
     """
-    files = {f"frame-{k:04d}.svg": svg for k, svg in enumerate(frame_svgs(anim))}
+    files = ((f"frame-{k:04d}.svg", svg) for k, svg in enumerate(each_frame_svg(anim)))
     try:
         return write_folder(folder, files, FRAME_FILE.fullmatch)
     except FileExistsError:

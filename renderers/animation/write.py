@@ -5,12 +5,12 @@ from pathlib import Path
 
 import networkx as nx
 
-from ..diagrams.render import DEFAULT_MAX_NODES, write_bytes
+from ..diagrams.render import DEFAULT_MAX_NODES, layout_size, write_bytes
 from ..exceptions import FormatError
 from .gif import check_frame_count, gif_bytes
 from .stepper import stepper_html
 from .storyboard import animate
-from .svg import write_svg_frames
+from .svg import check_frames_budget, write_svg_frames
 
 __all__ = ["animation_kind", "write_animation"]
 
@@ -53,7 +53,8 @@ def write_animation(G: nx.Graph, frames: list, output, *, rankdir: str = "LR",
 
     Raises:
         FormatError: an output animation_kind refuses.
-        TooManyFramesError: too many frames for a GIF (checked before any layout).
+        TooManyFramesError: too many frames for a GIF, or frames x layout size over
+            the budget of a folder of SVG frames (checked before any layout).
         GraphTooLargeError, RenderError: as for animate, or the output cannot be
             written; nothing is left half-written.
 
@@ -68,6 +69,8 @@ def write_animation(G: nx.Graph, frames: list, output, *, rankdir: str = "LR",
     kind = animation_kind(output)
     if kind == "gif":
         check_frame_count(len(frames))
+    if kind == "frames":
+        check_frames_budget(len(frames), layout_size(G))
     anim = animate(G, frames, rankdir=rankdir, theme=theme, max_nodes=max_nodes)
     if kind == "frames":
         write_svg_frames(anim, output)

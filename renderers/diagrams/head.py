@@ -86,24 +86,31 @@ def vector_node(name: str, members: list, title: str, style: Style, max_grad: fl
     side that faces the flow, never across the other values).
 
     Each value has two ports: `in<node>` on its label (edges arrive) and `<node>` on
-    its last number (edges leave).
+    its last number (edges leave). Drawn backward, q, k and v add the column `from
+    here` to their whole grad: what this head at this position sends them, the grad
+    a replay of the head builds up (the animated cell, as in the scope view).
     """
     t = style.theme
     muted = {"color": t.muted, "point_size": "9"}
     across = style.rankdir != "LR"
-    heads = [tag("font", "data", **muted)] + ([tag("font", "grad", **muted)]
-                                             if style.backward else [])
-    lines = []  # per value: its label, data and grad cells
+    columns = ["data"] + (["grad"] if style.backward else [])
+    if style.backward and all("from_here" in d for _, d in members):
+        columns.append("from here")
+    heads = [tag("font", c, **muted) for c in columns]
+    lines = []  # per value: its label, then a cell per column
     for port, d in members:
-        data = {} if style.backward else {"port": port}
         cells = [tag("td", escape_html(d.get("label", "")), align="left",
-                     port="in" + port, bgcolor=t.kind_fill(d.get("kind", "op")), id="l_" + port),
-                 tag("td", escape_html(number(d["data"])), align="right", **data)]
-        if style.backward:
-            fill = t.signed_fill(d["grad"], max_grad)
-            cells.append(tag("td", tag("font", escape_html(number(d["grad"])),
-                                       color=text_on(fill)),
-                             align="right", bgcolor=fill, port=port, **grad_cell(port, style)))
+                     port="in" + port, bgcolor=t.kind_fill(d.get("kind", "op")), id="l_" + port)]
+        for column in columns:
+            leaving = {"port": port} if column == columns[-1] else {}
+            if column == "data":
+                cells.append(tag("td", escape_html(number(d["data"])), align="right", **leaving))
+                continue
+            value = d["from_here"] if column == "from here" else d["grad"]
+            animated = grad_cell(port, style) if column == columns[-1] else {}
+            fill = t.signed_fill(value, max_grad)
+            cells.append(tag("td", tag("font", escape_html(number(value)), color=text_on(fill)),
+                             align="right", bgcolor=fill, **leaving, **animated))
         lines.append(cells)
     heading = tag("b", escape_html(title)) if title else ""
     if not across or not arrivals:  # the title above the columns: no edge comes in there
@@ -312,10 +319,11 @@ def head_lines(G: nx.MultiDiGraph, style: Style) -> str:
 def head_title(G: nx.Graph, style: Style) -> str:
     """"layer 0 · head 2 · query position 3 'n'", the text so far, and the key.
 
-    Every fill the view uses is in the key. Drawn backward, the key also says where
-    the grads come from: the whole text's loss, so a k or v of an earlier position
-    also holds what later queries sent it (the animation replays this head only,
-    and says so in its own legend).
+    Every fill the view uses is in the key. Drawn backward, the key also names the
+    two grads the tables show: `grad`, from the whole text's loss (a k or v of an
+    earlier position also holds what later queries sent it), and q, k and v's `from
+    here`, this position's share (what the animation, which replays this head only,
+    builds up).
     """
     t = style.theme
     pos = G.graph.get("pos", 0)
@@ -328,7 +336,10 @@ def head_title(G: nx.Graph, style: Style) -> str:
     if attention_weights(G):
         extra += [("token", t.input), ("attention weight", t.magnitude)]
     if style.backward:
-        extra.append(("grads: from the loss of the whole text", ""))
+        extra.append(("grad: whole text's loss", ""))
+        if any("from_here" in d for _, d in G.nodes(data=True)):
+            extra.append(("from here: this position's share, what this head sends q, k, v",
+                          ""))
     kinds = {d.get("kind", "op") for _, d in G.nodes(data=True)}  # constants are unfilled
     return key_label(title, style, [k for k in ("param", "input", "op") if k in kinds],
                      flows=G.number_of_edges() > 0, extra=extra)

@@ -84,13 +84,16 @@ def render_formats(dot_text: str, formats: tuple) -> tuple:
         The output files' bytes, in the order of formats.
 
     Raises:
-        FormatError, DotNotFoundError, RenderError: as for render.
+        FormatError, DotNotFoundError, RenderError: as for render (a png over the
+            pixel cap is refused before any output is drawn).
 
     >>> layout, svg = render_formats("digraph { a -> b }", ("json", "svg"))
     >>> layout.startswith(b"{"), svg.startswith(b"<?xml")
     (True, True)
     """
     check_formats(formats)
+    if "png" in formats:
+        check_png_size(dot_text, PNG_DPI)
     with tempfile.TemporaryDirectory(prefix="microgpt-trace-dot-") as folder:
         paths = [Path(folder) / f"out{i}.{fmt}" for i, fmt in enumerate(formats)]
         args = ["dot", f"-Gdpi={PNG_DPI}"] if "png" in formats else ["dot"]

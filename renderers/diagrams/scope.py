@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 
 import networkx as nx
 
+from microgpt_trace.tracer.names import by_character, display_label
 from microgpt_trace.tracer.scope_notes import scope_heading, teaching_notes
 from microgpt_trace.tracer.text import number, token_text
 
@@ -166,19 +167,24 @@ def weight_cells(d: dict, style: Style) -> str:
                    for v in values)
 
 
-def weight_header(members: list, style: Style, columns: list) -> str:
+def weight_header(G: nx.Graph, members: list, style: Style, columns: list) -> str:
     """Over the columns: which matrix the weight norms come from, and the values'."""
     t = style.theme
     matrix = next(d["weights"] for _, d in members if "weights" in d).split("[")[0]
     span = 3 if style.backward else 1
     muted = {"color": t.muted, "point_size": "9"}
     return tag("tr", "<td></td>" + tag("td", tag("font", escape_html(
-        f"weights {matrix}[i]"), **muted), colspan=str(span), bgcolor=t.param)
+        f"weights {matrix}{row_index(G, matrix)}"), **muted), colspan=str(span), bgcolor=t.param)
         + tag("td", tag("font", "value", **muted), colspan=str(len(columns))))
 
 
-def table_node(name: str, title: str, members: list, style: Style, max_grad: float,
-               output: bool) -> str:
+def row_index(G: nx.Graph, family: str) -> str:
+    """How a table's title names its row: `[i]`, or ` c` where rows are tokens."""
+    return " c" if by_character(G, family) else "[i]"
+
+
+def table_node(G: nx.Graph, name: str, title: str, members: list, style: Style,
+               max_grad: float, output: bool) -> str:
     """Named values as one table, a row each; an output table has a thick border.
     Dot products that read a weights row carry that row's norms in their own row."""
     t = style.theme
@@ -189,7 +195,7 @@ def table_node(name: str, title: str, members: list, style: Style, max_grad: flo
     rows = tag("tr", tag("td", tag("b", escape_html(title)),
                          colspan=str(len(norms) + len(columns) + 1 + gates), bgcolor=t.cluster))
     if weights:
-        rows += weight_header(members, style, columns)
+        rows += weight_header(G, members, style, columns)
     rows += header_row(style, norms + columns, gates)
     rows += "".join(row_cells(port, d, columns, style, max_grad,
                               weight_cells(d, style) if weights else "")
@@ -200,8 +206,9 @@ def table_node(name: str, title: str, members: list, style: Style, max_grad: flo
 
 
 def table_title(G: nx.Graph, group: str, nodes: list) -> str:
-    """"input L0.k · pos 2 'n'", "input wte[26] · the row of token BOS", "output
-    L0.fc2[i] = dot(weights row i, L0.relu)"."""
+    """"input L0.k · pos 2 'n'", "input wte 'a'" (the row of token 'a'), "input
+    wpe[4] · the row of position 4", "output L0.fc2[i] = dot(weights row i, L0.relu)",
+    "output logit c = dot(weights row c, L0.res2) for each token c"."""
     d = G.nodes[nodes[0]]
     name = group.split(":", 1)[-1].split("@")[0]
     where = ""
@@ -209,18 +216,20 @@ def table_title(G: nx.Graph, group: str, nodes: list) -> str:
     if "@pos" in group:
         t = position(group)
         where = f" · pos {t} " + token_text(tokens[t])
-    elif name.startswith("wte[") and 0 <= t < len(tokens):
+    elif name.startswith("wte[") and 0 <= t < len(tokens) and display_label(G, name) == name:
         where = f" · the row of token {token_text(tokens[t])}"
     elif name.startswith("wpe["):
         where = f" · the row of position {t}"
     if d["role"] == "input":
-        return f"input {name}{where}"
+        return f"input {display_label(G, name)}{where}"
     kind = "output " if d["role"] == "output" else ""
     sources = sorted({b.split(">")[0].split(":", 1)[-1] for n in nodes
                       for *_, b in G.in_edges(n, data="bundle") if b})
     if d["op"] == "dot" and sources:
-        operands = (["weights row i"] if "weights" in d else []) + sources
-        return f"{kind}{name}[i] = dot({', '.join(operands)})"
+        i = row_index(G, name)
+        operands = ([f"weights row {i.strip(' []')}"] if "weights" in d else []) + sources
+        each = f" for each token{i}" if by_character(G, name) else ""
+        return f"{kind}{name}{i} = dot({', '.join(operands)}){each}"
     return f"{kind}{name}"
 
 
@@ -361,11 +370,11 @@ def scope_lines(G: nx.MultiDiGraph, style: Style) -> str:
     consts = folded(G)
     clusters = defaultdict(str)  # sub-scope -> DOT statements
     for group in order:
-        members = [(names[n], G.nodes[n]) for n in groups[group]]
+        members = [(names[n], shown(G, n)) for n in groups[group]]
         first = G.nodes[groups[group][0]]
         where = first.get("cluster", "") if first["role"] != "input" else None
-        stmt = table_node(table_names[group], table_title(G, group, groups[group]), members,
-                          style, max_grad, first["role"] == "output")
+        stmt = table_node(G, table_names[group], table_title(G, group, groups[group]),
+                          members, style, max_grad, first["role"] == "output")
         ops = [n for n in groups[group] if n in circles]
         for n in ops:
             stmt += op_circle(G, n, names[n], table_names[group], style, consts)
@@ -389,6 +398,12 @@ def scope_lines(G: nx.MultiDiGraph, style: Style) -> str:
         draw = passthrough_edge if v == first_add else value_edge
         body += draw(tails[u], heads[v], e, style, max_flow, edge_id(names[u], names[v], key))
     return body + bundle_edges(G, names, tables, heads, style, max_flow)
+
+
+def shown(G: nx.Graph, node) -> dict:
+    """The node's attributes with its label as a reader sees it (`logit 'a'`)."""
+    d = G.nodes[node]
+    return dict(d, label=display_label(G, d["label"]))
 
 
 def op_circle(G, node, name, table, style, consts) -> str:

@@ -19,7 +19,7 @@ from typing import Optional
 
 import networkx as nx
 
-from microgpt_trace.tracer.names import power_exponent
+from microgpt_trace.tracer.names import display_label, power_exponent
 from microgpt_trace.tracer.text import number
 
 from ..quoting import escape_html, quote
@@ -186,19 +186,20 @@ def number_rows(name: str, d: dict, style: Style, max_grad: float, with_data: bo
     return rows
 
 
-def value_node(name: str, d: dict, style: Style, max_grad: float, root: bool = False) -> str:
-    """A value as a table: its label on the kind's colour, then data and grad.
+def value_node(name: str, label: str, d: dict, style: Style, max_grad: float,
+               root: bool = False) -> str:
+    """A value as a table: its label (as a reader sees it) on the kind's colour, then
+    data and grad.
 
     A constant (an unnamed leaf) is headed by its number, so it reads as the number
     it is; an unnamed op has no header and its kind colour tints the row names.
     A root gets a thick border: it is where backward starts.
     """
     fill = style.theme.kind_fill(d.get("kind", "op"))
-    header = d.get("label") or ("" if d["op"] else number(d["data"]))
+    header = label or ("" if d["op"] else number(d["data"]))
     if header:
         rows = tag("tr", tag("td", tag("b", escape_html(header)), colspan="2", bgcolor=fill))
-        rows += number_rows(name, d, style, max_grad,
-                            with_data=bool(d.get("label") or d["op"]))
+        rows += number_rows(name, d, style, max_grad, with_data=bool(label or d["op"]))
     else:
         rows = number_rows(name, d, style, max_grad, name_fill=fill)
     table = tag("table", rows, border="2" if root else "0", cellborder="1",
@@ -314,7 +315,8 @@ def key_row(items: list) -> str:
 def value_box_and_op(G, node, names, style, max_grad, roots) -> str:
     """A value's box, plus its op node when its operands are in the graph."""
     d, name = G.nodes[node], names[node]
-    stmts = value_node(name, d, style, max_grad, node in roots)
+    stmts = value_node(name, display_label(G, d.get("label", "")), d, style, max_grad,
+                       node in roots)
     if d["op"] and G.in_degree(node):
         stmts += op_node("op" + name, op_symbol(G, node, d), style)
         stmts += edge_stmt("op" + name, name, f"e_op{name}_{name}", "result")

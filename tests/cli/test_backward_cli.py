@@ -70,3 +70,22 @@ def test_bad_head_leaves_no_folder(tiny_checkpoint, tmp_path):
                     "-o", f"{tmp_path / 'frames'}/")
     assert_one_line_error(result, "--head 7: the model has heads 0..1", code=1)
     assert list(tmp_path.iterdir()) == []
+
+
+SUM_900 = "+".join(f"x{i}" for i in range(900))  # 1,799 nodes: under the layout cap
+
+
+def test_svg_frames_past_the_budget_are_refused_before_any_layout(tmp_path, monkeypatch):
+    """900 frames of the whole 1,799-node drawing would be about 5 GB of SVG."""
+    import microgpt_trace.renderers.animation.write as write
+
+    def no_animation(*args, **kwargs):
+        raise AssertionError("animated a job over the budget")
+
+    monkeypatch.setattr(write, "animate", no_animation)
+    result = invoke(SUM_900, "-o", f"{tmp_path / 'frames'}/")
+    assert_one_line_error(result, "900 SVG frames of a graph of layout size 1799 is 1619100 "
+                          "node-frames, over the budget of 250000", "write an .html stepper",
+                          code=1)
+    assert list(tmp_path.iterdir()) == []
+

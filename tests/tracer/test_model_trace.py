@@ -34,7 +34,7 @@ def test_graph_attributes():
     g = tiny_graph("fused", "abca")
     assert g.graph == {"roots": (len(g) - 1,), "source": "text 'abca'", "view": "model",
                        "text": "abca", "tokens": ("BOS", "a", "b", "c", "a", "BOS"),
-                       "n_layer": 1, "n_head": 2, "head_dim": 4}
+                       "vocab": ("a", "b", "c", "BOS"), "n_layer": 1, "n_head": 2, "head_dim": 4}
     given = trace_text(tiny_model(), TOKENIZER, "ab", source="checkpoint x.json, text 'ab'")
     assert given.graph["source"] == "checkpoint x.json, text 'ab'"
 

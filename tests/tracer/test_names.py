@@ -1,8 +1,18 @@
-"""node_name: labels as they are, unnamed nodes spelled from their operands."""
+"""node_name: labels as they are (a vocabulary index as its character), unnamed nodes
+spelled from their operands."""
+
+import networkx as nx
+import pytest
 
 from microgpt_trace.microgpt.engine import Value, dot
 from microgpt_trace.tracer.graph import trace
-from microgpt_trace.tracer.names import MAX_LENGTH, is_reciprocal, node_name, power_exponent
+from microgpt_trace.tracer.names import (
+    MAX_LENGTH,
+    display_label,
+    is_reciprocal,
+    node_name,
+    power_exponent,
+)
 
 
 def test_brackets_follow_precedence():
@@ -79,3 +89,56 @@ def test_the_exponent_is_the_one_the_engine_kept():
         G, root = last((Value(2.0, label="t") + Value(1.0, label="u")) ** -1.00001)
     assert not is_reciprocal(G, root) and node_name(G, root) == "(t + u)**-1"
     assert "Σ" not in {node_name(G, n) for n in G}
+
+
+# Vectors with a row per token are named by character (logit 'a', wte 'n'[3]).
+
+def shipped_text_graph(dataset):
+    """A tiny untrained model of a shipped dataset's vocabulary, traced on one name."""
+    import random
+
+    from microgpt_trace.microgpt.data import Tokenizer, load_docs
+    from microgpt_trace.microgpt.model import GPT, Config
+    from microgpt_trace.tracer.model_trace import trace_text
+
+    docs = load_docs(dataset)
+    tokenizer = Tokenizer.from_docs(docs)
+    model = GPT.init(Config(tokenizer.vocab_size, n_embd=4, n_head=2, block_size=16),
+                     random.Random(0))
+    return trace_text(model, tokenizer, docs[0]), tokenizer
+
+
+@pytest.mark.parametrize("dataset", ["names", "names-ja"])
+def test_every_vocab_id_is_named_by_its_character(dataset):
+    G, tokenizer = shipped_text_graph(dataset)
+    chars = tokenizer.chars
+    assert G.graph["vocab"] == tuple(chars) + ("BOS",)
+    assert not set(chars) & set("'\"\\")  # so the quoted form below is the whole oracle
+    for i, ch in enumerate(chars):
+        assert display_label(G, f"logit[{i}]") == f"logit '{ch}'"
+        assert display_label(G, f"p[{i}]") == f"p '{ch}'"
+        assert display_label(G, f"wte[{i}]") == f"wte '{ch}'"
+        assert display_label(G, f"wte[{i}][3]") == f"wte '{ch}'[3]"
+        assert display_label(G, f"lm_head[{i}][0]") == f"lm_head '{ch}'[0]"
+    bos = tokenizer.bos
+    assert [display_label(G, f"{s}[{bos}]") for s in ("logit", "wte", "lm_head")] == [
+        "logit BOS", "wte BOS", "lm_head BOS"]
+    names = {display_label(G, f"logit[{i}]") for i in range(tokenizer.vocab_size)}
+    assert len(names) == tokenizer.vocab_size
+
+
+def test_the_node_label_stays_the_model_s_name():
+    G, tokenizer = shipped_text_graph("names")
+    logits = {d["label"]: n for n, d in G.nodes(data=True)
+              if d["label"].startswith("logit[") and d["scope"] == "pos1/lm_head"}
+    assert sorted(logits) == sorted(f"logit[{i}]" for i in range(tokenizer.vocab_size))
+    assert node_name(G, logits["logit[0]"]) == "logit 'a' @1 " + repr(G.graph["tokens"][1])
+    assert node_name(G, logits[f"logit[{tokenizer.bos}]"]).startswith("logit BOS @1 ")
+
+
+def test_other_labels_and_graphs_without_a_vocabulary_keep_their_index():
+    G = nx.MultiDiGraph(vocab=("a", "BOS"))
+    assert [display_label(G, s) for s in ("wpe[1][0]", "L0.fc1[0]", "x[1]", "logit[2]",
+                                          "logits[0]", "logit[0][1][2]")] == [
+        "wpe[1][0]", "L0.fc1[0]", "x[1]", "logit[2]", "logits[0]", "logit[0][1][2]"]
+    assert display_label(nx.MultiDiGraph(), "logit[0]") == "logit[0]"

@@ -280,3 +280,46 @@ def test_auto_depth_measures_what_it_is_given():
     edges = {d: collapse(G, d).number_of_edges() for d in (2, 3)}
     assert auto_depth(G, edges[3], lambda B: B.number_of_edges()) == 3
     assert auto_depth(G, edges[3] - 1, lambda B: B.number_of_edges()) == 2
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("pos", [0, 2, 4])
+def test_head_from_here_is_what_a_replay_of_this_head_alone_sends(engine, pos):
+    """q, k, v's from_here: a replay seeded only from the head's outputs ends with it,
+    bit for bit, and it is the sum of what flows into this head's ops in the whole graph."""
+    from microgpt_trace.tracer.replay import backward_frames, grads_after
+
+    G = tiny_graph(engine)
+    H = head_view(G, pos, 0, 1)
+    inputs = [n for n, d in H.nodes(data=True) if d["role"] in ("q", "k", "v")]
+    assert len(inputs) == 4 * (1 + 2 * (pos + 1))  # head_dim 4: q, and k, v per position
+    seeds = {r: H.nodes[r]["grad"] for r in H.graph["roots"]}
+    replayed = list(grads_after(H, backward_frames(H, seeds=seeds)))[-1]
+    inside = f"pos{pos}/layer0/attn/head1"
+    for n in inputs:
+        assert replayed[n] == H.nodes[n]["from_here"]
+        into_head = [c for _, v, c in G.out_edges(n, data="contribution")
+                     if G.nodes[v]["scope"].startswith(inside + "/")
+                     or G.nodes[v]["scope"] == inside]
+        assert H.nodes[n]["from_here"] == pytest.approx(math.fsum(into_head), rel=1e-12,
+                                                         abs=1e-18)
+    queries = [n for n in inputs if H.nodes[n]["role"] == "q"]  # read by this head only
+    assert all(H.nodes[n]["from_here"] == H.nodes[n]["grad"] for n in queries)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_key_s_whole_grad_is_the_sum_of_the_shares_of_the_queries_reading_it(engine):
+    G = tiny_graph(engine)
+    last = len(G.graph["tokens"]) - 2
+    shares = {}  # (role, position, label) -> [from_here at each query position]
+    whole = {}
+    for pos in range(last + 1):
+        for _, d in head_view(G, pos, 0, 0).nodes(data=True):
+            if d["role"] in ("k", "v"):
+                key = (d["role"], d["position"], d["label"])
+                shares.setdefault(key, []).append(d["from_here"])
+                whole[key] = d["grad"]
+    assert len(shares[("k", 0, "L0.k[0]")]) == last + 1  # read by every later query
+    for key, parts in shares.items():
+        assert math.fsum(parts) == pytest.approx(whole[key], rel=1e-9, abs=1e-15)
+    assert any(len(parts) > 1 and parts[0] != whole[key] for key, parts in shares.items())

@@ -11,6 +11,7 @@ from microgpt_trace.tracer.exceptions import SelectionError
 from microgpt_trace.tracer.queries import auto_depth
 from microgpt_trace.tracer.replay import grads_after
 from microgpt_trace.tracer.replay_views import (
+    SHARE,
     replay_expression,
     replay_head,
     replay_model,
@@ -127,3 +128,20 @@ def test_a_heads_captions_say_what_their_constants_are(ck, engine):
     sigma = [line for line in lines if line.startswith("  Σ.grad += ")]
     assert sigma and all(line.startswith("  Σ.grad += (−1/Σ² = ") for line in sigma)
     assert any("(1/√d = " in line for line in lines)
+
+
+@pytest.mark.parametrize("granularity", ["node", "level"])
+def test_a_head_s_captions_say_q_k_v_get_this_position_s_share(ck, granularity):
+    H, frames = replay_head(text="abc", pos=1, head=1, checkpoint=ck, granularity=granularity)
+    first = frames[0].caption.splitlines()
+    assert first[:2] == ["backward through layer 0 · head 1 at position 1 starts from the "
+                         "grads its outputs receive from the loss of the whole text",
+                         "q, k and v collect this position's share of their grad"]
+    inputs = {n for n, d in H.nodes(data=True) if d["role"] in ("q", "k", "v")}
+    sending = [any(f.child in inputs for f in frame.flows) for frame in frames]
+    assert any(sending) and not all(sending)
+    for frame, sends in zip(frames, sending):
+        assert frame.caption.endswith("\n" + SHARE) == sends
+    assert SHARE == "q, k, v: this position's share of their grad (the head view's 'from here')"
+    grads = last_grads(H, frames)
+    assert all(grads[n] == H.nodes[n]["from_here"] for n in inputs)

@@ -98,8 +98,10 @@
     if (!sending.length) { return; }
     var f = figure.getBoundingClientRect(), pad = 16;
     var w = figure.clientWidth, h = figure.clientHeight;
+    // (too far apart: wider or taller than the figure; a group that fits only without
+    // the padding is centred, so every one of them is still in view)
     var rs = sending.map(rect), r = union(rs);
-    if (r.right - r.left > w - 2 * pad || r.bottom - r.top > h - 2 * pad) {
+    if (r.right - r.left > w || r.bottom - r.top > h) {
       r = mostInView(rs, w - 2 * pad, h - 2 * pad);
     }
     if (r.left < f.left + pad || r.right > f.left + w - pad) {

@@ -72,3 +72,33 @@ def test_a_failed_folder_write_leaves_the_earlier_output(tmp_path, monkeypatch):
         write_folder(folder, {"b.svg": "new"}, own)
     assert os.listdir(folder) == ["a.svg"] and (folder / "a.svg").read_text() == "old"
     assert os.listdir(tmp_path) == ["frames"]
+
+
+def test_write_folder_writes_generated_files_one_at_a_time(tmp_path):
+    """Pairs from a generator are written as they come: one in memory at a time."""
+    folder = tmp_path / "frames"
+    seen = []
+
+    def frames():
+        for k in range(3):
+            seen.append(sorted(p.name for p in tmp_path.glob(".frames.*/*")))
+            yield f"f{k}.svg", f"frame {k}"
+
+    paths = write_folder(folder, frames(), lambda name: name.endswith(".svg"))
+    assert seen == [[], ["f0.svg"], ["f0.svg", "f1.svg"]]  # each written before the next
+    assert [p.read_text() for p in paths] == ["frame 0", "frame 1", "frame 2"]
+
+
+def test_a_generator_failing_midway_leaves_the_earlier_output(tmp_path):
+    folder = tmp_path / "frames"
+    own = lambda name: name.endswith(".svg")  # noqa: E731
+    write_folder(folder, {"a.svg": "old"}, own)
+
+    def frames():
+        yield "b.svg", "new"
+        raise MemoryError
+
+    with pytest.raises(MemoryError):
+        write_folder(folder, frames(), own)
+    assert os.listdir(folder) == ["a.svg"] and (folder / "a.svg").read_text() == "old"
+    assert os.listdir(tmp_path) == ["frames"]

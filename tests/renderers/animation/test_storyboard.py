@@ -229,3 +229,9 @@ def test_the_frames_do_not_depend_on_how_dot_formats_its_svg(monkeypatch):
 
 def squashed(parts):
     return "".join(p for p in parts if isinstance(p, str)).replace("\n", "")
+
+
+def test_a_head_s_legend_names_which_grad_each_column_builds():
+    anim = animate(*head_replay())
+    assert anim.legend.endswith("· q, k, v: 'from here' builds up this position's share of "
+                                "their grad, 'grad' is the whole text's")

@@ -12,6 +12,7 @@ import networkx as nx
 from microgpt_trace.microgpt.engine import Value, dot, scope
 from microgpt_trace.microgpt.model import named, softmax
 from microgpt_trace.tracer.graph import trace
+from microgpt_trace.tracer.queries import sent_from
 
 
 def labelled(value, label):
@@ -76,6 +77,9 @@ def tiny_head():
     for _, d in G.nodes(data=True):
         d["role"] = next((role for mark, role in ROLES if mark in d["label"]), "internal")
         d["position"] = int(re.match(r"pos(\d+)", d["scope"]).group(1))
+    for n, d in G.nodes(data=True):
+        if d["role"] in ("q", "k", "v"):
+            d["from_here"] = sent_from(G, n, lambda v: True)
     G.graph.update(view="head", pos=1, layer=0, head=1, tokens=("BOS", "a", "b", "BOS"))
     return G
 

@@ -8,7 +8,12 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from microgpt_trace.renderers.diagrams.render import INSTALL_HINT, render, write_diagram
+from microgpt_trace.renderers.diagrams.render import (
+    INSTALL_HINT,
+    render,
+    render_formats,
+    write_diagram,
+)
 from microgpt_trace.renderers.diagrams.source import dot_source
 from microgpt_trace.renderers.exceptions import (
     DotNotFoundError,
@@ -265,3 +270,27 @@ def test_a_small_figure_is_as_wide_as_its_graph_not_its_key():
         return float(re.search(r'width="([0-9.]+)pt"', svg).group(1))
 
     assert width(dot) <= 1.5 * width(bare)
+
+
+HUGE = "digraph { a [shape=box, fixedsize=true, width=120, height=100] }"  # 17280 x 14400 px
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("formats", [("png",), ("json", "png"), ("svg", "png", "pdf")])
+def test_render_formats_refuses_a_png_over_the_pixel_cap_before_drawing(formats, monkeypatch):
+    import microgpt_trace.renderers.diagrams.render as module
+
+    runs = []
+    real = module.run_dot
+    monkeypatch.setattr(module, "run_dot", lambda args, text: runs.append(args) or real(args, text))
+    with pytest.raises(RenderError, match=r"^the png would be 17280 x 14400 pixels, over the cap "
+                                          r"of 16384 a side and 64 megapixels: write \.svg"):
+        render_formats(HUGE, formats)
+    assert runs == [["dot", "-Tjson0"]]  # the layout's size only: nothing was drawn
+    assert render_formats(HUGE, ("json", "svg"))[1].startswith(b"<?xml")  # no png: no cap
+
+
+@pytest.mark.exe
+def test_render_formats_draws_a_png_under_the_cap():
+    layout, png = render_formats("digraph { a -> b }", ("json", "png"))
+    assert layout.startswith(b"{") and png.startswith(MAGIC["png"])

@@ -8,18 +8,24 @@ The golden files are drawn from the tiny model of tests/tracer/tiny_models.py on
 """
 
 import os
+import random
 import re
 from pathlib import Path
 
 import pytest
 
+from microgpt_trace.microgpt.data import Tokenizer
+from microgpt_trace.microgpt.model import GPT, Config
 from microgpt_trace.renderers.diagrams.render import render
 from microgpt_trace.renderers.diagrams.scope import GATE_CLOSED, PASS_FILL
 from microgpt_trace.renderers.diagrams.source import dot_source
 from microgpt_trace.renderers.themes import get_theme
-from microgpt_trace.tracer.scope_view import scope_view
+from microgpt_trace.tracer.model_trace import trace_text
+from microgpt_trace.tracer.replay import backward_frames
+from microgpt_trace.tracer.scope_notes import scope_summary
+from microgpt_trace.tracer.scope_view import scope_seeds, scope_view, seeded_from_the_loss
 
-from ...tracer.tiny_models import tiny_graph
+from ...tracer.tiny_models import TOKENIZER, tiny_graph
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = {  # golden name -> scope of the tiny model on "abca"
@@ -142,3 +148,52 @@ def test_deterministic():
 @pytest.mark.parametrize("scope", ["pos3/layer0/mlp", "pos3/softmax"])
 def test_dot_lays_it_out(scope):
     assert render(dot_source(view(scope)), "svg").startswith(b"<?xml")
+
+
+# Vectors with a row per token name their character (logit 'a', wte 'b'[0]), never an id.
+
+BY_ID = re.compile(r"\b(?:logit|wte|lm_head)\[")
+
+
+@pytest.mark.parametrize("scope", ["pos3/lm_head", "pos0/embed", "pos2/embed", "pos3/softmax",
+                                   "pos3/loss"])
+def test_no_vocabulary_index_is_left_in_a_view(scope):
+    """Picture, frame captions and the printed summary: `logit 'a'`, not `logit[0]`."""
+    H = view(scope)
+    frames = seeded_from_the_loss(H, backward_frames(H, seeds=scope_seeds(H)))
+    shown = [dot_source(H), scope_summary(H)] + [f.caption for f in frames]
+    assert not [s for s in shown if BY_ID.search(s)]
+    text = dot_source(H)
+    if scope.endswith(("lm_head", "softmax")):
+        assert all(f">logit &#39;{c}&#39;" in text for c in TOKENIZER.chars)
+        assert "logit BOS" in text
+    if scope == "pos3/lm_head":
+        assert "logit c = dot(weights row c, L0.res2) for each token c" in text
+        assert "weights lm_head c" in text
+    if scope == "pos2/embed":  # position 2 reads 'b' (BOS a b c a BOS)
+        assert "input wte &#39;b&#39;<" in text and ">wte &#39;b&#39;[7]<" in text
+        assert "inputs: wte 'b', wpe[2]" in scope_summary(H)
+
+
+def hostile_view(chars, text):
+    """The lm_head scope of an untrained model whose vocabulary is `chars`."""
+    tokenizer = Tokenizer(chars)
+    model = GPT.init(Config(tokenizer.vocab_size, n_embd=4, n_head=2, block_size=8),
+                     random.Random(0))
+    return scope_view(trace_text(model, tokenizer, text), "pos1/lm_head"), tokenizer
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("chars, text", [
+    ("\"&'<>]ab", "a'<"),  # DOT's and HTML's own characters
+    ("あいうえおかきくけこ", "かき"),  # names-ja's script
+])
+def test_characters_are_quoted_safely_in_dot_and_svg(chars, text):
+    """Every logit row's name reaches the SVG as the text `logit 'c'` (well-formed XML)."""
+    import xml.etree.ElementTree as ET
+
+    H, tokenizer = hostile_view(chars, text)
+    svg = ET.fromstring(render(dot_source(H), "svg"))
+    texts = {"".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    wanted = {f"logit {c!r}" for c in chars} | {"logit BOS"}
+    assert wanted <= {t.replace(" ← target", "") for t in texts}

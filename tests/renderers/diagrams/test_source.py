@@ -158,7 +158,7 @@ def test_head_key_lists_every_fill_used(backward):
         re.findall(r'class="compact"[^\n]*fillcolor="(#\w+)"', body))
     # grads are shaded by size between the two ends the key shows
     assert used - key_fills - {theme.cluster} <= (grad_fills if backward else set())
-    assert "grads: from the loss of the whole text" in key if backward else "grads" not in key
+    assert "grad: whole text&#39;s loss" in key if backward else "grad:" not in key
 
 
 def test_blocks_view_positions_params_and_widths():
@@ -279,3 +279,42 @@ def test_unknown_view():
     G.graph["view"] = "3d"
     with pytest.raises(RenderError, match="unknown view '3d': use one of expression, model"):
         dot_source(G)
+
+
+def test_a_model_view_names_embedding_rows_by_character():
+    G = graphs.tiny_model()
+    assert "<b>wte[0][0]</b>" in dot_source(G)  # no vocabulary: the model's name
+    G.graph["vocab"] = ("a", "BOS")
+    text = dot_source(G)
+    assert "<b>wte &#39;a&#39;[0]</b>" in text and "wte[0]" not in text
+    assert G.nodes[0]["label"] == "wte[0][0]"
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_the_head_view_names_its_grads_and_shows_from_here(rankdir):
+    """grad is the whole text's; q, k and v's `from here` is this position's share,
+    each in its own cell, the last (where edges leave and an animation counts up)."""
+    from microgpt_trace.renderers.diagrams.values import node_names
+    from microgpt_trace.tracer.queries import head_view
+
+    from ...tracer.tiny_models import tiny_graph
+
+    H = head_view(tiny_graph("fused"), 2, 0, 1)
+    text = dot_source(H, rankdir=rankdir)
+    key = text.split("\n\tnode", 1)[0]
+    assert "grad: whole text&#39;s loss" in key
+    assert "from here: this position&#39;s share, what this head sends q, k, v" in key
+    names = node_names(H)
+    inputs = [n for n, d in H.nodes(data=True) if d["role"] in ("q", "k", "v")]
+    assert text.count(">from here</font>") == 1 + 2 * 3  # the q table, k and v per position
+    for n in inputs:
+        d = H.nodes[n]
+        cell = re.search(rf'<td [^>]*port="{names[n]}"[^>]*id="g_{names[n]}"[^>]*>'
+                         r'<font [^>]*>([^<]*)</font>', text)
+        assert cell.group(1) == number(d["from_here"])
+        assert f">{number(d['grad'])}</font>" in text
+    assert any(H.nodes[n]["from_here"] != H.nodes[n]["grad"] for n in inputs)
+    others = [n for n, d in H.nodes(data=True) if d["role"] in ("score", "weight", "out")]
+    for n in others:  # the rest have one grad, the whole text's, in their last cell
+        grad = re.escape(number(H.nodes[n]["grad"]))
+        assert re.search(rf'id="g_{names[n]}"[^>]*><font [^>]*>{grad}<', text)
