@@ -222,8 +222,18 @@ def model_backward(depth: int) -> tuple:
     return block_frames(traced_text("fused"), depth)
 
 
-# docs/training.md
+def expression_backward(expression: str, values: dict) -> tuple:
+    """(graph, frames) of backward through an expression, one node per frame."""
+    from microgpt_trace.tracer.replay_views import replay_expression
+
+    return replay_expression(expression=expression, values=values)
+
+
 ANIMATIONS = (
+    # docs/backprop.md: opens section 3, the chain rule on the worked example
+    Animation("worked-backward", partial(expression_backward, "a*b+a", WORKED),
+              'backward "a*b+a" --set a=2 --set b=3'),
+    # docs/training.md
     Animation("training-step", partial(model_backward, 1),
               f"backward --text {TEXT} --model --depth 1"),
 )
