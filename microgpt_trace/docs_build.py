@@ -13,6 +13,9 @@ has to exist. Three kinds:
 - Panels: training panels NAME-PANEL.png drawn by `report` from a short real run on
   data/names.txt; the source NAME.jsonl is that run's metrics log with every float
   rounded to 4 significant digits (what the charts show, stable to the last bits).
+- AdamPlot: NAME.png drawn by `adam PARAM --plot`, one weight's Adam numbers at every
+  step of the shipped checkpoint's run (replayed from the seed, ~10 s); the source
+  NAME.jsonl is a header line and one line per step, rounded the same way.
 
 Regenerating writes a figure's images before its source: if drawing fails halfway,
 the old source stays and the check still flags that figure.
@@ -35,7 +38,8 @@ from microgpt_trace.tracer.expression.evaluate import trace_expression
 from microgpt_trace.tracer.queries import collapse
 from microgpt_trace.tracer.scope_view import scope_view
 
-__all__ = ["Diagram", "Animation", "Panels", "DIAGRAMS", "ANIMATIONS", "PANELS",
+__all__ = ["Diagram", "Animation", "Panels", "AdamPlot", "DIAGRAMS", "ANIMATIONS", "PANELS",
+           "ADAM_PLOTS",
            "IMG_DIR", "figures", "diagram_dot", "figure_source", "build_docs"]
 
 IMG_DIR = Path("docs") / "img"  # relative to the repository root
@@ -119,6 +123,25 @@ class Panels:
 
     def rows(self) -> dict:
         return {image: self.commands for image in self.images}
+
+
+@dataclass(frozen=True)
+class AdamPlot:
+    """One weight's Adam numbers over the shipped checkpoint's run."""
+
+    name: str
+    param: str  # GROUP[ROW][COL]
+
+    @property
+    def source(self) -> Path:
+        return IMG_DIR / f"{self.name}.jsonl"
+
+    @property
+    def images(self) -> tuple:
+        return (IMG_DIR / f"{self.name}.png",)
+
+    def rows(self) -> dict:
+        return {self.images[0]: (f'adam "{self.param}" --plot out/{self.name}.png',)}
 
 
 @lru_cache(maxsize=1)
@@ -244,10 +267,13 @@ PANELS = (
     Panels("train-lr-too-high", 200, 0.1, TRAINING_PANELS),
 )
 
+# docs/adam.md: a weight whose step once reaches 2.26 lr_t (step 584)
+ADAM_PLOTS = (AdamPlot("adam-run", "layer0.mlp_fc2[3][58]"),)
+
 
 def figures() -> tuple:
     """Every figure, in the order build_docs handles them."""
-    return DIAGRAMS + ANIMATIONS + PANELS
+    return DIAGRAMS + ANIMATIONS + PANELS + ADAM_PLOTS
 
 
 def diagram_dot(diagram: Diagram) -> str:
@@ -265,7 +291,19 @@ def figure_source(figure) -> str:
         graph, frames = figure.build()
         return animation_text(animation_dot(graph, frames, rankdir=figure.rankdir),
                               [frame.caption for frame in frames])
+    if isinstance(figure, AdamPlot):
+        header, records = adam_run(figure.param)
+        return "".join(json.dumps(rounded(line)) + "\n" for line in (header, *records))
     return rounded_log(training_log(figure.steps, figure.lr))
+
+
+@lru_cache(maxsize=None)
+def adam_run(param: str) -> tuple:
+    """(header, records) of microgpt.adam_explained.adam_history on the shipped checkpoint:
+    computed once per process, for the source and the image alike."""
+    from microgpt_trace.microgpt.adam_explained import adam_history
+
+    return adam_history(None, param)
 
 
 def animation_text(dot: str, captions: list) -> str:
@@ -352,6 +390,8 @@ def write_figures(root: Path) -> list:
             write_drawing(root, figure)
         elif isinstance(figure, Animation):
             write_animation(root, figure)
+        elif isinstance(figure, AdamPlot):
+            write_adam_plot(root, figure)
         else:
             write_panels(root, figure)
         written += [path.as_posix() for path in figure.images + (figure.source,)]
@@ -394,6 +434,15 @@ def write_panels(root: Path, figure: Panels) -> None:
         last = log.snapshots[-1]["step"]
         for panel, image in zip(figure.panels, figure.images):
             write_bytes(root / image, panel_file(report, panel, last).read_bytes())
+    write_bytes(root / figure.source, figure_source(figure).encode("utf-8"))
+
+
+def write_adam_plot(root: Path, figure: AdamPlot) -> None:
+    """The chart `adam PARAM --plot` draws, then its source."""
+    from microgpt_trace.renderers.panels.charts import adam_figure, figure_bytes
+
+    header, records = adam_run(figure.param)
+    write_bytes(root / figure.images[0], figure_bytes(adam_figure(header, records))["png"])
     write_bytes(root / figure.source, figure_source(figure).encode("utf-8"))
 
 
