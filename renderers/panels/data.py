@@ -235,11 +235,14 @@ def scales(snapshots: Sequence[dict]) -> dict:
 
     grads = [v for s in snapshots for v in s["grad_norm"].values()]
     positive = [v for v in grads if v > 0]
+    # initial=0.0: a part switched off (train --no-attention, --no-mlp) records nothing
     return {
-        "head_out": biggest(float(np.abs(np.asarray(s["head_out"], dtype=float)).max())
+        "head_out": biggest(float(np.abs(np.asarray(s["head_out"], dtype=float)).max(
+            initial=0.0)) for s in snapshots),
+        "mlp": biggest(float(np.asarray(s["mlp"], dtype=float).max(initial=0.0))
+                       for s in snapshots),
+        "residual": biggest(float(np.asarray(s["residual"]["norm"]).max(initial=0.0))
                             for s in snapshots),
-        "mlp": biggest(float(np.asarray(s["mlp"], dtype=float).max()) for s in snapshots),
-        "residual": biggest(float(np.asarray(s["residual"]["norm"]).max()) for s in snapshots),
         "cosine": min([0.0] + [float(residual_summary(s["residual"])["cosine_mean"].min(
             initial=0.0)) for s in snapshots]),
         "grad": (min(positive, default=1.0), max(grads, default=1.0) or 1.0),

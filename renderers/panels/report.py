@@ -130,7 +130,7 @@ def write_report(out_dir: str | Path, steps: list[dict], snapshots: list[dict],
                 if svg:
                     files[f"{name}-{stem}.svg"] = frame_svg(panel, snapshot)
         done += len(group)
-    per_step = [(s, {name: frames[name][i] for name in STEP_PANELS})
+    per_step = [(s, {name: frames[name][i] for name in STEP_PANELS if frames[name]})
                 for i, s in enumerate(snapshots)]
     files["report.html"] = report_html(run_pngs, per_step, steps, info or {}, samples or [])
     try:
@@ -157,7 +157,8 @@ def frame_count(snapshots, steps=()):
     """How many figures and frames write_report draws (for a progress bar)."""
     run = 2 + 2 * bool(snapshots) + any("update_ratio" in s for s in steps) \
         + 2 * any("hist" in s for s in snapshots)
-    return run + len(STEP_PANELS) * len(snapshots)
+    off = sum(2 * (not s["attn"]) + (not s["mlp"]) for s in snapshots)  # see step_panels
+    return run + len(STEP_PANELS) * len(snapshots) - off
 
 
 def run_figures(steps, snapshots, vocab):
@@ -192,13 +193,19 @@ def text_groups(snapshots):
 
 
 def step_panels(snapshots, vocab, top_k, log_scale, position, sc):
-    """Each per-snapshot panel, built once for snapshots of one text on the scales sc."""
-    yield "attention", attention_panel(snapshots, sc)
+    """Each per-snapshot panel, built once for snapshots of one text on the scales sc;
+    none for a part the run switched off (train --no-attention, --no-mlp: nothing
+    recorded)."""
+    attention, mlp = bool(snapshots[0]["attn"]), bool(snapshots[0]["mlp"])
+    if attention:
+        yield "attention", attention_panel(snapshots, sc)
     yield "probs", probs_panel(snapshots, vocab, position, top_k)
     yield "embedding", embedding_panel(snapshots, vocab)
     yield "residual", residual_panel(snapshots, sc)
-    yield "head_outputs", head_output_panel(snapshots, sc)
-    yield "mlp", mlp_panel(snapshots, sc)
+    if attention:
+        yield "head_outputs", head_output_panel(snapshots, sc)
+    if mlp:
+        yield "mlp", mlp_panel(snapshots, sc)
     yield "grad_flow", grad_panel(snapshots, sc, log_scale)
 
 
@@ -265,7 +272,7 @@ def snapshot_section(per_step, steps):
         figures = "".join(
             f"<figure><figcaption>{e(STEP_PANELS[name])}</figcaption>"
             f"{img(images[name], f'{STEP_PANELS[name]}, {caption}')}</figure>\n"
-            for name in STEP_PANELS)
+            for name in images)
         parts.append(f'<section class="snapshot" data-step="{snapshot["step"]}" '
                      f'data-caption="{e(caption)}">\n{figures}</section>\n')
     parts.append(f"<script>\n{asset(__package__, 'report.js')}</script>\n")
