@@ -25,7 +25,7 @@ from .data import grad_curves, moving_average, target_probs, uniform_loss
 __all__ = ["panel_style", "figure_bytes", "loss_figure", "grad_curves_figure",
            "learning_figure", "update_ratio_figure", "histogram_figure",
            "position_loss_figure", "adam_figure", "new_figure", "shown", "group_colour",
-           "position_labels"]
+           "position_labels", "log_axis"]
 
 LATIN_FONT = "DejaVu Sans"  # matplotlib's own font, always present
 CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic")
@@ -107,6 +107,18 @@ def figure_bytes(figure: Figure) -> dict[str, bytes]:
     return out
 
 
+def log_axis(ax, which: str) -> None:
+    """Axis `which` ("x" or "y") on a log scale labelled 0.01, 0.1, 1 as text:
+    matplotlib's own labels are mathtext, which panel_style switches off (a "$" in a
+    name stays a "$"), so they would show as $\\mathdefault{10^{-2}}$."""
+    from matplotlib.ticker import LogFormatter
+
+    getattr(ax, f"set_{which}scale")("log")
+    axis = getattr(ax, f"{which}axis")
+    axis.set_major_formatter(LogFormatter())
+    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+
+
 def shown(token):
     """A token as a tick label: a space would be invisible."""
     return "␣" if token == " " else token
@@ -182,7 +194,7 @@ def grad_curves_figure(steps: Sequence[dict], window: int | None = None) -> Figu
         # character of a document at one position), and one would hide the other
         ax.plot(x, moving_average(values, window), color=colours(i % 10), linewidth=1.8,
                 linestyle="--" if i % 2 else "-", label=name)
-    ax.set_yscale("log")
+    log_axis(ax, "y")
     ax.set(title=f"Gradient norm per parameter group (bold: moving average of {window} steps)",
            xlabel="step", ylabel="gradient L2 norm (log scale)")
     ax.grid(alpha=0.3, which="both")

@@ -218,7 +218,8 @@ def scales(snapshots: Sequence[dict]) -> dict:
     """One colour scale and axis range per panel, over every snapshot of the run.
 
     Returns:
-        {"head_out": max |value|, "mlp": max activation, "residual": max norm,
+        {"head_out": max |value|, "mlp": max activation, "mlp_low": min activation
+        (at most 0), "residual": max norm,
         "cosine": min mean cosine (at most 0), "grad": (min positive, max) norm};
         a scale with nothing to show is 1.0.
 
@@ -241,6 +242,9 @@ def scales(snapshots: Sequence[dict]) -> dict:
             initial=0.0)) for s in snapshots),
         "mlp": biggest(float(np.asarray(s["mlp"], dtype=float).max(initial=0.0))
                        for s in snapshots),
+        # below 0 only for a nonlinearity other than ReLU (train --activation tanh, gelu)
+        "mlp_low": min([0.0] + [float(np.asarray(s["mlp"], dtype=float).min(initial=0.0))
+                                for s in snapshots]),
         "residual": biggest(float(np.asarray(s["residual"]["norm"]).max(initial=0.0))
                             for s in snapshots),
         "cosine": min([0.0] + [float(residual_summary(s["residual"])["cosine_mean"].min(

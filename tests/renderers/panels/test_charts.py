@@ -253,3 +253,26 @@ def test_adam_figure_marks_the_largest_step_in_units_of_lr_t():
     assert [list(line.get_ydata()) for line in schedule.get_lines()] == [
         [0.5] * 3, [0.1, 0.2, 0.1 * 3], [1.0, 1 - 1 / 3, 1 - 2 / 3]]
     assert panels.figure_bytes(fig)["png"].startswith(b"\x89PNG")
+
+
+def test_log_axes_are_labelled_in_plain_text_not_mathtext(run):
+    """panel_style switches mathtext off, so matplotlib's 10^k labels would show raw."""
+    snapshots, steps, _ = run
+    curves = panels.grad_curves_figure(steps)
+    flow = frames.snapshot_figure(frames.grad_panel, snapshots[-1])
+    for fig, axis in ((curves, curves.axes[0].yaxis), (flow, flow.axes[0].xaxis)):
+        fig.canvas.draw()
+        labels = [t.get_text() for t in axis.get_ticklabels() + axis.get_ticklabels(minor=True)]
+        assert any(labels) and not any("$" in label for label in labels), labels
+
+
+def test_mlp_panel_of_tanh_shows_negative_activations_on_a_diverging_scale(run):
+    snapshots, _, _ = tiny_run(["anna", "bob", "carla"], steps=1, activation="tanh")
+    fig = frames.snapshot_figure(frames.mlp_panel, snapshots[-1])
+    image = fig.axes[0].images[0]
+    low, high = image.get_clim()
+    assert low == -high < 0 and image.get_cmap().name == "RdBu_r"
+    assert image.get_array().min() < 0  # drawn, not clipped at 0
+    assert "not ReLU" in fig._suptitle.get_text()
+    relu = frames.snapshot_figure(frames.mlp_panel, run[0][-1]).axes[0].images[0]
+    assert relu.get_clim()[0] == 0 and relu.get_cmap().name == "magma"
