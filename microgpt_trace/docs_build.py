@@ -95,16 +95,23 @@ class Animation:
         return {image: (f"{self.command} -o out/{image.name}",) for image in self.images}
 
 
+# Config field -> the train flag that sets it (the switches only ever turn a part off)
+MODEL_FLAGS = {"n_layer": "--layers {}", "n_embd": "--embd {}", "attention": "--no-attention",
+               "mlp": "--no-mlp", "residual": "--no-residual", "activation": "--activation {}"}
+
+
 @dataclass(frozen=True)
 class Panels:
     """Training panels of one real run on the default data: `steps` steps at learning
     rate `lr` (None: the default), snapshots at the first and last step; `panels` are
-    report file stems, a snapshot panel taken at the last step."""
+    report file stems, a snapshot panel taken at the last step. `model` holds the
+    Config fields the run changes, as (field, value) pairs: train's flags say the same."""
 
     name: str
     steps: int
     lr: Optional[float]
     panels: tuple
+    model: tuple = ()
 
     @property
     def source(self) -> Path:
@@ -117,9 +124,10 @@ class Panels:
     @property
     def commands(self) -> tuple:
         lr = "" if self.lr is None else f" --lr {self.lr}"
+        flags = "".join(f" {MODEL_FLAGS[field].format(value)}" for field, value in self.model)
         log = f"out/{self.name}.jsonl"
-        return (f"train --steps {self.steps}{lr} --snapshot-every {self.steps} --log {log}",
-                f"report --log {log} -o out/{self.name}/")
+        return (f"train --steps {self.steps}{lr}{flags} --snapshot-every {self.steps} "
+                f"--log {log}", f"report --log {log} -o out/{self.name}/")
 
     def rows(self) -> dict:
         return {image: self.commands for image in self.images}
@@ -265,6 +273,15 @@ PANELS = (
     Panels("train-healthy", 200, None, TRAINING_PANELS),
     # ten times the default rate: the loss leaves the uniform guess, ReLUs die
     Panels("train-lr-too-high", 200, 0.1, TRAINING_PANELS),
+    # docs/experiments.md: the guide's experiments, one part changed per run
+    Panels("exp-no-attention", 200, None, ("grad_flow",), (("attention", False),)),
+    Panels("exp-no-mlp", 200, None, ("loss",), (("mlp", False),)),
+    Panels("exp-tanh", 200, None, ("mlp",), (("activation", "tanh"),)),
+    Panels("exp-embd4", 200, None, ("loss",), (("n_embd", 4),)),
+    # three layers, with and without the residual: the gradient vanishes on the way down
+    Panels("exp-layers3", 200, None, ("grad_curves", "grad_flow"), (("n_layer", 3),)),
+    Panels("exp-layers3-no-residual", 200, None, ("loss", "grad_curves", "grad_flow"),
+           (("n_layer", 3), ("residual", False))),
 )
 
 # docs/adam.md: a weight whose step once reaches 2.26 lr_t (step 584)
@@ -294,7 +311,7 @@ def figure_source(figure) -> str:
     if isinstance(figure, AdamPlot):
         header, records = adam_run(figure.param)
         return "".join(json.dumps(rounded(line)) + "\n" for line in (header, *records))
-    return rounded_log(training_log(figure.steps, figure.lr))
+    return rounded_log(training_log(figure.steps, figure.lr, figure.model))
 
 
 @lru_cache(maxsize=None)
@@ -316,15 +333,16 @@ def animation_text(dot: str, captions: list) -> str:
 
 
 @lru_cache(maxsize=None)
-def training_log(steps: int, lr: Optional[float]) -> str:
-    """The metrics log `train --steps STEPS [--lr LR] --snapshot-every STEPS --log ...`
-    writes on the default data (a few seconds on the float engine), samples included."""
+def training_log(steps: int, lr: Optional[float], model: tuple = ()) -> str:
+    """The metrics log `train --steps STEPS [--lr LR] [model flags] --snapshot-every STEPS
+    --log ...` writes on the default data (a few seconds on the float engine), samples
+    included."""
     from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
     from microgpt_trace.microgpt.runs.train_run import DEFAULT_SAMPLE_EVERY, train_run
     from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start
 
     config = TrainConfig(steps=steps) if lr is None else TrainConfig(steps=steps, lr=lr)
-    state = start(load_docs(DEFAULT_DATA), config, "float")
+    state = start(load_docs(DEFAULT_DATA), config, "float", **dict(model))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "run.jsonl"
         train_run(state, docs_digest(state.docs), log_path=path, probe_every=steps,
@@ -426,7 +444,8 @@ def write_panels(root: Path, figure: Panels) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         log_path = Path(folder) / "run.jsonl"
-        log_path.write_text(training_log(figure.steps, figure.lr), encoding="utf-8")
+        log_path.write_text(training_log(figure.steps, figure.lr, figure.model),
+                            encoding="utf-8")
         log = read_log(log_path)
         report = Path(folder) / "report"
         write_report(report, log.steps, log.snapshots, log.vocab,

@@ -142,3 +142,183 @@ def test_no_step_exceeds_the_cauchy_schwarz_bound(adam_run):
 
 def test_adam_run_image_is_committed():
     assert (ROOT / IMG_DIR / "adam-run.png").read_bytes().startswith(b"\x89PNG")
+
+
+# docs/experiments.md: the runs of PANELS, read back from their committed logs
+
+def run_log(name):
+    records = jsonl(IMG_DIR / f"{name}.jsonl")
+    kinds = {kind: [r for r in records if r["type"] == kind] for kind in ("step", "snapshot",
+                                                                         "sample")}
+    return kinds["step"], kinds["snapshot"], kinds["sample"]
+
+
+TABLE = {  # run -> (the chapter's row: mean ± standard error, snapshot loss, samples)
+    "train-healthy": ("", "2.428 ± 0.041", "2.364", "arne, dane, jaria, many, mana"),
+    "exp-no-attention": ("`--no-attention`", "2.428 ± 0.041", "2.331",
+                         "arne, dane, jaria, man, sara"),
+    "exp-no-mlp": ("`--no-mlp`", "2.425 ± 0.039", "2.358", "aorita, jata, sadeta, sona, dyla"),
+    "exp-tanh": ("`--activation tanh`", "2.437 ± 0.040", "2.352",
+                 "apshon, jata, saione, sona, dyla"),
+    "exp-embd4": ("`--embd 4`", "2.532 ± 0.030", "2.545", "aere, caiita, rea, mairo, lae"),
+    "exp-layers3": ("`--layers 3`", "2.433 ± 0.041", "2.356", "anin, cani, elila, man, sana"),
+    "exp-layers3-no-residual": ("`--layers 3 --no-residual`", "2.780 ± 0.027", "2.967",
+                                "al, l, aeer, ea, iarlae"),
+}
+
+
+def last_100(steps):
+    import statistics
+
+    losses = [s["loss"] for s in steps][-100:]
+    return statistics.mean(losses), statistics.stdev(losses) / len(losses) ** 0.5
+
+
+@pytest.mark.parametrize("name", TABLE)
+def test_experiments_table_row(name):
+    from microgpt_trace.docs_build import PANELS
+
+    flags, loss, snapshot, samples = TABLE[name]
+    (panels,) = [p for p in PANELS if p.name == name]
+    assert flags.strip("`") in panels.commands[0]
+    steps, snapshots, sampled = run_log(name)
+    assert len(steps) == 200 and snapshots[-1]["step"] == 200
+    mean, error = last_100(steps)
+    assert f"{mean:.3f} ± {error:.3f}" == loss
+    assert f"{snapshots[-1]['loss']:.3f}" == snapshot
+    assert sampled[-1]["step"] == 200 and ", ".join(sampled[-1]["samples"]) == samples
+    row = f"| {flags} | {loss} | {snapshot} | {samples} |"
+    says("experiments.md", row)
+    says("experiments.md", row, lang="ja")
+
+
+def test_experiments_noise_and_what_stands_out():
+    errors = [last_100(run_log(name)[0])[1] for name in TABLE]
+    assert 0.025 < min(errors) and max(errors) < 0.045  # "about ±0.04"
+    healthy = last_100(run_log("train-healthy")[0])[0]
+    others = {name: last_100(run_log(name)[0])[0] - healthy for name in TABLE}
+    assert sorted(name for name, d in others.items() if abs(d) > 0.1) == [
+        "exp-embd4", "exp-layers3-no-residual"]  # "Two runs stand out"
+    # the narrow embedding: "a difference about twice the noise" (of the difference)
+    noise = math.hypot(last_100(run_log("exp-embd4")[0])[1], last_100(run_log(
+        "train-healthy")[0])[1])
+    assert 1.8 < others["exp-embd4"] / noise < 2.2
+
+
+def test_experiments_switched_off_parts_get_no_gradient():
+    for name, part in (("exp-no-attention", "attn"), ("exp-no-mlp", "mlp")):
+        steps, snapshots, _ = run_log(name)
+        for record in steps + snapshots:
+            off = [v for group, v in record["grad_norm"].items() if part in group]
+            assert len(off) in (2, 4) and set(off) == {0.0}
+    flow = run_log("exp-no-attention")[1][-1]["grad_norm"]
+    healthy = run_log("train-healthy")[1][-1]["grad_norm"]
+    assert (round(flow["wte"], 2), round(healthy["wte"], 2)) == (0.87, 0.89)
+    assert [round(flow[g], 2) for g in ("wpe", "lm_head", "layer0.mlp_fc1",
+                                        "layer0.mlp_fc2")] == [0.93, 2.15, 0.37, 0.33]
+    says("experiments.md", "`wte` 0.87 against 0.89", "(2.425 against 2.428)")
+
+
+def test_experiments_tanh_has_no_zero_and_negative_activations():
+    activations = [a for row in run_log("exp-tanh")[1][-1]["mlp"][0] for a in row]
+    assert len(activations) == 448 == 7 * 64 and 0.0 not in activations
+    assert (round(min(activations), 2), round(max(activations), 2)) == (-0.95, 0.87)
+    relu = [a for row in run_log("train-healthy")[1][-1]["mlp"][0] for a in row]
+    assert round(relu.count(0.0) / len(relu), 2) == 0.75
+    says("experiments.md", "75% of the MLP's activations on `mignon` are exactly 0",
+         "none of its 448 activations here (7 positions × 64 units) is 0",
+         "from −0.95 to 0.87 here", "(2.437 against 2.428)")
+
+
+def moving(name):
+    from microgpt_trace.renderers.panels.data import moving_average
+
+    return list(moving_average([s["loss"] for s in run_log(name)[0]], 10))
+
+
+def test_experiments_loss_alt_texts():
+    uniform = math.log(27)
+    no_mlp, embd4, healthy = moving("exp-no-mlp"), moving("exp-embd4"), moving("train-healthy")
+    assert min(i + 1 for i in range(200) if all(m < uniform for m in no_mlp[i:])) == 15
+    assert f"{no_mlp[-1]:.2f}" == "2.67"
+    assert (f"{embd4[49]:.2f}", f"{healthy[49]:.2f}", f"{embd4[-1]:.2f}") == (
+        "2.85", "2.44", "2.69")
+    deep = moving("exp-layers3-no-residual")
+    assert (f"{min(deep[49:]):.2f}", f"{max(deep[49:]):.2f}", f"{deep[-1]:.2f}") == (
+        "2.57", "3.00", "2.86")
+    says("experiments.md", "below the uniform-guess line for good from step 15 and ends at 2.67",
+         "2.85 at step 50 (healthy: 2.44), and ends at 2.69",
+         "stays between 2.57 and 3.00, and ends at 2.86")
+
+
+def test_experiments_vanishing_gradient_numbers():
+    with_res, without = run_log("exp-layers3")[1], run_log("exp-layers3-no-residual")[1]
+    flow, flat = without[-1]["grad_norm"], with_res[-1]["grad_norm"]
+    fc2 = [flow[f"layer{i}.mlp_fc2"] for i in (2, 1, 0)]
+    assert [f"{v:.2g}" for v in fc2] == ["0.45", "0.0033", "8.2e-05"]
+    assert all(40 < a / b < 140 for a, b in zip(fc2, fc2[1:]))  # "a factor of 40 to 140"
+    assert [f"{flat[f'layer{i}.mlp_fc2']:.2f}" for i in (2, 1, 0)] == ["0.13", "0.21", "0.25"]
+    mlps = [flat[f"layer{i}.mlp_{m}"] for i in range(3) for m in ("fc1", "fc2")]
+    assert (f"{min(mlps):.2f}", f"{max(mlps):.2f}") == ("0.13", "0.28")
+    assert (f"{flat['wte']:.2f}", f"{flow['wte']:.2g}") == ("0.88", "5.1e-06")
+    assert 165_000 < flat["wte"] / flow["wte"] < 175_000  # "about 170,000 times less"
+    steps_without = run_log("exp-layers3-no-residual")[0]
+    wte = [s["grad_norm"]["wte"] for s in steps_without]
+    assert (f"{wte[0]:.3g}", f"{max(wte[3:]):.2g}", wte[-1]) == ("0.164", "0.0043", 7.316e-06)
+    assert round(run_log("exp-layers3")[0][0]["grad_norm"]["wte"] / wte[0]) == 7
+    with_wte = [s["grad_norm"]["wte"] for s in run_log("exp-layers3")[0]]
+    assert (f"{min(with_wte):.2f}", f"{max(with_wte):.1f}") == ("0.59", "2.4")
+    every = [v for s in run_log("exp-layers3")[0] for v in s["grad_norm"].values()]
+    assert 0.004 < min(every) and max(every) < 4.2  # "between about 0.004 and 4"
+    says("experiments.md", "`mlp_fc2` 0.13 in\nlayer 2, 0.21 in layer 1, 0.25 in layer 0",
+         "`mlp_fc2` gets 0.45 in layer 2, 0.0033 in layer 1 and 0.000082 in layer 0",
+         "get 0.0000051, about 170,000 times less", "0.164 at\nstep 1",
+         "at most 0.0043 from\nstep 4 on, and 0.0000073 at step 200",
+         "between 0.59 and 2.4", "2.780, against 2.433")
+    says("experiments.md", "0.45、layer 1 で 0.0033、layer 0 で 0.000082", "約 170,000 分の 1",
+         "最大でも 0.0043", lang="ja")
+
+
+def test_experiments_exploding_gradient_numbers():
+    from itertools import islice
+
+    from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
+    from microgpt_trace.microgpt.train import start, train_steps
+
+    state = start(load_docs(DEFAULT_DATA), TrainConfig(steps=200, lr=0.5))
+    steps = list(islice(train_steps(state), 4))
+    assert [f"{s.loss:.4f}" for s in steps] == ["3.3962", "38.9412", "218.6198", "337.3847"]
+    assert [f"{s.grad_norm['lm_head']:.3g}" for s in steps[:3]] == ["1.43", "62.8", "128"]
+    assert all(math.isnan(v) for v in steps[3].grad_norm.values())
+    assert 0.5 / 0.08 == 6.25  # "six times the typical size", init std 0.08
+    says("experiments.md", "goes from 1.43 at step 1 to 62.8 at step 2 and 128 at step 3",
+         "jumps from 3.40 to 38.9")
+    says("experiments.md", "ステップ 1 の 1.43 から、ステップ 2 で 62.8、ステップ 3 で 128", lang="ja")
+
+
+def test_experiments_exercise_answers():
+    """The numbers the three answers give (two short runs and one of 200 steps)."""
+    from itertools import islice
+
+    from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
+    from microgpt_trace.microgpt.train import start, train_steps
+
+    docs = load_docs(DEFAULT_DATA)
+    run = train_steps(start(docs, TrainConfig(steps=200, lr=0.2)))
+    losses = [m.loss for m in islice(run, 16)]
+    assert (f"{losses[2]:.1f}", f"{max(losses):.1f}", losses.index(max(losses)) + 1) == (
+        "19.7", "82.7", 11)
+    with pytest.raises(ValueError, match="math domain error"):
+        next(run)  # step 17: log(0)
+    first = {}
+    for part in ("attention", "mlp"):
+        (m,) = train_steps(start(docs, TrainConfig(steps=1), **{part: False}))
+        first[part] = m.grad_norm["layer0.attn_wq"]
+    assert first["attention"] == 0.0 and f"{first['mlp']:.3g}" == "0.00398"
+    state = start(docs, TrainConfig(steps=200), residual=False)
+    *_, last = train_steps(state, probe_every=200)
+    assert f"{last.probe.grad_norm['wte']:.2f}" == "0.29"
+    assert round(0.887 / last.probe.grad_norm["wte"]) == 3  # "three times less"
+    says("experiments.md", "19.7 by step 3", "82.7 at step 11", "at step 17",
+         "it is 0.00398", "0.29 at step 200, three times less")
+    says("experiments.md", "19.7", "82.7", "ステップ 17", "0.00398", "0.29", lang="ja")
