@@ -104,22 +104,32 @@ MODEL_FLAGS = {"n_layer": "--layers {}", "n_embd": "--embd {}", "attention": "--
 class Panels:
     """Training panels of one real run on the default data: `steps` steps at learning
     rate `lr` (None: the default), snapshots at the first and last step; `panels` are
-    report file stems, a snapshot panel taken at the last step. `model` holds the
-    Config fields the run changes, as (field, value) pairs: train's flags say the same."""
+    report file stems, a snapshot panel taken at the last step; `first` are snapshot
+    panels shown at step 1 as well (NAME-PANEL-step1.png), for a before and after.
+    `model` holds the Config fields the run changes, as (field, value) pairs: train's
+    flags say the same."""
 
     name: str
     steps: int
     lr: Optional[float]
     panels: tuple
     model: tuple = ()
+    first: tuple = ()
 
     @property
     def source(self) -> Path:
         return IMG_DIR / f"{self.name}.jsonl"
 
     @property
+    def shots(self) -> tuple:
+        """(report panel, snapshot step or None for the last, image) per image."""
+        return tuple((panel, None, IMG_DIR / f"{self.name}-{panel}.png")
+                     for panel in self.panels) + tuple(
+            (panel, 1, IMG_DIR / f"{self.name}-{panel}-step1.png") for panel in self.first)
+
+    @property
     def images(self) -> tuple:
-        return tuple(IMG_DIR / f"{self.name}-{panel}.png" for panel in self.panels)
+        return tuple(image for _, _, image in self.shots)
 
     @property
     def commands(self) -> tuple:
@@ -270,7 +280,11 @@ ANIMATIONS = (
 )
 TRAINING_PANELS = ("loss", "grad_curves", "grad_flow", "mlp")
 PANELS = (
-    Panels("train-healthy", 200, None, TRAINING_PANELS),
+    # the seed's ideas, before and after: letters used alike move together, heads
+    # specialise, the residual stream grows
+    Panels("train-healthy", 200, None,
+           TRAINING_PANELS + ("embedding", "attention", "residual"),
+           first=("embedding", "attention", "residual")),
     # ten times the default rate: the loss leaves the uniform guess, ReLUs die
     Panels("train-lr-too-high", 200, 0.1, TRAINING_PANELS),
     # docs/experiments.md: the guide's experiments, one part changed per run
@@ -451,8 +465,8 @@ def write_panels(root: Path, figure: Panels) -> None:
         write_report(report, log.steps, log.snapshots, log.vocab,
                      {**log.header["config"], **log.header["train_config"]})
         last = log.snapshots[-1]["step"]
-        for panel, image in zip(figure.panels, figure.images):
-            write_bytes(root / image, panel_file(report, panel, last).read_bytes())
+        for panel, step, image in figure.shots:
+            write_bytes(root / image, panel_file(report, panel, step or last).read_bytes())
     write_bytes(root / figure.source, figure_source(figure).encode("utf-8"))
 
 

@@ -322,3 +322,91 @@ def test_experiments_exercise_answers():
     says("experiments.md", "19.7 by step 3", "82.7 at step 11", "at step 17",
          "it is 0.00398", "0.29 at step 200, three times less")
     says("experiments.md", "19.7", "82.7", "ステップ 17", "0.00398", "0.29", lang="ja")
+
+
+# docs/training.md: the panels of the healthy run at steps 1 and 200
+
+def healthy_snapshots():
+    return {s["step"]: s for s in run_log("train-healthy")[1]}
+
+
+def test_training_gradient_norms_do_not_shrink():
+    steps = run_log("train-healthy")[0]
+    ratios = {}
+    for group in steps[0]["grad_norm"]:
+        norms = [s["grad_norm"][group] for s in steps]
+        ratios[group] = (sum(norms[-10:]) / 10) / (sum(norms[:10]) / 10)
+    assert min(ratios.values()) >= 1  # "at least as large ... for every group"
+    assert [f"{ratios[g]:.2f}" for g in ("wte", "lm_head", "layer0.mlp_fc1")] == [
+        "1.03", "1.33", "1.74"]
+    assert f"{ratios['layer0.attn_wq']:.1f}" == "8.3"
+    mean, _ = last_100(steps)
+    assert round(mean, 1) == 2.4  # "it stays around 2.4 nats"
+    says("training.md", "`wte` 1.03 times, `lm_head` 1.33 times, the MLP's `mlp_fc1` 1.74 "
+         "times, and `attn_wq`\n8.3 times")
+    says("training.md", "`wte` は 1.03 倍、`lm_head` は 1.33 倍、MLP の `mlp_fc1` は 1.74 倍、"
+         "`attn_wq` は 8.3 倍", lang="ja")
+
+
+def first_axis(snapshot, vocab):
+    """Each token's coordinate on the first principal axis, as the embedding panel draws it."""
+    import numpy as np
+
+    from microgpt_trace.renderers.panels.data import pca_basis
+
+    w = np.array(snapshot["wte"])
+    coords = (w - w.mean(axis=0)) @ pca_basis(w).T
+    return {token: round(float(c), 2) for token, c in zip(vocab, coords[:, 0])}
+
+
+def test_training_embedding_vowels_move_together():
+    import numpy as np
+
+    header = jsonl(IMG_DIR / "train-healthy.jsonl")[0]
+    vocab = list(header["chars"]) + ["BOS"]
+    snaps = healthy_snapshots()
+    late, early = first_axis(snaps[200], vocab), first_axis(snaps[1], vocab)
+    assert (late["a"], late["o"], late["e"]) == (0.49, 0.46, 0.45)
+    assert late["i"] == late["y"] == late["f"] == 0.23
+    rest = {t: c for t, c in late.items() if t not in "aoeiyf" and t != "BOS"}
+    assert max(rest.values()) == 0.09
+    top = sorted(early, key=early.get, reverse=True)[:5]
+    assert early["a"] == 0.15 and set(top) == {"v", "q", "l", "d", "a"}
+    w = np.array(snaps[200]["wte"])
+    sv = np.linalg.svd(w - w.mean(axis=0), compute_uv=False)
+    assert f"{(sv[:2] ** 2).sum() / (sv ** 2).sum():.0%}" == "39%"
+    says("training.md", "(0.49, 0.46 and 0.45), followed by `i`, `y` and `f` (0.23 each); "
+         "no other letter is\nabove 0.09", "on the first axis `a` (0.15) sits among `v`, `q`, "
+         "`l` and `d`", "they hold 39% of the\nvariance")
+    says("training.md", "（0.49、0.46、0.45）", "0.09 を超える", "分散の 39%", lang="ja")
+
+
+def test_training_attention_spreads_then_specialises():
+    snaps = healthy_snapshots()
+    heads = snaps[1]["attn"][0]
+    excess = max(max(row[:i + 1]) - 1 / (i + 1) for head in heads for i, row in enumerate(head))
+    assert 0.05 < excess <= 0.06  # "at most 0.06 above the even share"
+    late = snaps[200]["attn"][0]
+    own = [max(range(i + 1), key=late[3][i].__getitem__) for i in range(1, 6)]
+    assert own == [1, 2, 3, 4, 5]  # head 3: the query's own position at positions 1 to 5
+    assert snaps[200]["tokens"][1] == "m" and round(late[2][1][1], 2) == 0.83
+    says("training.md", "at most 0.06 above the even share",
+         "head 3 puts its largest weight on\nthe query's own position at positions 1 to 5",
+         "head 2 gives 0.83 to `m` itself")
+    says("training.md", "高々 0.06", "位置 1〜5", "0.83", lang="ja")
+
+
+def test_training_residual_stream_grows_and_keeps_its_direction():
+    from microgpt_trace.renderers.panels.data import residual_summary
+
+    shown = {}
+    for step, snapshot in healthy_snapshots().items():
+        r = residual_summary(snapshot["residual"])
+        shown[step] = ([f"{v:.2f}" for v in r["norm_mean"]], f"{max(r['norm_max']):.2f}",
+                       [float(f"{c:.3g}") for c in r["cosine_mean"]])
+    assert shown[1][0] == ["4.00", "4.00", "4.18"] and shown[1][2] == [0.999, 0.99]
+    assert shown[200][0] == ["4.00", "4.74", "6.50"] and shown[200][1] == "8.56"
+    assert shown[200][2] == [0.954, 0.96]
+    says("training.md", "(cosine 0.999 and 0.99)", "(cosines 0.954 and 0.96)",
+         "the norm grows to 6.50 on average after the MLP")
+    says("training.md", "平均 6.50", "（コサイン 0.954 と 0.96）", lang="ja")
