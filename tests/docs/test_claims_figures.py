@@ -65,6 +65,7 @@ def test_adam_run_largest_step_and_how_rare(adam_run):
 def test_adam_run_zero_gradients(adam_run):
     _, steps = adam_run
     assert sum(r["grad"] == 0 for r in steps.values()) == 581
+    assert round(max(r["grad"] for r in steps.values()), 3) == 0.044  # the alt text's burst
     says("adam.md", "In 581 of the 1000 steps it is exactly 0")
     says("adam.md", "1000 ステップのうち 581 ステップではちょうど 0", lang="ja")
 
@@ -187,6 +188,7 @@ def test_experiments_table_row(name):
     assert f"{mean:.3f} ± {error:.3f}" == loss
     assert f"{snapshots[-1]['loss']:.3f}" == snapshot
     assert sampled[-1]["step"] == 200 and ", ".join(sampled[-1]["samples"]) == samples
+    assert sampled[-1]["temperature"] == 0.5
     row = f"| {flags} | {loss} | {snapshot} | {samples} |"
     says("experiments.md", row)
     says("experiments.md", row, lang="ja")
@@ -203,6 +205,14 @@ def test_experiments_noise_and_what_stands_out():
     noise = math.hypot(last_100(run_log("exp-embd4")[0])[1], last_100(run_log(
         "train-healthy")[0])[1])
     assert 1.8 < others["exp-embd4"] / noise < 2.2
+
+
+def test_experiments_flags_are_recorded_in_the_log():
+    from microgpt_trace.docs_build import PANELS
+
+    for panels in PANELS:
+        config = jsonl(panels.source)[0]["config"]
+        assert {k: config[k] for k, _ in panels.model} == dict(panels.model)
 
 
 def test_experiments_switched_off_parts_get_no_gradient():
