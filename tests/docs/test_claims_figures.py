@@ -420,3 +420,11 @@ def test_training_residual_stream_grows_and_keeps_its_direction():
     says("training.md", "(cosine 0.999 and 0.99)", "(cosines 0.954 and 0.96)",
          "the norm grows to 6.50 on average after the MLP")
     says("training.md", "平均 6.50", "（コサイン 0.954 と 0.96）", lang="ja")
+
+
+def test_backprop_opening_animation_has_three_frames():
+    dot = (ROOT / IMG_DIR / "worked-backward.dot").read_text(encoding="utf-8")
+    assert [line for line in dot.splitlines() if line.startswith("// frame")] == [
+        "// frame 1", "// frame 2", "// frame 3"]
+    says("backprop.md", "The whole of this section in three frames")
+    says("backprop.md", "三フレームで示した", lang="ja")
