@@ -18,19 +18,19 @@ the next step has a learning rate again.
 import re
 import unicodedata
 from dataclasses import dataclass, replace
-from itertools import islice
+from itertools import chain, islice
 
 from . import floats
 from .data import DEFAULT_DATA, check_text, load_docs
 from .exceptions import CheckpointError, ConfigError, ParameterError
 from .model import param_shapes
 from .runs.checkpoint import DEFAULT_CHECKPOINT, load
-from .train import docs_digest, resume, start, train_steps
+from .train import adam_update, docs_digest, resume, start, train_steps
 
 MAX_REPLAY = 100_000  # steps replayed to show a finished schedule's last one (~minutes)
 
 __all__ = ["AdamArithmetic", "parse_param", "flat_index", "adam_arithmetic", "adam_numbers",
-           "next_update", "format_arithmetic"]
+           "next_update", "format_arithmetic", "adam_history", "largest_step", "HISTORY_FIELDS"]
 
 # the labels the model gives its weights: wte[3][5], layer0.mlp_fc1[3][5]
 PARAM = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\[([0-9]+)\]\[([0-9]+)\]")
@@ -171,12 +171,7 @@ def replay_to_last_step(final, digest, docs, on_replay=None):
     if final.step == 0:
         raise ConfigError("the checkpoint has a 0-step schedule: there is no last step to "
                           "show; pass --steps N to give it one")
-    model_args = final.model.config.to_dict()
-    del model_args["vocab_size"]  # start() reads it from the documents
-    state = start(docs, final.train_config, "float", **model_args)
-    if docs_digest(state.docs) != digest:
-        raise ConfigError("the dataset differs from the one the checkpoint was trained on; "
-                          "pass the same --data")
+    state = fresh_start(final, digest, docs)
     if final.step - 1 > MAX_REPLAY:
         raise ConfigError(f"showing the last step means replaying {final.step - 1} steps from "
                           f"the seed (at most {MAX_REPLAY} are replayed): pass --steps N "
@@ -188,15 +183,31 @@ def replay_to_last_step(final, digest, docs, on_replay=None):
     return state
 
 
+def fresh_start(final, digest, docs):
+    """Step 0 of a run with the checkpoint's settings, on the same shuffled documents."""
+    model_args = final.model.config.to_dict()
+    del model_args["vocab_size"]  # start() reads it from the documents
+    state = start(docs, final.train_config, "float", **model_args)
+    if docs_digest(state.docs) != digest:
+        raise ConfigError("the dataset differs from the one the checkpoint was trained on; "
+                          "pass the same --data")
+    return state
+
+
 def check_replay(state, final):
     """Run the replayed last step; it must land on the checkpoint, bit for bit."""
     next(train_steps(state))
+    check_same(state, final, "; pass --steps N to extend its schedule instead")
+
+
+def check_same(state, final, advice=""):
+    """A replayed run must hold the checkpoint's weights and moments, bit for bit."""
     same = state.m == final.m and state.v == final.v and all(
         a.data == b.data for a, b in zip(state.model.parameters(), final.model.parameters()))
     if not same:
         raise CheckpointError("replaying the checkpoint's schedule from its seed does not "
                               "reproduce its weights (trained elsewhere, or with other "
-                              "settings?); pass --steps N to extend its schedule instead")
+                              f"settings?){advice}")
 
 
 def num(x):
@@ -255,3 +266,59 @@ def headline(a, checkpoint):
         return [f"{a.param}: its next Adam update, step {a.step + 1} of {checkpoint}'s schedule "
                 f"set from {a.schedule} to {a.steps} steps by --steps"]
     return [f"{a.param}: its next Adam update, step {a.step + 1} of {a.steps} of {checkpoint}"]
+
+
+# what adam_history records of each step: enough to draw g, m, sqrt(v), m_hat / sqrt(v_hat),
+# the step, both bias corrections and the decayed learning rate
+HISTORY_FIELDS = ("step", "grad", "m", "v", "m_hat", "v_hat", "correction1", "correction2",
+                  "lr_t", "delta")
+
+
+def adam_history(path, param, data=DEFAULT_DATA, on_replay=None):
+    """`param`'s Adam numbers at every step the checkpoint at `path` took, from its seed.
+
+    A checkpoint keeps only the last moments, so the run is replayed (about 10 s for
+    the default checkpoint's 1000 steps; `on_replay(n)` is told first) and checked
+    against the checkpoint's weights and moments to the bit. Returns the header
+    (param, the schedule's settings) and one dict of HISTORY_FIELDS per step, "step"
+    1-based (the t of the bias corrections).
+    """
+    final, digest = load(path or DEFAULT_CHECKPOINT)
+    shapes = param_shapes(final.model.config)
+    name, row, col = parse_param(param, shapes)
+    if final.step > MAX_REPLAY:
+        raise ConfigError(f"the checkpoint has done {final.step} steps; at most {MAX_REPLAY} "
+                          "are replayed")
+    state = fresh_start(final, digest, load_docs(data))
+    if on_replay:
+        on_replay(final.step)
+    i, params, bos = flat_index(shapes, name, row, col), state.model.parameters(), \
+        state.tokenizer.bos
+    records = []
+    for step in range(final.step):  # train_steps' float step, with the weight's numbers kept
+        doc = state.docs[step % len(state.docs)]
+        tokens = [bos] + state.tokenizer.encode(doc) + [bos]
+        _, grads = floats.loss_and_grads(state.model.config,
+                                         floats.weights_of(state.model.params), tokens)
+        numbers = adam_numbers(state.train_config, step, params[i].data,
+                               grads[name][row][col], state.m[i], state.v[i])
+        adam_update(params, list(chain.from_iterable(chain(*grads.values()))), state, step)
+        state.step = step + 1
+        assert params[i].data == numbers["new_value"]
+        records.append({key: numbers[key] for key in HISTORY_FIELDS} | {"step": step + 1})
+    check_same(state, final)
+    tc = state.train_config
+    header = {"param": f"{name}[{row}][{col}]", "steps": tc.steps, "lr": tc.lr,
+              "beta1": tc.beta1, "beta2": tc.beta2, "eps": tc.eps}
+    return header, records
+
+
+def largest_step(header, records):
+    """(step, m̂ / (√v̂ + ε)) of the step that moved the weight farthest in units of lr_t.
+
+    >>> largest_step({"eps": 0.0}, [{"step": 1, "m_hat": 1.0, "v_hat": 1.0},
+    ...                            {"step": 2, "m_hat": -2.0, "v_hat": 1.0}])
+    (2, -2.0)
+    """
+    ratios = [(r["step"], r["m_hat"] / (r["v_hat"] ** 0.5 + header["eps"])) for r in records]
+    return max(ratios, key=lambda pair: abs(pair[1]))

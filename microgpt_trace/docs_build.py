@@ -13,6 +13,9 @@ has to exist. Three kinds:
 - Panels: training panels NAME-PANEL.png drawn by `report` from a short real run on
   data/names.txt; the source NAME.jsonl is that run's metrics log with every float
   rounded to 4 significant digits (what the charts show, stable to the last bits).
+- AdamPlot: NAME.png drawn by `adam PARAM --plot`, one weight's Adam numbers at every
+  step of the shipped checkpoint's run (replayed from the seed, ~10 s); the source
+  NAME.jsonl is a header line and one line per step, rounded the same way.
 
 Regenerating writes a figure's images before its source: if drawing fails halfway,
 the old source stays and the check still flags that figure.
@@ -35,7 +38,8 @@ from microgpt_trace.tracer.expression.evaluate import trace_expression
 from microgpt_trace.tracer.queries import collapse
 from microgpt_trace.tracer.scope_view import scope_view
 
-__all__ = ["Diagram", "Animation", "Panels", "DIAGRAMS", "ANIMATIONS", "PANELS",
+__all__ = ["Diagram", "Animation", "Panels", "AdamPlot", "DIAGRAMS", "ANIMATIONS", "PANELS",
+           "ADAM_PLOTS",
            "IMG_DIR", "figures", "diagram_dot", "figure_source", "build_docs"]
 
 IMG_DIR = Path("docs") / "img"  # relative to the repository root
@@ -91,16 +95,60 @@ class Animation:
         return {image: (f"{self.command} -o out/{image.name}",) for image in self.images}
 
 
+# Config field -> the train flag that sets it (the switches only ever turn a part off)
+MODEL_FLAGS = {"n_layer": "--layers {}", "n_embd": "--embd {}", "attention": "--no-attention",
+               "mlp": "--no-mlp", "residual": "--no-residual", "activation": "--activation {}"}
+
+
 @dataclass(frozen=True)
 class Panels:
     """Training panels of one real run on the default data: `steps` steps at learning
     rate `lr` (None: the default), snapshots at the first and last step; `panels` are
-    report file stems, a snapshot panel taken at the last step."""
+    report file stems, a snapshot panel taken at the last step; `first` are snapshot
+    panels shown at step 1 as well (NAME-PANEL-step1.png), for a before and after.
+    `model` holds the Config fields the run changes, as (field, value) pairs: train's
+    flags say the same."""
 
     name: str
     steps: int
     lr: Optional[float]
     panels: tuple
+    model: tuple = ()
+    first: tuple = ()
+
+    @property
+    def source(self) -> Path:
+        return IMG_DIR / f"{self.name}.jsonl"
+
+    @property
+    def shots(self) -> tuple:
+        """(report panel, snapshot step or None for the last, image) per image."""
+        return tuple((panel, None, IMG_DIR / f"{self.name}-{panel}.png")
+                     for panel in self.panels) + tuple(
+            (panel, 1, IMG_DIR / f"{self.name}-{panel}-step1.png") for panel in self.first)
+
+    @property
+    def images(self) -> tuple:
+        return tuple(image for _, _, image in self.shots)
+
+    @property
+    def commands(self) -> tuple:
+        lr = "" if self.lr is None else f" --lr {self.lr}"
+        flags = "".join(f" {MODEL_FLAGS[field].format(value)}" for field, value in self.model)
+        log = f"out/{self.name}.jsonl"
+        return (f"train --steps {self.steps}{lr}{flags} --snapshot-every {self.steps} "
+                f"--log {log}", f"report --log {log} -o out/{self.name}/")
+
+    def rows(self) -> dict:
+        return {image: self.commands for image in self.images}
+
+
+@dataclass(frozen=True)
+class AdamPlot:
+    """One weight's Adam numbers over the shipped checkpoint's run."""
+
+    name: str
+    param: str  # GROUP[ROW][COL]
 
     @property
     def source(self) -> Path:
@@ -108,17 +156,10 @@ class Panels:
 
     @property
     def images(self) -> tuple:
-        return tuple(IMG_DIR / f"{self.name}-{panel}.png" for panel in self.panels)
-
-    @property
-    def commands(self) -> tuple:
-        lr = "" if self.lr is None else f" --lr {self.lr}"
-        log = f"out/{self.name}.jsonl"
-        return (f"train --steps {self.steps}{lr} --snapshot-every {self.steps} --log {log}",
-                f"report --log {log} -o out/{self.name}/")
+        return (IMG_DIR / f"{self.name}.png",)
 
     def rows(self) -> dict:
-        return {image: self.commands for image in self.images}
+        return {self.images[0]: (f'adam "{self.param}" --plot out/{self.name}.png',)}
 
 
 @lru_cache(maxsize=1)
@@ -222,22 +263,48 @@ def model_backward(depth: int) -> tuple:
     return block_frames(traced_text("fused"), depth)
 
 
-# docs/training.md
+def expression_backward(expression: str, values: dict) -> tuple:
+    """(graph, frames) of backward through an expression, one node per frame."""
+    from microgpt_trace.tracer.replay_views import replay_expression
+
+    return replay_expression(expression=expression, values=values)
+
+
 ANIMATIONS = (
+    # docs/backprop.md: opens section 3, the chain rule on the worked example
+    Animation("worked-backward", partial(expression_backward, "a*b+a", WORKED),
+              'backward "a*b+a" --set a=2 --set b=3'),
+    # docs/training.md
     Animation("training-step", partial(model_backward, 1),
               f"backward --text {TEXT} --model --depth 1"),
 )
 TRAINING_PANELS = ("loss", "grad_curves", "grad_flow", "mlp")
 PANELS = (
-    Panels("train-healthy", 200, None, TRAINING_PANELS),
+    # the seed's ideas, before and after: letters used alike move together, heads
+    # specialise, the residual stream grows
+    Panels("train-healthy", 200, None,
+           TRAINING_PANELS + ("embedding", "attention", "residual"),
+           first=("embedding", "attention", "residual")),
     # ten times the default rate: the loss leaves the uniform guess, ReLUs die
     Panels("train-lr-too-high", 200, 0.1, TRAINING_PANELS),
+    # docs/experiments.md: the guide's experiments, one part changed per run
+    Panels("exp-no-attention", 200, None, ("grad_flow",), (("attention", False),)),
+    Panels("exp-no-mlp", 200, None, ("loss",), (("mlp", False),)),
+    Panels("exp-tanh", 200, None, ("mlp",), (("activation", "tanh"),)),
+    Panels("exp-embd4", 200, None, ("loss",), (("n_embd", 4),)),
+    # three layers, with and without the residual: the gradient vanishes on the way down
+    Panels("exp-layers3", 200, None, ("grad_curves", "grad_flow"), (("n_layer", 3),)),
+    Panels("exp-layers3-no-residual", 200, None, ("loss", "grad_curves", "grad_flow"),
+           (("n_layer", 3), ("residual", False))),
 )
+
+# docs/adam.md: a weight whose step once reaches 2.26 lr_t (step 584)
+ADAM_PLOTS = (AdamPlot("adam-run", "layer0.mlp_fc2[3][58]"),)
 
 
 def figures() -> tuple:
     """Every figure, in the order build_docs handles them."""
-    return DIAGRAMS + ANIMATIONS + PANELS
+    return DIAGRAMS + ANIMATIONS + PANELS + ADAM_PLOTS
 
 
 def diagram_dot(diagram: Diagram) -> str:
@@ -255,7 +322,19 @@ def figure_source(figure) -> str:
         graph, frames = figure.build()
         return animation_text(animation_dot(graph, frames, rankdir=figure.rankdir),
                               [frame.caption for frame in frames])
-    return rounded_log(training_log(figure.steps, figure.lr))
+    if isinstance(figure, AdamPlot):
+        header, records = adam_run(figure.param)
+        return "".join(json.dumps(rounded(line)) + "\n" for line in (header, *records))
+    return rounded_log(training_log(figure.steps, figure.lr, figure.model))
+
+
+@lru_cache(maxsize=None)
+def adam_run(param: str) -> tuple:
+    """(header, records) of microgpt.adam_explained.adam_history on the shipped checkpoint:
+    computed once per process, for the source and the image alike."""
+    from microgpt_trace.microgpt.adam_explained import adam_history
+
+    return adam_history(None, param)
 
 
 def animation_text(dot: str, captions: list) -> str:
@@ -268,15 +347,16 @@ def animation_text(dot: str, captions: list) -> str:
 
 
 @lru_cache(maxsize=None)
-def training_log(steps: int, lr: Optional[float]) -> str:
-    """The metrics log `train --steps STEPS [--lr LR] --snapshot-every STEPS --log ...`
-    writes on the default data (a few seconds on the float engine), samples included."""
+def training_log(steps: int, lr: Optional[float], model: tuple = ()) -> str:
+    """The metrics log `train --steps STEPS [--lr LR] [model flags] --snapshot-every STEPS
+    --log ...` writes on the default data (a few seconds on the float engine), samples
+    included."""
     from microgpt_trace.microgpt.data import DEFAULT_DATA, load_docs
     from microgpt_trace.microgpt.runs.train_run import DEFAULT_SAMPLE_EVERY, train_run
     from microgpt_trace.microgpt.train import TrainConfig, docs_digest, start
 
     config = TrainConfig(steps=steps) if lr is None else TrainConfig(steps=steps, lr=lr)
-    state = start(load_docs(DEFAULT_DATA), config, "float")
+    state = start(load_docs(DEFAULT_DATA), config, "float", **dict(model))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "run.jsonl"
         train_run(state, docs_digest(state.docs), log_path=path, probe_every=steps,
@@ -342,6 +422,8 @@ def write_figures(root: Path) -> list:
             write_drawing(root, figure)
         elif isinstance(figure, Animation):
             write_animation(root, figure)
+        elif isinstance(figure, AdamPlot):
+            write_adam_plot(root, figure)
         else:
             write_panels(root, figure)
         written += [path.as_posix() for path in figure.images + (figure.source,)]
@@ -376,14 +458,24 @@ def write_panels(root: Path, figure: Panels) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         log_path = Path(folder) / "run.jsonl"
-        log_path.write_text(training_log(figure.steps, figure.lr), encoding="utf-8")
+        log_path.write_text(training_log(figure.steps, figure.lr, figure.model),
+                            encoding="utf-8")
         log = read_log(log_path)
         report = Path(folder) / "report"
         write_report(report, log.steps, log.snapshots, log.vocab,
                      {**log.header["config"], **log.header["train_config"]})
         last = log.snapshots[-1]["step"]
-        for panel, image in zip(figure.panels, figure.images):
-            write_bytes(root / image, panel_file(report, panel, last).read_bytes())
+        for panel, step, image in figure.shots:
+            write_bytes(root / image, panel_file(report, panel, step or last).read_bytes())
+    write_bytes(root / figure.source, figure_source(figure).encode("utf-8"))
+
+
+def write_adam_plot(root: Path, figure: AdamPlot) -> None:
+    """The chart `adam PARAM --plot` draws, then its source."""
+    from microgpt_trace.renderers.panels.charts import adam_figure, figure_bytes
+
+    header, records = adam_run(figure.param)
+    write_bytes(root / figure.images[0], figure_bytes(adam_figure(header, records))["png"])
     write_bytes(root / figure.source, figure_source(figure).encode("utf-8"))
 
 

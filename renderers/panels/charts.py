@@ -24,7 +24,8 @@ from .data import average_window, grad_curves, moving_average, target_probs, uni
 
 __all__ = ["panel_style", "figure_bytes", "loss_figure", "grad_curves_figure",
            "learning_figure", "update_ratio_figure", "histogram_figure",
-           "position_loss_figure", "new_figure", "shown", "group_colour", "position_labels"]
+           "position_loss_figure", "adam_figure", "new_figure", "shown", "group_colour",
+           "position_labels", "log_axis"]
 
 LATIN_FONT = "DejaVu Sans"  # matplotlib's own font, always present
 CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic")
@@ -349,4 +350,70 @@ def position_loss_figure(snapshots: Sequence[dict]) -> Figure:
            xlabel="input → target", ylabel="-ln p(target)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return fig
+
+
+@styled
+def adam_figure(header: dict, records: Sequence[dict], zoom: int = 30) -> Figure:
+    """One weight's Adam numbers over a run (microgpt.adam_explained.adam_history): its
+    gradient with m and ±√v̂; the step in units of lr_t, m̂ / (√v̂ + ε); the same close up
+    around the largest step; the bias corrections and the decayed learning rate.
+
+    Args:
+        header: "param", "lr", "eps" (and the schedule's other settings).
+        records: one per step: "step" (1-based), "grad", "m", "v_hat", "m_hat",
+            "correction1", "correction2", "lr_t".
+        zoom: steps shown either side of the largest step.
+
+    Returns:
+        A matplotlib Figure; figure_bytes() turns it into PNG and SVG.
+    """
+    import numpy as np
+
+    x = np.array([r["step"] for r in records])
+    grad, m = (np.array([r[key] for r in records]) for key in ("grad", "m"))
+    root_v = np.sqrt([r["v_hat"] for r in records])
+    ratio = np.array([r["m_hat"] for r in records]) / (root_v + header["eps"])
+    peak = int(np.argmax(np.abs(ratio)))
+    fig = new_figure(9, 10.5)
+    whole, steps, close, schedule = fig.subplots(4, 1, height_ratios=[3, 2.2, 3, 2.2])
+    param = header["param"]
+
+    def moments(ax, lo, hi, marker):
+        ax.plot(x[lo:hi], grad[lo:hi], color="#bdbdbd", linewidth=0.8, marker=marker,
+                markersize=3, label="g, this step's gradient")
+        ax.plot(x[lo:hi], m[lo:hi], color="#08519c", linewidth=1.6, label="m (β1 average of g)")
+        ax.fill_between(x[lo:hi], -root_v[lo:hi], root_v[lo:hi], color=TARGET, alpha=0.18,
+                        label="±√v̂ (β2 average of g², bias-corrected)")
+        ax.axhline(0, color="#636363", linewidth=0.6)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+
+    moments(whole, 0, len(x), None)
+    whole.set(title=f"{param}: gradient, m and √v̂ at every step", xlabel="step")
+    steps.plot(x, ratio, color="#08519c", linewidth=0.8, label="m̂ / (√v̂ + ε) = step / lr_t")
+    for level in (1, -1):
+        steps.axhline(level, color="#636363", linestyle="--", linewidth=1,
+                      label="±1: a step of exactly lr_t" if level == 1 else None)
+    steps.annotate(f"step {x[peak]}: {ratio[peak]:.2f} × lr_t", (x[peak], ratio[peak]),
+                   xytext=(12, 0), textcoords="offset points", fontsize=9, va="center",
+                   color="#08519c")
+    steps.set(title="The step in units of the learning rate", xlabel="step",
+              ylabel="step / lr_t")
+    steps.grid(alpha=0.3)
+    steps.legend(fontsize=8, loc="lower right")
+    lo, hi = max(0, peak - zoom), min(len(x), peak + zoom + 1)
+    moments(close, lo, hi, "o")
+    close.axvline(x[peak], color="#08519c", linestyle=":", linewidth=1)
+    close.set(title=f"Close up: steps {x[lo]} to {x[hi - 1]} around the largest step, "
+                    f"{x[peak]}", xlabel="step")
+    for key, colour, label in (("correction1", "#1b9e77", "1 − β1^t (m's correction)"),
+                               ("correction2", TARGET, "1 − β2^t (v's correction)")):
+        schedule.plot(x, [r[key] for r in records], color=colour, linewidth=1.6, label=label)
+    schedule.plot(x, [r["lr_t"] / header["lr"] for r in records], color=OTHER, linewidth=1.6,
+                  linestyle="--", label=f"lr_t / lr (lr = {header['lr']:g})")
+    schedule.set(title="Bias corrections and the decayed learning rate", xlabel="step t",
+                 ylim=(0, 1.05))
+    schedule.grid(alpha=0.3)
+    schedule.legend(fontsize=8, loc="center right")
     return fig

@@ -194,7 +194,8 @@ def scales(snapshots: Sequence[dict]) -> dict:
     """One colour scale and axis range per panel, over every snapshot of the run.
 
     Returns:
-        {"head_out": max |value|, "mlp": max activation, "residual": max norm,
+        {"head_out": max |value|, "mlp": max activation, "mlp_low": min activation
+        (at most 0), "residual": max norm,
         "cosine": min mean cosine (at most 0), "grad": (min positive, max) norm};
         a scale with nothing to show (a part the run switched off) is 1.0.
 
@@ -209,17 +210,19 @@ def scales(snapshots: Sequence[dict]) -> dict:
     def biggest(values):
         return max(values, default=0.0) or 1.0
 
-    def most(nested):  # a part the run switched off (--no-attention) holds no values
-        array = np.asarray(nested, dtype=float)
-        return float(array.max()) if array.size else 0.0
-
     grads = [v for s in snapshots for v in s["grad_norm"].values()]
     positive = [v for v in grads if v > 0]
+    # initial=0.0: a part switched off (train --no-attention, --no-mlp) records nothing
     return {
-        "head_out": biggest(most(np.abs(np.asarray(s["head_out"], dtype=float)))
+        "head_out": biggest(float(np.abs(np.asarray(s["head_out"], dtype=float)).max(
+            initial=0.0)) for s in snapshots),
+        "mlp": biggest(float(np.asarray(s["mlp"], dtype=float).max(initial=0.0))
+                       for s in snapshots),
+        # below 0 only for a nonlinearity other than ReLU (train --activation tanh, gelu)
+        "mlp_low": min([0.0] + [float(np.asarray(s["mlp"], dtype=float).min(initial=0.0))
+                                for s in snapshots]),
+        "residual": biggest(float(np.asarray(s["residual"]["norm"]).max(initial=0.0))
                             for s in snapshots),
-        "mlp": biggest(most(s["mlp"]) for s in snapshots),
-        "residual": biggest(most(s["residual"]["norm"]) for s in snapshots),
         "cosine": min([0.0] + [float(residual_summary(s["residual"])["cosine_mean"].min(
             initial=0.0)) for s in snapshots]),
         "grad": (min(positive, default=1.0), max(grads, default=1.0) or 1.0),

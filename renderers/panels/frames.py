@@ -414,15 +414,19 @@ def head_output_panel(snapshots: Sequence[dict], sc: dict | None = None) -> Pane
 
 @styled
 def mlp_panel(snapshots: Sequence[dict], sc: dict | None = None) -> Panel:
-    """Hidden MLP units after ReLU at each position, one heatmap per layer, on one
-    colour scale for the whole run."""
+    """Hidden MLP units after the nonlinearity at each position, one heatmap per layer,
+    on one colour scale for the whole run: black is 0 after ReLU; a nonlinearity with
+    negative outputs (tanh, gelu) gets a diverging scale, white at 0."""
     import numpy as np
 
     sc = sc or scales(snapshots)
     mlp = snapshots[0]["mlp"]
+    relu = sc.get("mlp_low", 0.0) >= 0
+    top = sc["mlp"] if relu else max(sc["mlp"], -sc["mlp_low"])
     fig, axes, update_images = position_heatmaps(
-        snapshots, len(mlp), len(mlp[0][0]), "MLP activations after ReLU", "magma",
-        "activation", 0, sc["mlp"])
+        snapshots, len(mlp), len(mlp[0][0]),
+        "MLP activations after ReLU" if relu else "MLP activations (negative: not ReLU)",
+        "magma" if relu else "RdBu_r", "activation", 0 if relu else -top, top)
     notes = []
     for ax in axes:
         ax.set_xlabel("hidden unit")

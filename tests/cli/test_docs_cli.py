@@ -12,10 +12,13 @@ import pytest
 
 from microgpt_trace.commands import docs as docs_command
 from microgpt_trace.docs_build import (
+    ADAM_PLOTS,
     ANIMATIONS,
     DIAGRAMS,
     IMG_DIR,
     PANELS,
+    AdamPlot,
+    Panels,
     build_docs,
     diagram_dot,
     figures,
@@ -256,3 +259,39 @@ def test_the_quoted_train_and_report_commands_give_the_same_run(figure, tmp_path
     last = f"step{figure.steps}"
     for panel in figure.panels:
         assert f"{panel}.png" in drawn or f"{panel}-{last}.png" in drawn, panel
+
+
+def test_panels_quote_the_model_flags_and_name_the_step_1_images():
+    run = Panels("x", 200, 0.1, ("loss", "mlp"), (("n_layer", 3), ("residual", False),
+                                                  ("activation", "tanh")), first=("mlp",))
+    assert run.commands == ("train --steps 200 --lr 0.1 --layers 3 --no-residual --activation "
+                            "tanh --snapshot-every 200 --log out/x.jsonl",
+                            "report --log out/x.jsonl -o out/x/")
+    assert run.shots == (("loss", None, IMG_DIR / "x-loss.png"),
+                         ("mlp", None, IMG_DIR / "x-mlp.png"),
+                         ("mlp", 1, IMG_DIR / "x-mlp-step1.png"))
+
+
+def test_an_adam_plot_row_quotes_adam_plot():
+    plot = AdamPlot("a", "wte[0][1]")
+    assert plot.rows() == {IMG_DIR / "a.png": ('adam "wte[0][1]" --plot out/a.png',)}
+    assert plot.source == IMG_DIR / "a.jsonl" and ADAM_PLOTS[0].name == "adam-run"
+
+
+@pytest.mark.slow
+def test_the_quoted_adam_plot_command_draws_the_committed_run(tmp_path, monkeypatch):
+    """The command's own summary agrees with the committed source (a ~10 s replay)."""
+    from microgpt_trace.microgpt.adam_explained import largest_step
+
+    (plot,) = ADAM_PLOTS
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    (command,) = plot.rows()[plot.images[0]]
+    result = invoke(*shlex.split(command))
+    assert result.exit_code == 0, result.output + result.stderr
+    header, *records = [json.loads(line) for line in
+                        (ROOT / plot.source).read_text(encoding="utf-8").splitlines()]
+    step, ratio = largest_step(header, records)
+    assert result.stdout == (f"wrote out/{plot.name}.png: {plot.param} over {len(records)} "
+                             f"steps; its largest step is {ratio:.2f} × lr_t, at step {step}\n")
+    assert (tmp_path / "out" / f"{plot.name}.png").read_bytes().startswith(b"\x89PNG")

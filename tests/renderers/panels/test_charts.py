@@ -243,3 +243,36 @@ def test_a_space_token_is_visible():
     figure = frames.snapshot_figure(frames.attention_panel,
                                     snapshot_record(start_state, metrics))
     assert "␣" in [t.get_text() for t in figure.axes[0].get_xticklabels()]
+
+
+def adam_records():
+    """Three steps of one weight: the second moves 1.5 lr_t (m caught up, v has not)."""
+    rows = [(1, 0.1, 0.1, 0.01), (2, -0.3, 0.3, 0.04), (3, 0.0, 0.2, 0.04)]
+    return [{"step": s, "grad": g, "m": m_hat / 2, "m_hat": m_hat, "v_hat": v_hat,
+             "correction1": 0.5, "correction2": 0.1 * s, "lr_t": 0.01 * (1 - (s - 1) / 3)}
+            for s, g, m_hat, v_hat in rows]
+
+
+def test_adam_figure_marks_the_largest_step_in_units_of_lr_t():
+    header = {"param": "wte[0][1]", "lr": 0.01, "eps": 1e-8}
+    fig = panels.adam_figure(header, adam_records())
+    whole, steps, close, schedule = fig.axes
+    assert whole.get_title().startswith("wte[0][1]: ")
+    (ratio, *_) = steps.get_lines()
+    assert [round(y, 6) for y in ratio.get_ydata()] == [1.0, 1.5, 1.0]
+    assert [t.get_text() for t in steps.texts] == ["step 2: 1.50 × lr_t"]
+    assert [list(line.get_ydata()) for line in schedule.get_lines()] == [
+        [0.5] * 3, [0.1, 0.2, 0.1 * 3], [1.0, 1 - 1 / 3, 1 - 2 / 3]]
+    assert panels.figure_bytes(fig)["png"].startswith(b"\x89PNG")
+
+
+def test_mlp_panel_of_tanh_shows_negative_activations_on_a_diverging_scale(run):
+    snapshots, _, _ = tiny_run(["anna", "bob", "carla"], steps=1, activation="tanh")
+    fig = frames.snapshot_figure(frames.mlp_panel, snapshots[-1])
+    image = fig.axes[0].images[0]
+    low, high = image.get_clim()
+    assert low == -high < 0 and image.get_cmap().name == "RdBu_r"
+    assert image.get_array().min() < 0  # drawn, not clipped at 0
+    assert "not ReLU" in fig._suptitle.get_text()
+    relu = frames.snapshot_figure(frames.mlp_panel, run[0][-1]).axes[0].images[0]
+    assert relu.get_clim()[0] == 0 and relu.get_cmap().name == "magma"

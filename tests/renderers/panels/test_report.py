@@ -15,9 +15,9 @@ from microgpt_trace.renderers.panels.report import (
 )
 
 
-def tiny_run(docs, steps=10, every=9):
+def tiny_run(docs, steps=10, every=9, **parts):
     """Step and snapshot records of a tiny run: snapshots at steps 1 and 10."""
-    state = start(docs, TrainConfig(steps=steps), n_embd=8, n_head=2, block_size=6)
+    state = start(docs, TrainConfig(steps=steps), n_embd=8, n_head=2, block_size=6, **parts)
     records, snapshots = [], []
     for m in train_steps(state, every):
         records.append(step_record(m))
@@ -180,3 +180,22 @@ def test_a_run_resumed_with_another_snapshot_text_reports_both(tmp_path):
     vocab = list(state.tokenizer.chars) + ["BOS"]
     paths = write_report(tmp_path / "r", steps, snapshots, vocab)
     assert len([p for p in paths if p.name.startswith("attention-step")]) == 4
+
+
+@pytest.mark.parametrize("parts, missing", [
+    ({"attention": False}, {"attention", "head_outputs"}),
+    ({"mlp": False}, {"mlp"}),
+    ({"attention": False, "mlp": False}, {"attention", "head_outputs", "mlp"}),
+])
+def test_a_part_switched_off_has_no_panel_and_the_rest_are_drawn(tmp_path, parts, missing):
+    from microgpt_trace.renderers.panels.report import frame_count
+
+    steps, snapshots, vocab = tiny_run(["anna", "bob", "carla"], steps=2, every=1, **parts)
+    progress = []
+    paths = write_report(tmp_path / "r", steps, snapshots, vocab, on_progress=progress.append)
+    drawn = {p.name.split("-step")[0] for p in paths if "-step" in p.name}
+    assert drawn == set(STEP_PANELS) - missing
+    assert len(progress) == frame_count(snapshots, steps)
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    shown = set(re.findall(r"<figure><figcaption>([^<]+)</figcaption>", page))
+    assert shown & set(STEP_PANELS.values()) == {STEP_PANELS[name] for name in drawn}
