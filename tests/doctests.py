@@ -19,6 +19,7 @@ DOCTESTS_NEEDING_DOT = frozenset({
     "microgpt_trace.renderers.animation.write.write_animation",
     "microgpt_trace.renderers.diagrams.render.render",
     "microgpt_trace.renderers.diagrams.render.render_formats",
+    "microgpt_trace.renderers.explorer.page.explorer_html",
 })
 
 

@@ -5,7 +5,8 @@ A traced model becomes a tree of views. The root is the block view of the whole 
 every scope of scope_names is a view: the op-level scope view when its layout fits
 the cap, else the blocks of its child scopes (collapsed one level deeper), whose
 blocks open the next views down. No scope is refused: a scope too big to lay out is
-always shown as blocks, and its children are views of their own.
+shown as blocks, its children are views of their own, and a leaf scope (no scope
+below it) is drawn at op level whatever its size.
 
 Each view carries the frames of its own backward stepper: a scope view's are
 replay_scope's (seeded with the grads its outputs receive from the loss), the root's
@@ -74,13 +75,19 @@ def explorer_views(G: nx.MultiDiGraph, max_size: int, size, depth: int | None = 
     views = [ExplorerView("", "blocks", B, frames, opened_by(B, names))]
     for scope in names:
         H = scope_view(G, scope)
-        if size(H) <= max_size:
+        if size(H) <= max_size or not has_subscopes(H):
             frames = seeded_from_the_loss(H, backward_frames(H, "node", seeds=scope_seeds(H)))
             views.append(ExplorerView(scope, "scope", H, frames, {}))
         else:
             B, frames = scope_blocks(H, scope)
             views.append(ExplorerView(scope, "blocks", B, frames, opened_by(B, names, scope)))
     return views
+
+
+def has_subscopes(H):
+    """Whether a scope view holds nodes of a deeper scope: a leaf scope (one fc1, one
+    softmax) has nothing to open, so it is drawn at op level whatever its size."""
+    return any(d.get("cluster") for _, d in H.nodes(data=True))
 
 
 def scope_blocks(H: nx.MultiDiGraph, scope: str) -> tuple:
