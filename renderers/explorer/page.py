@@ -118,17 +118,20 @@ def explorer_html(views: list, facts: list, index: list, title: str,
 
 def view_record(view: ExplorerView, facts: dict, theme: str = "default") -> dict:
     """One view as the page reads it: the stepper page, the final slot values, and per
-    DOT name its facts, the box it is drawn in and the scope it opens."""
+    DOT name its facts, the shapes it is drawn as (the stepper's outlines: a table row
+    is a box, an op a ring, a value both) and the scope it opens."""
     anim = animate(view.graph, view.frames, theme=theme, max_nodes=NO_CAP)
     names = node_names(view.graph)
-    boxes = {names[n]: union(mark_box(m) for m in marks) for n, marks in anim.outlines.items()}
-    roots = [boxes[names[r]] for r in view.graph.graph.get("roots", ()) if names.get(r) in boxes]
+    shapes = {names[n]: [[round(x, 2) if isinstance(x, float) else x for x in m]
+                         for m in marks] for n, marks in anim.outlines.items()}
+    roots = [mark_box(m) for r in view.graph.graph.get("roots", ())
+             for m in anim.outlines.get(r, ())]
     entry = union(roots) if roots else (0.0, 0.0) + anim.size
     G = view.graph
     nodes = {names[n]: {**renamed(fact, names), "in": [names[u] for u in G.predecessors(n)],
                         "out": [names[v] for v in G.successors(n)]} for n, fact in facts.items()}
     return {"scope": view.scope, "kind": view.kind, "page": stepper_html(anim),
-            "slots": anim.slots, "final": final_values(anim), "size": anim.size, "boxes": boxes,
+            "slots": anim.slots, "final": final_values(anim), "size": anim.size, "shapes": shapes,
             "entry": [(entry[0] + entry[2]) / 2, (entry[1] + entry[3]) / 2],
             "nodes": nodes, "opens": {names[b]: s for b, s in view.opens.items()},
             "clusters": clusters(view)}

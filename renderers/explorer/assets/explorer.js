@@ -53,11 +53,16 @@
     const veil = make("rect", {id: "veil", x: 0, y: 0, width: w, height: h, mask: "url(#veil-mask)",
                                visibility: "hidden"});
     const hits = make("g", {id: "hits"});
-    for (const [name, b] of Object.entries(rec.boxes)) {
-      const r = make("rect", {x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1],
-                              rx: 3, "class": "hit" + (rec.opens[name] ? " opens" : ""),
-                              "data-node": name});
-      hits.append(r);
+    for (const [name, marks] of Object.entries(rec.shapes)) {
+      for (const m of marks) {
+        const r = m[0] === "ring"
+          ? make("ellipse", {cx: m[1], cy: m[2], rx: m[3], ry: m[4]})
+          : make("rect", {x: m[1], y: m[2], width: m[3] - m[1], height: m[4] - m[2], rx: 3});
+        r.setAttribute("class", "hit");
+        r.dataset.node = name;
+        if (rec.opens[name]) { r.classList.add("opens"); r.dataset.opens = rec.opens[name]; }
+        hits.append(r);
+      }
     }
     svg.append(defs, veil, hits);
     return hits;
@@ -181,8 +186,10 @@
     minimap.setAttribute("width", Math.round(w * k));
     minimap.setAttribute("height", Math.round(h * k));
     const sketch = make("g", {"class": "sketch"});
-    for (const b of Object.values(rec.boxes)) {
-      sketch.append(make("rect", {x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1]}));
+    for (const marks of Object.values(rec.shapes)) {
+      const m = marks[0], [x, y] = middle(m);
+      const w = m[0] === "ring" ? 2 * m[3] : m[3] - m[1], h = m[0] === "ring" ? 2 * m[4] : m[4] - m[2];
+      sketch.append(make("rect", {x: x - w / 2, y: y - h / 2, width: w, height: h}));
     }
     minimap.replaceChildren(sketch, make("rect", {"class": "here"}));
   }
@@ -204,17 +211,20 @@
     const marks = [[name, "lit-self"]].concat(fact.in.map((n) => [n, "lit-in"]),
                                               fact.out.map((n) => [n, "lit-out"]));
     for (const [n, cls] of marks) {
-      const r = hitFor(n);
-      if (!r) { continue; }
-      r.classList.add(cls);
-      const hole = r.cloneNode();
-      hole.setAttribute("class", "hole");
-      hole.setAttribute("fill", "#000");
-      mask.append(hole);
+      for (const r of hitsFor(n)) {
+        r.classList.add(cls);
+        const hole = r.cloneNode();
+        hole.setAttribute("class", "hole");
+        hole.setAttribute("fill", "#000");
+        mask.append(hole);
+      }
     }
     veil.setAttribute("visibility", "visible");
   }
-  function hitFor(name) { return shown.hits.querySelector(`[data-node="${name}"]`); }
+  function hitsFor(name) { return shown.hits.querySelectorAll(`[data-node="${name}"]`); }
+  function middle(m) {
+    return m[0] === "ring" ? [m[1], m[2]] : [(m[1] + m[3]) / 2, (m[2] + m[4]) / 2];
+  }
   canvas.addEventListener("pointerover", (e) => {
     const hit = e.target.closest && e.target.closest(".hit");
     if (hit && !drag) { light(hit.dataset.node); }
@@ -235,13 +245,10 @@
   });
   function choose(name, centre) {
     shown.hits.querySelectorAll(".selected").forEach((r) => r.classList.remove("selected"));
-    const r = hitFor(name);
-    if (!r) { return; }
-    r.classList.add("selected");
-    if (centre) {
-      const b = shown.rec.boxes[name];
-      centreOn((b[0] + b[2]) / 2, (b[1] + b[3]) / 2);
-    }
+    const rs = hitsFor(name);
+    if (!rs.length) { return; }
+    rs.forEach((r) => r.classList.add("selected"));
+    if (centre) { centreOn(...middle(shown.rec.shapes[name][0])); }
     inspect(name);
   }
 
