@@ -31,7 +31,7 @@ from microgpt_trace.tracer.explorer_views import (
 from ..animation.stepper import MIN_TEXT, stepper_html
 from ..animation.storyboard import animate, put
 from ..assets import asset, page_template
-from ..diagrams.render import layout_size, write_bytes
+from ..diagrams.render import check_layout_size, layout_size, write_bytes
 from ..diagrams.values import node_names
 from ..exceptions import FormatError
 
@@ -60,9 +60,12 @@ def explorer_page(G, *, max_nodes: int = EXPLORE_MAX_NODES, depth: int | None = 
         The HTML document (explorer_html).
 
     Raises:
+        GraphTooLargeError: a graph that is not a model (one view) is over max_nodes.
         RenderError: dot failed on a view.
     """
     views = explorer_views(G, max_nodes, layout_size, depth)
+    if views[0].kind == "expression":  # one view: nothing to open it in pieces
+        check_layout_size(G, max_nodes, "draw a smaller part of the graph or raise max_nodes")
     return explorer_html(views, [node_facts(v) for v in views], search_index(views),
                          title or G.graph.get("source", ""), theme)
 
