@@ -56,5 +56,7 @@ def explore(expression, assignments, text, checkpoint, engine, depth, max_nodes,
     page = explorer_page(graph, max_nodes=max_nodes or EXPLORE_MAX_NODES,
                          depth=None if depth in (None, "auto") else int(depth), theme=theme)
     write_explorer(page, output)
-    click.echo(f"wrote {output} ({page.count(chr(34) + 'payload' + chr(34))} views, "
-               f"{len(page.encode('utf-8')) / 1e6:.1f} MB)", err=True)
+    views = page.count('"payload":')
+    size = len(page.encode("utf-8"))
+    click.echo(f"wrote {output} ({views} view{'s' * (views != 1)}, "
+               f"{f'{size / 1e6:.1f} MB' if size >= 1e6 else f'{size / 1e3:.0f} kB'})", err=True)
