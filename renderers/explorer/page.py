@@ -127,8 +127,10 @@ def view_record(view: ExplorerView, facts: dict, theme: str = "default") -> dict
     names = node_names(view.graph)
     shapes = {names[n]: [[round(x, 2) if isinstance(x, float) else x for x in m]
                          for m in marks] for n, marks in anim.outlines.items()}
+    # where the gradient enters: the output furthest along the flow (left to right)
     roots = [mark_box(m) for r in view.graph.graph.get("roots", ())
              for m in anim.outlines.get(r, ())]
+    roots = [max(roots, key=lambda b: b[2])] if roots else []
     entry = union(roots) if roots else (0.0, 0.0) + anim.size
     G = view.graph
     nodes = {names[n]: {**renamed(fact, names), "in": [names[u] for u in G.predecessors(n)],

@@ -108,7 +108,9 @@
     b.w = canvas.clientWidth / s.scale;
     b.h = canvas.clientHeight / s.scale;
     s.svg.setAttribute("viewBox", `${b.x} ${b.y} ${b.w} ${b.h}`);
-    const here = minimap.querySelector(".here");
+    const [w, h] = s.rec.size, here = minimap.querySelector(".here");
+    // nothing to find your way in when all of it is on the screen
+    minimap.hidden = b.x <= 0 && b.y <= 0 && b.x + b.w >= w && b.y + b.h >= h;
     if (here) {
       here.setAttribute("x", b.x); here.setAttribute("y", b.y);
       here.setAttribute("width", b.w); here.setAttribute("height", b.h);
@@ -363,10 +365,13 @@
       const t = text.toLowerCase();
       return t === q ? 0 : t.endsWith("/" + q) || t.startsWith(q + "[") ? 1 : t.startsWith(q) ? 2 : 3;
     };
+    // ties: what is at the position on screen first, then the shorter name
+    const here = shown ? shown.scope.split("/")[0] : "";
+    const away = ([, scope]) => (here && scope.split("/")[0] === here ? 0 : 1);
     return data.index.filter(([text]) => text.toLowerCase().includes(q))
-      .map((entry) => [rank(entry), entry])
-      .sort((a, b) => a[0] - b[0] || a[1][0].length - b[1][0].length)
-      .slice(0, 12).map((pair) => pair[1]);
+      .map((entry) => [rank(entry), away(entry), entry])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2][0].length - b[2][0].length)
+      .slice(0, 12).map((ranked) => ranked[2]);
   }
   function pick([text, scope, node]) {
     results.hidden = true;
