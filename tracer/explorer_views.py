@@ -70,11 +70,16 @@ def explorer_views(G: nx.MultiDiGraph, max_size: int, size, depth: int | None = 
     if G.graph.get("view") != "model":
         return [ExplorerView("", "expression", G, backward_frames(G), {})]
     names = scope_names(G)
+    leaves = {s: scope_view(G, s) for s in names if not any(t.startswith(s + "/") for t in names)}
+    big = [s for s, H in leaves.items() if size(H) > max_size]
+    if big:
+        G, leaves = by_value(G, big), {}
+        names = scope_names(G)
     depth = auto_depth(G, max_size, size) if depth is None else depth
     B, frames = block_frames(G, depth)
     views = [ExplorerView("", "blocks", B, frames, opened_by(B, names))]
     for scope in names:
-        H = scope_view(G, scope)
+        H = leaves.get(scope) or scope_view(G, scope)
         if size(H) <= max_size or not has_subscopes(H):
             frames = seeded_from_the_loss(H, backward_frames(H, "node", seeds=scope_seeds(H)))
             views.append(ExplorerView(scope, "scope", H, frames, {}))
@@ -82,6 +87,30 @@ def explorer_views(G: nx.MultiDiGraph, max_size: int, size, depth: int | None = 
             B, frames = scope_blocks(H, scope)
             views.append(ExplorerView(scope, "blocks", B, frames, opened_by(B, names, scope)))
     return views
+
+
+def by_value(G: nx.MultiDiGraph, leaves: list) -> nx.MultiDiGraph:
+    """A copy of G in which each leaf scope too big to lay out holds one scope per named
+    value it computes, with the unnamed ops that compute it: an atomic engine's fc1 row,
+    32 products and sums, becomes `.../fc1/L0.fc1[5]`, small enough to draw.
+
+    >>> from microgpt_trace.tracer.expression.evaluate import trace_expression
+    >>> G = trace_expression("a*b + a"); G.graph["view"] = "model"
+    >>> for n in G: G.nodes[n]["scope"] = "pos0/x"
+    >>> [d["scope"] for _, d in by_value(G, ["pos0/x"]).nodes(data=True)]
+    ['pos0/x/a', 'pos0/x/b', 'pos0/x/a*b', 'pos0/x/a*b + a']
+    """
+    H = G.copy()
+    wanted = set(leaves)
+    for n in sorted(H, reverse=True):  # consumers (higher ids) first
+        d = H.nodes[n]
+        if d["scope"] not in wanted:
+            continue
+        inside = [v for v in H.successors(n) if H.nodes[v]["scope"].startswith(d["scope"] + "/")]
+        owner = (d["label"] or f"n{n}") if d["label"] or not inside else None
+        d["scope"] = (f"{d['scope']}/{owner.replace('/', '∕')}" if owner
+                      else H.nodes[min(inside)]["scope"])
+    return H
 
 
 def has_subscopes(H):

@@ -66,6 +66,9 @@ def spelled(G, node, depth):
     if depth == 0:
         return "…"
     op, args = attrs["op"], operands(G, node)
+    if not args:  # computed from values outside this graph (a selection's input)
+        k = power_exponent(G, node)
+        return f"…**{k:.4g}" if op == "**" and k is not None else f"{op}(…)"
     if in_softmax(attrs) and op == "**" and is_reciprocal(G, node):
         return "1/Σ"
     if in_softmax(attrs) and op == "+" and any(is_reciprocal(G, n) for n in G.successors(node)):

@@ -61,10 +61,13 @@ def test_every_view_is_reachable_from_the_root(views):
     assert seen == set(views)
 
 
-def test_a_leaf_scope_over_the_cap_is_still_drawn_at_op_level(graph):
+def test_nothing_is_refused_however_small_the_cap(graph):
+    """Scopes open as blocks down to one named value each, drawn whatever its size."""
     views = {v.scope: v for v in explorer_views(graph, 10, layout_size)}
     assert views["pos3/layer0/mlp"].kind == "blocks"
-    assert views["pos3/layer0/mlp/fc1"].kind == "scope"
+    assert views["pos3/layer0/mlp/fc1"].kind == "blocks"
+    assert views["pos3/layer0/mlp/fc1/L0.fc1[0]"].kind == "scope"
+    assert any(layout_size(v.graph) > 10 for v in views.values() if v.kind == "scope")
 
 
 def test_the_views_do_not_touch_the_graph(graph):
@@ -140,3 +143,21 @@ def test_search_finds_scopes_and_values_in_their_own_scope(views):
     assert ("L0.h1.w[t=0] (pos2)", "pos2/layer0/attn/head1/softmax") in weights
     nodes = [node for _, _, node in index if node is not None]
     assert len(nodes) == len(set(nodes))
+
+
+def test_an_atomic_leaf_too_big_opens_one_view_per_named_value():
+    """The atomic engine's fc1 (each row 2 x 8 ops) is over the cap and has no scope
+    below it: it opens as one block per row, each row a view of its own."""
+    graph = tiny_graph("atomic", "ab")
+    views = {v.scope: v for v in explorer_views(graph, CAP, layout_size)}
+    fc1 = views["pos1/layer0/mlp/fc1"]
+    rows = {s for s in fc1.opens.values() if s.startswith("pos1/layer0/mlp/fc1/")}
+    assert rows == {f"pos1/layer0/mlp/fc1/L0.fc1[{i}]" for i in range(32)}
+    row = views["pos1/layer0/mlp/fc1/L0.fc1[5]"]
+    assert row.kind == "scope" and layout_size(row.graph) <= CAP
+    final = {}
+    for frame in row.frames:
+        final.update(frame.grads)
+    assert all(final[n] == graph.nodes[n]["grad"] for n in row.graph
+               if row.graph.nodes[n]["role"] != "input")
+    assert {d["scope"] for _, d in graph.nodes(data=True)} >= {"pos1/layer0/mlp/fc1"}  # untouched
