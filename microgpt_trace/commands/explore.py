@@ -1,5 +1,7 @@
 import click
 
+from microgpt_trace.renderers.themes import THEMES
+
 from ..options import FilePath, depth_option, engine_option, refuse_unused
 
 
@@ -14,8 +16,9 @@ from ..options import FilePath, depth_option, engine_option, refuse_unused
 @depth_option("The first view's blocks: 1 layers, 2 attention/MLP, 3 heads and sublayers")
 @click.option("--max-nodes", type=click.IntRange(min=1), default=None,
               help="The largest layout drawn at op level; a bigger scope opens as blocks "
-              "of its child scopes [default: 400].")
-@click.option("--theme", type=click.Choice(["default", "colorblind"]), default="default",
+              "of its child scopes (a scope with none: one view per value it computes) "
+              "[default: 400].")
+@click.option("--theme", type=click.Choice(list(THEMES)), default="default",
               show_default=True, help="Colours; colorblind is the Okabe-Ito palette.")
 @click.option("-o", "--output", required=True, type=FilePath(dir_okay=False),
               help="The page to write: one .html file that works offline.")

@@ -285,8 +285,9 @@
   function inspect(name) {
     if (!name) {
       inspector.replaceChildren(el("p", {"class": "hint"}, shown && shown.rec.kind === "blocks"
-        ? "Click a block to open it; hover it to light the blocks it reads and feeds."
-        : "Hover a node to light what it reads (blue) and what reads it (orange); click it for its numbers. Click a grey cluster to open it."));
+        ? "Click a block to open it; hover it to light the blocks it reads (blue) and feeds (orange)."
+        : "Hover a node to light what it reads (blue) and what reads it (orange); click it for its numbers. Click a grey cluster to open it."),
+        el("p", {"class": "hint"}, "Keys: + and − zoom, the arrows pan, f fits, Esc clears. Drag to pan, the wheel zooms."));
       return;
     }
     const fact = shown.rec.nodes[name];
