@@ -6,7 +6,8 @@ every scope of scope_names is a view: the op-level scope view when its layout fi
 the cap, else the blocks of its child scopes (collapsed one level deeper), whose
 blocks open the next views down. No scope is refused: a scope too big to lay out is
 shown as blocks, its children are views of their own, and a leaf scope (no scope
-below it) is drawn at op level whatever its size.
+below it) too big is split into one scope per named value it computes (by_value: an
+atomic engine's fc1 row, 32 ops), each drawn at op level whatever its size.
 
 Each view carries the frames of its own backward stepper: a scope view's are
 replay_scope's (seeded with the grads its outputs receive from the loss), the root's
