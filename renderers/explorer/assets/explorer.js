@@ -110,7 +110,7 @@
     s.svg.setAttribute("viewBox", `${b.x} ${b.y} ${b.w} ${b.h}`);
     const [w, h] = s.rec.size, here = minimap.querySelector(".here");
     // nothing to find your way in when all of it is on the screen
-    minimap.hidden = b.x <= 0 && b.y <= 0 && b.x + b.w >= w && b.y + b.h >= h;
+    minimap.toggleAttribute("hidden", b.x <= 0 && b.y <= 0 && b.x + b.w >= w && b.y + b.h >= h);
     if (here) {
       here.setAttribute("x", b.x); here.setAttribute("y", b.y);
       here.setAttribute("width", b.w); here.setAttribute("height", b.h);
@@ -286,7 +286,8 @@
     if (!name) {
       inspector.replaceChildren(el("p", {"class": "hint"}, shown && shown.rec.kind === "blocks"
         ? "Click a block to open it; hover it to light the blocks it reads (blue) and feeds (orange)."
-        : "Hover a node to light what it reads (blue) and what reads it (orange); click it for its numbers. Click a grey cluster to open it."),
+        : "Hover a node to light what it reads (blue) and what reads it (orange); click it for its numbers."
+          + (shown && shown.rec.kind === "scope" ? " Click a grey cluster to open it." : "")),
         el("p", {"class": "hint"}, "Keys: + and − zoom, the arrows pan, f fits, Esc clears. Drag to pan, the wheel zooms."));
       return;
     }

@@ -249,7 +249,9 @@ def test_zoom_changes_the_viewbox_and_text_stays_vector(explorer):
     explorer.mouse.wheel(0, 300)
     zoomed_out = explorer.evaluate("document.querySelector('#canvas > svg').viewBox.baseVal.width")
     assert zoomed_out > after[0]
+    assert explorer.is_visible("#minimap")
     explorer.click("#fit")
+    assert explorer.is_hidden("#minimap")  # all of it on the screen: nothing to find
     here = explorer.evaluate("""() => { const r = document.querySelector('#minimap .here');
         return ['x', 'y', 'width', 'height'].map(k => parseFloat(r.getAttribute(k))); }""")
     box = explorer.evaluate("""() => { const b = document.querySelector('#canvas > svg')
