@@ -287,7 +287,7 @@
       inspector.replaceChildren(el("p", {"class": "hint"}, shown && shown.rec.kind === "blocks"
         ? "Click a block to open it; hover it to light the blocks it reads (blue) and feeds (orange)."
         : "Hover a node to light what it reads (blue) and what reads it (orange); click it for its numbers."
-          + (shown && shown.rec.kind === "scope" ? " Click a grey cluster to open it." : "")),
+          + (shown && Object.keys(shown.rec.clusters).length ? " Click a grey cluster to open it." : "")),
         el("p", {"class": "hint"}, "Keys: + and − zoom, the arrows pan, f fits, Esc clears. Drag to pan, the wheel zooms."));
       return;
     }
