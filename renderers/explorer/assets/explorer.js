@@ -67,6 +67,20 @@
     svg.append(defs, veil, hits);
     return hits;
   }
+  function edgeIndex(svg) {
+    // node -> the edges at either end of it, read from the ids the DOT gave them
+    // (e_<tail>_<head>_<arg>; a value's own op circle is op<name>)
+    const index = new Map();
+    svg.querySelectorAll('g.edge[id^="e_"]').forEach((g) => {
+      const m = /^e_(?:op)?(n\d+)_(?:op)?(n\d+)/.exec(g.id);
+      if (!m) { return; }
+      for (const n of [m[1], m[2]]) {
+        if (!index.has(n)) { index.set(n, []); }
+        index.get(n).push(g);
+      }
+    });
+    return index;
+  }
   function clusterLinks(rec, svg) {
     svg.querySelectorAll("g.cluster").forEach((g) => {
       const title = g.querySelector("title");
@@ -87,7 +101,8 @@
     clusterLinks(rec, svg);
     const smallest = Math.min(...Array.from(svg.querySelectorAll("text[font-size]"),
                                             (t) => parseFloat(t.getAttribute("font-size"))), 14);
-    shown = {scope, rec, svg, hits, smallest, box: {x: 0, y: 0, w: 1, h: 1}, scale: 1};
+    shown = {scope, rec, svg, hits, smallest, edges: edgeIndex(svg),
+             box: {x: 0, y: 0, w: 1, h: 1}, scale: 1};
     root.dataset.scope = scope;
     root.dataset.kind = rec.kind;
     closeStepper();
@@ -221,6 +236,18 @@
         mask.append(hole);
       }
     }
+    // its edges show through the veil too
+    const graph = s.svg.querySelector("#graph0");
+    const edges = make("g", {"class": "hole", transform: graph.getAttribute("transform") || "",
+                             "stroke-width": 6});
+    for (const g of s.edges.get(name) || []) {
+      const copy = g.cloneNode(true);
+      copy.removeAttribute("id");
+      copy.querySelectorAll("path").forEach((p) => { p.setAttribute("stroke", "#000"); p.setAttribute("fill", "none"); });
+      copy.querySelectorAll("polygon, text").forEach((p) => { p.setAttribute("stroke", "#000"); p.setAttribute("fill", "#000"); });
+      edges.append(copy);
+    }
+    mask.append(edges);
     veil.setAttribute("visibility", "visible");
   }
   function hitsFor(name) { return shown.hits.querySelectorAll(`[data-node="${name}"]`); }
