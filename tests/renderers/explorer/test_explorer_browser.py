@@ -174,6 +174,8 @@ def test_hover_lights_inputs_and_outputs(explorer):
     assert set(lit_in) == {names[u] for u in H.predecessors(relu)}
     assert set(lit_out) == {names[v] for v in H.successors(relu)}
     assert explorer.get_attribute("#veil", "visibility") == "visible"
+    lifted = explorer.eval_on_selector_all("#veil-mask g.hole > g.edge", "gs => gs.length")
+    assert lifted >= 1  # its edges show through the veil too
     explorer.mouse.move(600, 20)  # onto the header
     assert explorer.get_attribute("#veil", "visibility") == "hidden"
 
