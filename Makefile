@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_trace.py
 	$(BIN)/python benchmarks/bench_frames.py
+	$(BIN)/python benchmarks/bench_explore.py
 
 # The default checkpoint: the reference defaults on the shipped names (about 11 s of CPU time).
 checkpoint: setup

@@ -8,7 +8,7 @@ the source checkout:
     microgpt_trace.renderers   graphs and frames as pictures (renderers/)
     microgpt_trace.data        the shipped datasets and checkpoint (data/)
 
-and here the library face (api: trace, draw, animate, step, for our Values and any
+and here the library face (api: trace, draw, animate, step, explore, for our Values and any
 Value-like object such as micrograd's) and the click command line (cli, commands/), a
 thin layer over them. The face is imported on first use, so `import microgpt_trace`
 stays light:
@@ -19,9 +19,9 @@ stays light:
 
 from microgpt_trace.microgpt import __version__
 
-__all__ = ["__version__", "trace", "draw", "animate", "step"]
+__all__ = ["__version__", "trace", "draw", "animate", "step", "explore"]
 
-FACE = ("trace", "draw", "animate", "step")
+FACE = ("trace", "draw", "animate", "step", "explore")
 
 
 def __getattr__(name):  # PEP 562: microgpt_trace.api loads on first use

@@ -4,6 +4,7 @@
     mt.draw(v)       # a diagram, inline in Jupyter; .save("v.svg")
     mt.animate(v)    # the backward stepper, inline; .save("v.html" | "v.gif" | "frames/")
     mt.step(v)       # the frames as text
+    mt.explore(v)    # one page: blocks -> scopes -> ops, inspect, step; .save("v.html")
 
 `v` is our Value, micrograd's, microgpt.py's, anything of the same shape
 (microgpt_trace.tracer.values says how each is read), or a graph already traced. The
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["trace", "draw", "animate", "step", "Diagram", "Backward", "save_graph",
-           "step_frames"]
+__all__ = ["trace", "draw", "animate", "step", "explore", "Diagram", "Backward", "Explorer",
+           "save_graph", "step_frames"]
 
 MAX_NODES = 2000  # renderers.diagrams.render.DEFAULT_MAX_NODES (checked by a test)
 HINT = "draw a smaller part of the graph or raise max_nodes"
@@ -192,6 +193,62 @@ def animate(value: Any, *, granularity: str = "node", rankdir: str = "LR",
     check_grads_computed(graph)
     return Backward(graph, backward_frames(graph, granularity), rankdir, theme, max_nodes,
                     height)
+
+
+@dataclass(frozen=True)
+class Explorer:
+    """The explorer page of a graph: inline in Jupyter (a sandboxed iframe, so two on
+    one notebook page share nothing), `.page` (the HTML), `.save("x.html")`."""
+
+    page: str
+    height: int = 720  # px, in a notebook
+
+    def _repr_html_(self) -> str:
+        from microgpt_trace.renderers.explorer.page import notebook_html
+
+        return notebook_html(self.page, self.height)
+
+    def save(self, path) -> None:
+        """Write the page (one .html file that works offline), all or nothing."""
+        from microgpt_trace.renderers.explorer.page import write_explorer
+
+        write_explorer(self.page, path)
+
+
+def explore(value: Any, *, max_nodes: int | None = None, depth: int | None = None,
+            theme: str = "default", height: int = 720) -> Explorer:
+    """Explore a Value-like object (or a traced model graph) in one offline page:
+    zoom, hover, inspect every number, search, step backward where you are.
+
+    Args:
+        value: as for trace; backward() must have run on it. A model graph
+            (microgpt_trace.tracer.checkpoint_trace.trace_checkpoint_text) opens on its
+            blocks, each opening its scope; anything else is one op-level view.
+        max_nodes: the largest layout drawn at op level [default: the CLI's, 400].
+        depth: a model's first block view, 1-3 [default: the deepest that fits].
+        theme: "default" or "colorblind".
+        height: of the explorer in a notebook, in px.
+
+    Returns:
+        An Explorer.
+
+    Raises:
+        GradsNotComputedError: backward() has not run.
+        GraphTooLargeError: a graph that is not a model, over max_nodes.
+
+    >>> from microgpt_trace.microgpt.engine import Value
+    >>> a = Value(2.0, label="a"); b = a * a; b.backward()
+    >>> explore(b)._repr_html_().startswith('<iframe sandbox="allow-scripts"')
+    True
+    """
+    from microgpt_trace.renderers.explorer.page import EXPLORE_MAX_NODES, explorer_page
+    from microgpt_trace.tracer.values import check_grads_computed
+
+    graph = trace(value)
+    check_grads_computed(graph, "explore")
+    page = explorer_page(graph, max_nodes=max_nodes or EXPLORE_MAX_NODES, depth=depth,
+                         theme=theme)
+    return Explorer(page, height)
 
 
 def step(value: Any, *, granularity: str = "node", color: bool | None = None) -> None:

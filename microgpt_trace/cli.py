@@ -23,6 +23,7 @@ COMMANDS = {
     "head": ("head", "Draw one attention head at one position."),
     "model": ("model_blocks", "Draw the whole model on a text, collapsed into blocks."),
     "scope": ("scope", "Draw any scope of the model (an MLP, an RMSNorm, ...) at op level."),
+    "explore": ("explore", "Explore a traced model or expression in one offline page."),
     "export": ("export", "Write a traced graph as GraphML, GEXF or JSON."),
     "train": ("train", "Train the scalar GPT and write a checkpoint."),
     "sample": ("sample", "Generate names from a checkpoint."),

@@ -9,6 +9,7 @@ import pkgutil
 # The doctests that run Graphviz's `dot` (to render, or to lay out an animation).
 # tests/test_markers.py checks that they are exactly the doctests that fail without it.
 DOCTESTS_NEEDING_DOT = frozenset({
+    "microgpt_trace.api.explore",
     "microgpt_trace.renderers.animation.geometry.read_geometry",
     "microgpt_trace.renderers.animation.gif.gif_bytes",
     "microgpt_trace.renderers.animation.storyboard.animate",
@@ -19,6 +20,7 @@ DOCTESTS_NEEDING_DOT = frozenset({
     "microgpt_trace.renderers.animation.write.write_animation",
     "microgpt_trace.renderers.diagrams.render.render",
     "microgpt_trace.renderers.diagrams.render.render_formats",
+    "microgpt_trace.renderers.explorer.page.explorer_html",
 })
 
 

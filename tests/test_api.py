@@ -122,3 +122,27 @@ def test_grads_from_another_backward_are_refused_not_replayed_to_other_numbers()
     out.grad = 0.5
     with pytest.raises(GradsNotComputedError, match=r"not what one backward\(\) from this"):
         mt.animate(out)
+
+
+@pytest.mark.exe
+def test_explore_saves_what_the_cli_writes(tmp_path):
+    result = CliRunner().invoke(cli, ["explore", "a*b + a", "--set", "a=2", "--set", "b=3",
+                                      "-o", str(tmp_path / "cli.html")])
+    assert result.exit_code == 0, result.output
+    explorer = mt.explore(trace_expression("a*b + a", {"a": 2.0, "b": 3.0}))
+    explorer.save(tmp_path / "api.html")
+    assert (tmp_path / "api.html").read_bytes() == (tmp_path / "cli.html").read_bytes()
+    cell = explorer._repr_html_()
+    assert cell.startswith('<iframe sandbox="allow-scripts"') and cell.count("<") == 2
+    with pytest.raises(FormatError, match="name it .html"):
+        explorer.save(tmp_path / "x.svg")
+
+
+def test_explore_needs_grads_and_a_graph_it_can_lay_out():
+    a = Value(2.0, label="a")
+    with pytest.raises(GradsNotComputedError, match="cannot explore"):
+        mt.explore(a * a)
+    from microgpt_trace.renderers.exceptions import GraphTooLargeError
+
+    with pytest.raises(GraphTooLargeError, match="over the cap of 3"):
+        mt.explore(neuron(), max_nodes=3)

@@ -22,7 +22,7 @@ LAYERS = tuple(FOLDERS.values())
 SHARED = tuple(f"microgpt_trace.renderers.{m}"
                for m in ("quoting", "themes", "exceptions", "assets"))
 ROOMS = tuple(f"microgpt_trace.renderers.{m}"
-              for m in ("diagrams", "animation", "panels", "terminal"))
+              for m in ("diagrams", "animation", "explorer", "panels", "terminal"))
 
 
 def module_name(path):

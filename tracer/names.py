@@ -30,7 +30,7 @@ import weakref
 from .text import number, printable, token_text
 
 __all__ = ["node_name", "display_label", "by_character", "power_exponent", "is_reciprocal",
-           "is_inverse_sqrt_d", "position_suffix"]
+           "is_inverse_sqrt_d", "position_suffix", "label_words"]
 
 INFIX = {"+": (1, " + "), "*": (2, "*")}  # precedence and separator
 MAX_LENGTH = 40  # a spelled name goes less deep until it fits, or one level deep
@@ -73,6 +73,9 @@ def spelled(G, node, depth):
     if depth == 0:
         return "…"
     op, args = attrs["op"], operands(G, node)
+    if not args:  # computed from values outside this graph (a selection's input)
+        k = power_exponent(G, node)
+        return f"…**{k:.4g}" if op == "**" and k is not None else f"{op}(…)"
     if in_softmax(attrs) and op == "**" and is_reciprocal(G, node):
         return "1/Σ"
     if in_softmax(attrs) and op == "+" and any(is_reciprocal(G, n) for n in G.successors(node)):
@@ -222,3 +225,77 @@ def power_exponent(G, node):
     """k of a**k as the engine kept it (the node attribute `exponent`); None for other
     nodes, or for a graph built without it."""
     return G.nodes[node].get("exponent")
+
+
+# What a model label's stem names, in words (microgpt_trace.microgpt.model.SCOPES).
+STEM_WORDS = {
+    "emb": "embedding (token + position)", "x": "embedding after RMSNorm",
+    "xn": "RMSNorm before attention", "q": "query", "k": "key", "v": "value",
+    "score": "attention score", "w": "attention weight", "out": "head output",
+    "attn": "attention output (after wo)", "res1": "residual after attention",
+    "xn2": "RMSNorm before the MLP", "fc1": "MLP hidden (fc1)", "relu": "ReLU",
+    "tanh": "tanh", "gelu": "GELU", "fc2": "MLP output (fc2)",
+    "res2": "residual after the MLP", "logit": "logit", "p": "probability",
+    "loss": "loss", "wte": "token embedding weight", "wpe": "position embedding weight",
+    "lm_head": "output weight (lm_head)", "attn_wq": "query weight", "attn_wk": "key weight",
+    "attn_wv": "value weight", "attn_wo": "attention output weight",
+    "mlp_fc1": "MLP fc1 weight", "mlp_fc2": "MLP fc2 weight",
+}
+PARTS = re.compile(r"^(?:L(\d+)\.|layer(\d+)\.)?(?:h(\d+)\.)?(\w+?)((?:\[[^\[\]]*\])*)$")
+HEADED = ("q", "k", "v")  # a head reads head_dim elements of these
+
+
+def label_words(G, node) -> list:
+    """A model label decoded into words, for an inspector: what the value is, its
+    layer, head, position (with the character read there) and element.
+
+    Unnamed values are spelled as node_name spells them; an expression's labels
+    are their own words.
+
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(tokens=("BOS", "a", "n"), head_dim=4)
+    >>> G.add_node(0, label="L0.k[11]", scope="pos1/layer0/attn/qkv", op="dot", data=0.0)
+    >>> G.add_node(1, label="L0.h2.w[t=0]", scope="pos2/layer0/attn/head2/softmax",
+    ...            op="*", data=0.0)
+    >>> label_words(G, 0)
+    ['key', 'layer 0', 'head 2', "position 1 'a'", 'element 3']
+    >>> label_words(G, 1)
+    ['attention weight', 'layer 0', 'head 2', "position 2 'n'", 'key position 0 BOS']
+    >>> G.graph["vocab"] = ("a", "n", "BOS")
+    >>> G.add_node(2, label="logit[1]", scope="pos2/lm_head", op="dot", data=0.0)
+    >>> G.add_node(3, label="wte[2][5]", scope="", op="", kind="param", data=0.0)
+    >>> label_words(G, 2), label_words(G, 3)
+    (['logit', "position 2 'n'", "token 'n'"], ['token embedding weight', 'row 2 BOS', 'column 5'])
+    """
+    attrs = G.nodes[node]
+    match = PARTS.match(attrs.get("label") or "")
+    if not match or match.group(4) not in STEM_WORDS:
+        return [node_name(G, node)]
+    layer = match.group(1) or match.group(2)
+    head, stem = match.group(3), match.group(4)
+    index = re.findall(r"\[([^\[\]]*)\]", match.group(5))
+    tokens = G.graph.get("tokens", ())
+    words = [STEM_WORDS[stem]] + ([f"layer {layer}"] if layer is not None else [])
+    head_dim = G.graph.get("head_dim")
+    if stem in HEADED and head_dim and index and index[0].isdigit():
+        head, index = str(int(index[0]) // head_dim), [str(int(index[0]) % head_dim)]
+    words += [f"head {head}"] if head is not None else []
+    t = position_of(attrs)
+    if t >= 0:
+        words.append(f"position {t}" + (f" {token_text(tokens[t])}" if t < len(tokens) else ""))
+    vocab = G.graph.get("vocab", ()) if by_character(G, stem) else ()
+    if attrs.get("kind") == "param" and len(index) == 2:
+        row = int(index[0])
+        char = f" {token_text(vocab[row])}" if row < len(vocab) else ""
+        return words + [f"row {row}{char}", f"column {index[1]}"]
+    if vocab and index and index[0].isdigit() and int(index[0]) < len(vocab):
+        return words + [f"token {token_text(vocab[int(index[0])])}"]
+    for i in index:
+        if i.startswith("t="):
+            k = int(i[2:])
+            read = f" {token_text(tokens[k])}" if k < len(tokens) else ""
+            words.append(f"key position {k}{read}" if stem in ("score", "w")
+                         else f"position {k}{read}" if t < 0 else "")
+        elif i.isdigit():
+            words.append(f"element {i}")
+    return [w for w in words if w]

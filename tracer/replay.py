@@ -24,7 +24,8 @@ from .exceptions import SelectionError
 from .names import node_name
 from .text import number
 
-__all__ = ["Flow", "Frame", "GRANULARITIES", "backward_frames", "grouped_frames", "grads_after"]
+__all__ = ["Flow", "Frame", "GRANULARITIES", "backward_frames", "grouped_frames", "grads_after",
+           "flow_line"]
 
 GRANULARITIES = ("node", "scope", "level")
 CAPTION_EDGES = 6  # edges a caption spells out before "… and N more"
@@ -302,11 +303,16 @@ def caption(G, heading, group, flows):
     else:
         first = f"backward through {len(group)} nodes, {len(flows)} edges:"
     lines = [f"{heading}: {first}" if heading else first]
-    lines += [f"  {grad_of(G, f.child)} += {local_grad(G, f)} × {number(f.upstream)}"
-              f" → {number(f.after)}" for f in flows[:CAPTION_EDGES]]
+    lines += [f"  {flow_line(G, f)}" for f in flows[:CAPTION_EDGES]]
     if len(flows) > CAPTION_EDGES:
         lines.append(f"  … and {len(flows) - CAPTION_EDGES} more")
     return "\n".join(lines)
+
+
+def flow_line(G, flow) -> str:
+    """One term of the chain rule as every caption spells it: `a.grad += 3 × 1 → 4`."""
+    return (f"{grad_of(G, flow.child)} += {local_grad(G, flow)} × {number(flow.upstream)}"
+            f" → {number(flow.after)}")
 
 
 def local_grad(G, flow):

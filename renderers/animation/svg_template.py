@@ -12,6 +12,7 @@ microgpt_trace.renderers.animation.storyboard fills the slots frame by frame.
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import cache
 
 __all__ = ["Cell", "Circle", "Edge", "Template", "svg_template", "text_width", "label_point",
            "IDLE_EDGE", "TICK", "SVG_NS"]
@@ -55,6 +56,7 @@ class Edge:
     label_at: tuple  # where its flow is written
 
 
+@cache  # placing one flow label asks for the same text's width at hundreds of spots
 def text_width(text: str, size: float = 12.0) -> float:
     """Roughly Helvetica's advance widths: enough to size a cell or a caption."""
     return size * sum(0.28 if c in ".,:;!|il " else 0.83 if c in "mwMW—" else

@@ -1,0 +1,1 @@
+"""The explorer: one offline page, blocks -> scopes -> ops (page.py)."""
