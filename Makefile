@@ -42,6 +42,7 @@ demo: setup
 	$(BIN)/microgpt-trace scope pos4/layer0/mlp --text anna -o out/mlp.svg
 	$(BIN)/microgpt-trace scope pos3/embed --text anna -o out/rmsnorm.svg
 	$(BIN)/microgpt-trace backward "a*b+a" -o out/backward.html
+	$(BIN)/microgpt-trace explore --text anna -o out/explore.html
 	$(BIN)/microgpt-trace backward --text anna --pos 4 --head 2 -o out/head-backward.gif
 	$(BIN)/microgpt-trace sample -n 5
 	$(BIN)/microgpt-trace adam "layer0.mlp_fc1[2][5]" --steps 2000 > out/adam.txt && cat out/adam.txt
@@ -53,6 +54,7 @@ demo: setup
 	@echo "  mlp.svg    the MLP at position 4 of 'anna' op by op: 16 of 64 ReLU gates open"
 	@echo "  rmsnorm.svg  the embedding at position 3: RMSNorm scales the sum by 3.735"
 	@echo "  backward.html      step through backward on a*b+a (open in a browser)"
+	@echo "  explore.html       the whole traced model on 'anna': click blocks down to ops, zoom, inspect, step"
 	@echo "  head-backward.gif  the gradient flowing back through that head"
 	@echo "  adam.txt   one weight's Adam update mid-schedule (--steps 2000), number by number"
 

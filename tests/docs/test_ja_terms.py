@@ -128,7 +128,9 @@ def glosses_missing(page: Path):
     output = "\n".join(line for _, tag, body in fenced_blocks(text) if tag == "console"
                        for line in body)
     for word, gloss in GLOSSES:
-        pattern = re.compile(rf"(?:^|(?<=[\s:(`'（])){re.escape(word)}(?=$|[\s:),.;`'）])")
+        # a word ends at a space or a closing mark; "loss.png" is a file, not the word
+        pattern = re.compile(rf"(?:^|(?<=[\s:(`'（])){re.escape(word)}"
+                             rf"(?=$|[\s:),;`'）]|\.(?!\w))")
         if not pattern.search(output):
             continue
         for number, line in prose(text):

@@ -165,7 +165,7 @@ def test_scales_of_a_run_without_attention_or_mlp():
     snapshot = {"head_out": [], "mlp": [], "grad_norm": {"wte": 0.5},
                 "residual": {"stages": ["embed"], "norm": [[2.0], [3.0]], "cosine": [[], []]}}
     assert data.scales([snapshot]) == {"head_out": 1.0, "mlp": 1.0, "residual": 3.0,
-                                       "cosine": 0.0, "grad": (0.5, 0.5)}
+                                       "mlp_low": 0.0, "cosine": 0.0, "grad": (0.5, 0.5)}
 
 
 def test_embedding_view_projects_every_snapshot_on_the_last_ones_basis():
