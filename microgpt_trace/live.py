@@ -20,8 +20,8 @@ written.
 A training run in this process (`train --live`) hands over its Controls: the page's
 POSTs to /pause, /resume and /stop set them and the run checks them between steps
 (stop is the Ctrl-C path: the signal list train_run already reads). While paused,
-GET /explore?scope=NAME traces the snapshot text at the current weights and returns
-that scope's diagram as SVG (what `microgpt-trace scope` draws). Without a run
+GET /explore traces the snapshot text at the current weights and returns its explorer
+page (what `microgpt-trace explore` draws: blocks down to ops, every view laid out). Without a run
 (`serve --log`), the controls answer 409 and the page hides them.
 
 The server is the standard library's ThreadingHTTPServer in a daemon thread: one
@@ -37,7 +37,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 __all__ = ["LiveServer", "Controls", "LiveError", "free_port", "LOOPBACK", "POLL"]
 
@@ -118,20 +118,12 @@ class Controls:
             return {"state": "paused", "step": self.paused_at}
         return {"state": "pausing" if not self.running.is_set() else "training"}
 
-    def explore(self, scope):
-        """The snapshot text's `scope` at the paused run's weights, as SVG bytes."""
+    def explore(self):
+        """The snapshot text's explorer page at the paused run's weights, as HTML bytes."""
         with self.model:
             if self.paused_at is None:
                 raise LookupError("pause the run first: the weights change at every step")
-            return explore_svg(self.state, self.snapshot_text, scope)
-
-    def scopes(self):
-        with self.model:
-            if self.paused_at is None:
-                raise LookupError("pause the run first: the weights change at every step")
-            from microgpt_trace.tracer.scope_view import scope_names
-
-            return scope_names(traced(self.state, self.snapshot_text))
+            return explore_page(self.state, self.snapshot_text, self.paused_at)
 
 
 def traced(state, text):
@@ -145,18 +137,11 @@ def traced(state, text):
             p.grad = 0.0  # a Value step accumulates into p.grad: leave it as Adam did
 
 
-def explore_svg(state, text, scope):
-    from microgpt_trace.renderers.diagrams.render import (
-        DEFAULT_MAX_NODES,
-        check_layout_size,
-        render,
-    )
-    from microgpt_trace.renderers.diagrams.source import dot_source
-    from microgpt_trace.tracer.scope_view import scope_view
+def explore_page(state, text, step):
+    from microgpt_trace.renderers.explorer.page import explorer_page
 
-    view = scope_view(traced(state, text), scope)
-    check_layout_size(view, DEFAULT_MAX_NODES, "choose a smaller scope")
-    return render(dot_source(view), "svg")
+    title = f"{text!r} at the weights after step {step}"
+    return explorer_page(traced(state, text), title=title).encode("utf-8")
 
 
 class LiveServer:
@@ -301,7 +286,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urlparse(self.path)
-        query = parse_qs(url.query)
         if url.path == "/":
             from microgpt_trace.renderers.panels.live import live_page
 
@@ -312,8 +296,8 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, json.dumps(self.live.status()), "application/json")
         elif url.path == "/favicon.ico":
             self.reply(204, b"", "image/x-icon")
-        elif url.path in ("/explore", "/scopes"):
-            self.explore(url.path, query.get("scope", [""])[0])
+        elif url.path == "/explore":
+            self.explore()
         else:
             self.reply(404, "not found", "text/plain; charset=utf-8")
 
@@ -330,21 +314,18 @@ class Handler(BaseHTTPRequestHandler):
          "stop": controls.request_stop}[action]()
         self.reply(200, json.dumps(self.live.status()), "application/json")
 
-    def explore(self, what, scope):
+    def explore(self):
         controls = self.live.controls
         if controls is None or self.live.final:
             return self.reply(409, "no training run here: explore a checkpoint with "
-                              "`microgpt-trace scope`", "text/plain; charset=utf-8")
+                              "`microgpt-trace explore`", "text/plain; charset=utf-8")
         try:
-            if what == "/scopes":
-                body, kind = json.dumps(controls.scopes()), "application/json"
-            else:
-                body, kind = controls.explore(scope), "image/svg+xml"
+            body = controls.explore()
         except LookupError as e:  # not paused
             return self.reply(409, str(e).strip("'\""), "text/plain; charset=utf-8")
-        except Exception as e:  # a bad scope, a graph too large, dot missing: say which
+        except Exception as e:  # dot missing or failing: say which
             return self.reply(400, str(e), "text/plain; charset=utf-8")
-        self.reply(200, body, kind)
+        self.reply(200, body, "text/html; charset=utf-8")
 
     def reply(self, code, body, kind):
         body = body.encode("utf-8") if isinstance(body, str) else body

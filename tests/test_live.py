@@ -8,6 +8,7 @@ bounded in time.
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -154,7 +155,7 @@ def test_the_page_and_the_controls_without_a_run(tiny_log):
                         timeout=10)
             assert e.value.code == code
         with pytest.raises(HTTPError) as e:
-            urlopen(server.url + "explore?scope=pos0", timeout=10)
+            urlopen(server.url + "explore", timeout=10)
         assert e.value.code == 409
 
 
@@ -203,6 +204,12 @@ def wait_for(predicate, timeout=20, every=0.05):
     raise AssertionError(f"not within {timeout} s: {predicate}")
 
 
+def explorer_data(page):
+    """The data an explorer page embeds (its views, by scope)."""
+    return json.loads(re.search(r'<script id="explorer-data" type="application/json">(.*?)'
+                                r'</script>', page, re.S).group(1))
+
+
 def status(url):
     return json.loads(urlopen(url + "status", timeout=10).read())
 
@@ -220,10 +227,10 @@ def test_pause_explore_stop_resume_to_the_same_bits(tmp_path, tiny_data):
         size = os.path.getsize(tmp_path / "run.jsonl")
         time.sleep(1.0)
         assert os.path.getsize(tmp_path / "run.jsonl") == size  # no step runs while paused
-        scopes = json.loads(urlopen(url + "scopes", timeout=30).read())
-        assert "pos0/layer0/mlp" in scopes
-        svg = urlopen(url + "explore?scope=pos0/layer0/mlp", timeout=60).read()
-        assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+        page = urlopen(url + "explore", timeout=120).read().decode("utf-8")
+        assert f"at the weights after step {paused['step']}" in page
+        views = explorer_data(page)["views"]
+        assert any(view["scope"] == "pos0/layer0/mlp" for view in views)
         post(url, "resume")
         wait_for(lambda: os.path.getsize(tmp_path / "run.jsonl") > size)
         post(url, "stop")

@@ -62,6 +62,11 @@ def test_a_live_run_pause_a_second_tab_and_stop(tmp_path, tiny_data, browser, pa
         assert os.path.getsize(tmp_path / "run.jsonl") == size
         wait_for(lambda: shown_step(page)[0] == paused and shown_step(other)[0] == paused)
         assert page.is_visible("#explore") and page.inner_text("#pause") == "Resume"
+        page.click("#explore")  # the explorer of the snapshot text at the paused weights
+        explorer = page.wait_for_selector("#explore-view iframe", timeout=120_000).content_frame()
+        explorer.wait_for_selector("#view[data-scope='']", timeout=WAIT)
+        assert explorer.title().endswith(f"at the weights after step {paused}")
+        assert page.is_visible("#explore-open")
 
         other.click("#stop")  # any tab controls the run
         assert process.wait(timeout=30) == 128 + signal.SIGINT

@@ -635,30 +635,24 @@ async function control(action) {
 }
 
 async function explore() {
-  const section = $("explorer"), select = $("scope");
-  section.hidden = false;
-  $("explore-note").textContent = "tracing the snapshot text…";
-  if (!select.options.length) {
-    const r = await fetch("/scopes");
-    if (!r.ok) { $("explore-note").textContent = await r.text(); return; }
-    const names = await r.json();
-    for (const name of names) select.add(new Option(name, name));
-    const preferred = names.filter((s) => /\/mlp$/.test(s));
-    select.value = preferred.length ? preferred[preferred.length - 1] : names[0];
-  }
-  const r = await fetch(`/explore?scope=${encodeURIComponent(select.value)}`);
+  $("explorer").hidden = false;
+  $("explore-open").hidden = true;
+  $("explore-view").replaceChildren();
+  $("explore-note").textContent = "tracing the snapshot text and laying out every view " +
+    "(for a name of 5 letters, about half a minute)…";
+  const r = await fetch("/explore");
   if (!r.ok) { $("explore-note").textContent = await r.text(); return; }
   const url = URL.createObjectURL(await r.blob());
-  $("explore-view").replaceChildren(Object.assign(document.createElement("img"), { src: url, alt: select.value }));
-  $("explore-open").href = url;
-  $("explore-note").textContent = `${select.value} at the weights after step ${run.status.step}: ` +
-    "values and the grads of the snapshot text's loss (what `microgpt-trace scope` draws)";
+  const frame = Object.assign(document.createElement("iframe"), { src: url, title: "explorer" });
+  $("explore-view").replaceChildren(frame);
+  Object.assign($("explore-open"), { href: url, hidden: false });
+  $("explore-note").textContent = `the snapshot text at the weights after step ${run.status.step}: ` +
+    "values and the grads of its loss, blocks down to ops (what `microgpt-trace explore` draws)";
 }
 
 $("pause").addEventListener("click", () => control($("pause").textContent === "Pause" ? "pause" : "resume"));
 $("stop").addEventListener("click", () => control("stop"));
 $("explore").addEventListener("click", explore);
-$("scope").addEventListener("change", explore);
 $("snapshot").addEventListener("input", () => { $("follow").checked = Number($("snapshot").value) === run.snapshots.length - 1; draw(); });
 $("follow").addEventListener("change", draw);
 window.addEventListener("resize", schedule);
