@@ -5,7 +5,9 @@ The chapters are plain Markdown that read the same on GitHub; MyST parses them a
 they are. Navigation comes from each language's reading map (README.md): each chapter
 it links becomes an entry of a hidden table of contents, so no chapter carries Sphinx
 markup. Steppers and explorers in docs/img/*.html are copied beside
-the pages and shown in a frame under the link to them, so they work offline.
+the pages and shown in a frame under the first link to them in a page, so they work
+offline; a link's address (`explore-anna.html#pos4/layer0/mlp`, the explorer's view)
+is kept.
 """
 
 import os
@@ -30,6 +32,15 @@ html_show_sourcelink = False
 
 IMG = Path(__file__).parent / "img"
 CHAPTER_LINK = re.compile(r"\]\(([\w-]+)\.md\)")
+PAGE_LINK = re.compile(r"\]\((?:\.\./)?img/[\w-]+\.html(?:#([^)\s]*))?\)")
+
+
+def page_addresses(app, docname, source):
+    """The #address of each link to a generated page, in order: MyST drops it when it
+    makes the link a file reference."""
+    if not hasattr(app.env, "page_addresses"):
+        app.env.page_addresses = {}
+    app.env.page_addresses[docname] = PAGE_LINK.findall(source[0])
 
 
 def add_contents(app, docname, source):
@@ -58,14 +69,22 @@ class OtherLanguage(SphinxPostTransform):
 
 
 def frame_pages(app, doctree, docname):
-    """A link to a generated page (img/*.html) opens it and shows it in a frame below."""
+    """A link to a generated page (img/*.html) opens it at its address; the first in a
+    page also shows the page in a frame below."""
+    addresses = iter(getattr(app.env, "page_addresses", {}).get(docname, []))
+    framed = set()
     for ref in list(doctree.findall(addnodes.download_reference)):
         if not ref["reftarget"].endswith(".html"):
             continue
-        link = nodes.reference("", "", *ref.children, refuri=ref["reftarget"])
+        address = next(addresses, "")
+        link = nodes.reference("", "", *ref.children,
+                               refuri=ref["reftarget"] + (f"#{address}" if address else ""))
         ref.replace_self(link)
+        if ref["reftarget"] in framed:
+            continue
+        framed.add(ref["reftarget"])
         block = link.parent if isinstance(link.parent, nodes.paragraph) else link
-        frame = nodes.raw("", f'<iframe class="generated-page" src="{ref["reftarget"]}" '
+        frame = nodes.raw("", f'<iframe class="generated-page" src="{link["refuri"]}" '
                               f'loading="lazy" title="{Path(ref["reftarget"]).name}"></iframe>',
                           format="html")
         block.parent.insert(block.parent.index(block) + 1, frame)
@@ -84,6 +103,7 @@ def copy_pages(app, exception):
 
 
 def setup(app):
+    app.connect("source-read", page_addresses)
     app.connect("source-read", add_contents)
     app.add_post_transform(OtherLanguage)
     app.connect("doctree-resolved", frame_pages)

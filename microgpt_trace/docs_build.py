@@ -6,13 +6,18 @@ versions. Each figure commits beside its images a text source they are drawn fro
 the check recomputes that text (no `dot` needed) and compares it exactly; an image only
 has to exist. Three kinds:
 
-- Diagram: NAME.svg drawn by Graphviz from NAME.dot (the source).
+- Diagram: NAME.svg drawn by Graphviz from NAME.dot (the source); a diagram too wide
+  for a page column also writes NAME-PART.svg per part, the same drawing framed on the
+  nodes and clusters the text is about (crop_svg), and the chapter links the whole.
 - Animation: a backward replay as NAME.gif (for the page) and NAME.html (the stepper),
   both drawn from NAME.dot: the DOT laid out once, then each frame's caption as a
   `//` comment line.
 - Panels: training panels NAME-PANEL.png drawn by `report` from a short real run on
   data/names.txt; the source NAME.jsonl is that run's metrics log with every float
   rounded to 4 significant digits (what the charts show, stable to the last bits).
+- Explorer: NAME.html, the explorer of the model on TEXT (what a cropped diagram's
+  whole is one link away in, at the scope's address); the source NAME.txt lists its
+  views, one `SCOPE KIND NODES` line each (the addresses a link may name).
 - AdamPlot: NAME.png drawn by `adam PARAM --plot`, one weight's Adam numbers at every
   step of the shipped checkpoint's run (replayed from the seed, ~10 s); the source
   NAME.jsonl is a header line and one line per step, rounded the same way.
@@ -31,6 +36,7 @@ from typing import Callable, Optional
 
 import networkx as nx
 
+from microgpt_trace.renderers.diagrams.crop import crop_svg
 from microgpt_trace.renderers.diagrams.render import write_bytes, write_diagram
 from microgpt_trace.renderers.diagrams.source import dot_source
 from microgpt_trace.tracer.checkpoint_trace import trace_checkpoint_head, trace_checkpoint_text
@@ -38,8 +44,8 @@ from microgpt_trace.tracer.expression.evaluate import trace_expression
 from microgpt_trace.tracer.queries import collapse
 from microgpt_trace.tracer.scope_view import scope_view
 
-__all__ = ["Diagram", "Animation", "Panels", "AdamPlot", "DIAGRAMS", "ANIMATIONS", "PANELS",
-           "ADAM_PLOTS",
+__all__ = ["Diagram", "Animation", "Panels", "AdamPlot", "Explorer", "DIAGRAMS", "ANIMATIONS",
+           "PANELS", "ADAM_PLOTS", "EXPLORERS", "explorer_scopes",
            "IMG_DIR", "figures", "diagram_dot", "figure_source", "build_docs"]
 
 IMG_DIR = Path("docs") / "img"  # relative to the repository root
@@ -53,24 +59,31 @@ NEURON = {"w1": -3.0, "x1": 2.0, "w2": 1.0, "x2": 0.0, "b": 6.8813735870195432}
 @dataclass(frozen=True)
 class Diagram:
     """One picture: its file stem in docs/img, the graph it draws, dot_source's
-    options, and the CLI words that draw the same DOT (a test holds them equal)."""
+    options, and the CLI words that draw the same DOT (a test holds them equal).
+    `parts` are (PART, node and cluster names) pairs: NAME-PART.svg shows those."""
 
     name: str
     build: Callable[[], nx.Graph]
     command: str
     style: dict = field(default_factory=dict)
+    parts: tuple = ()
 
     @property
     def source(self) -> Path:
         return IMG_DIR / f"{self.name}.dot"
 
     @property
+    def whole(self) -> Path:
+        return IMG_DIR / f"{self.name}.svg"
+
+    @property
     def images(self) -> tuple:
-        return (IMG_DIR / f"{self.name}.svg",)
+        return (self.whole,) + tuple(IMG_DIR / f"{self.name}-{part}.svg"
+                                     for part, _ in self.parts)
 
     def rows(self) -> dict:
-        """image path -> the CLI commands its table row quotes."""
-        return {self.images[0]: (self.command,)}
+        """image path -> the CLI commands its table row quotes (a part: the whole's)."""
+        return {image: (self.command,) for image in self.images}
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,24 @@ class AdamPlot:
         return {self.images[0]: (f'adam "{self.param}" --plot out/{self.name}.png',)}
 
 
+@dataclass(frozen=True)
+class Explorer:
+    """The explorer of the model on TEXT: every scope a click (or an address) away."""
+
+    name: str
+
+    @property
+    def source(self) -> Path:
+        return IMG_DIR / f"{self.name}.txt"
+
+    @property
+    def images(self) -> tuple:
+        return (IMG_DIR / f"{self.name}.html",)
+
+    def rows(self) -> dict:
+        return {self.images[0]: (f"explore --text {TEXT} -o out/{self.name}.html",)}
+
+
 @lru_cache(maxsize=1)
 def traced_text(engine: str) -> nx.MultiDiGraph:
     """The default checkpoint's graph on TEXT; queries never mutate it, so share it."""
@@ -191,14 +222,24 @@ DIAGRAMS = (
             'expr "a*a" --set a=2 --edge-labels', {"edge_labels": True}),
     Diagram("neuron", partial(trace_expression, "tanh(w1*x1 + w2*x2 + b)", NEURON),
             'expr "tanh(w1*x1 + w2*x2 + b)" --set w1=-3 --set x1=2 --set w2=1 '
-            '--set x2=0 --set b=6.8813735870195432 --edge-labels', {"edge_labels": True}),
+            '--set x2=0 --set b=6.8813735870195432 --edge-labels --rankdir TB',
+            {"edge_labels": True, "rankdir": "TB"}),
     # top to bottom: narrower than left to right, so a head stays legible at page width
+    # Parts name the DOT's nodes (n7...) and clusters; crop_svg refuses a name the
+    # DOT no longer has, so a changed layout fails loudly.
+    # the head's softmax (−max, exp, Σ, 1/Σ, the weights); the attention strip beside
+    # the first key's table
     Diagram("head", partial(head, "atomic"),
-            f"head --text {TEXT} --pos 4 --head 2 --rankdir TB", {"rankdir": "TB"}),
+            f"head --text {TEXT} --pos 4 --head 2 --rankdir TB", {"rankdir": "TB"},
+            (("softmax", ("cluster_softmax",)), ("keys", ("cluster_strip", "cluster_dot0")))),
+    # the attention strip (what the head reads), and the one dot node per key
     Diagram("head-fused", partial(head, "fused"),
             f"head --text {TEXT} --pos 4 --head 2 --engine fused --rankdir TB",
-            {"rankdir": "TB"}),
-    Diagram("model", partial(blocks, 1), f"model --text {TEXT} --depth 1"),
+            {"rankdir": "TB"}, (("strip", ("cluster_strip",)),
+                                ("dots", ("cluster_dot0", "cluster_dot1")))),
+    # the weights row, then each position's embed, layer0 and lm_head blocks
+    Diagram("model", partial(blocks, 1), f"model --text {TEXT} --depth 1", {},
+            (("layer", ("n5", "n6", "n7", "n11", "n30", "w_n31")),)),
     # docs/backprop.md and docs/gpt.md (chapters 1-4)
     # the table of local gradients: the smallest expression for each op of the engine
     Diagram("op-add", partial(trace_expression, "a+b", WORKED),
@@ -216,37 +257,45 @@ DIAGRAMS = (
             {"edge_labels": True}),
     Diagram("op-tanh", partial(trace_expression, "tanh(a)", {"a": 0.5}),
             'expr "tanh(a)" --set a=0.5 --edge-labels', {"edge_labels": True}),
-    Diagram("model-depth3", partial(blocks, 3), f"model --text {TEXT} --depth 3"),
+    # each position's attention: rmsnorm, qkv, four head blocks, proj
+    Diagram("model-depth3", partial(blocks, 3), f"model --text {TEXT} --depth 3", {},
+            (("attn", ("n8", "n16", "n84")),)),
     # the other heads at the same position as "head": what each one attends to
     Diagram("head0-fused", partial(head, "fused", 0),
             f"head --text {TEXT} --pos 4 --head 0 --engine fused --rankdir TB",
-            {"rankdir": "TB"}),
+            {"rankdir": "TB"}, (("strip", ("cluster_strip",)),)),
     Diagram("head1-fused", partial(head, "fused", 1),
             f"head --text {TEXT} --pos 4 --head 1 --engine fused --rankdir TB",
-            {"rankdir": "TB"}),
+            {"rankdir": "TB"}, (("strip", ("cluster_strip",)),)),
     Diagram("head3-fused", partial(head, "fused", 3),
             f"head --text {TEXT} --pos 4 --head 3 --engine fused --rankdir TB",
-            {"rankdir": "TB"}),
+            {"rankdir": "TB"}, (("strip", ("cluster_strip",)),)),
     # one part of the model at op level each, from the loss of the whole text
     Diagram("scope-embed", partial(scope_of, "pos0/embed"),
-            f"scope pos0/embed --text {TEXT}"),
+            f"scope pos0/embed --text {TEXT}", {}, (("sum", ("t0", "t1", "t2")),)),
     # position 4: 16 of 64 gates open; position 3, all closed, is the contrast
     Diagram("scope-mlp", partial(scope_of, "pos4/layer0/mlp"),
-            f"scope pos4/layer0/mlp --text {TEXT}"),
+            f"scope pos4/layer0/mlp --text {TEXT}", {},
+            (("gates", ("cluster_fc1", "cluster_relu")),)),
     Diagram("scope-mlp-closed", partial(scope_of, "pos3/layer0/mlp"),
-            f"scope pos3/layer0/mlp --text {TEXT}"),
+            f"scope pos3/layer0/mlp --text {TEXT}", {},
+            (("gates", ("cluster_fc1", "cluster_relu")),)),
     Diagram("scope-residual1", partial(scope_of, "pos3/layer0/residual1"),
             f"scope pos3/layer0/residual1 --text {TEXT}"),
     # the embedding's RMSNorm: a scale far from 1 (3.735; attention's input has ~1)
     Diagram("scope-rmsnorm", partial(scope_of, "pos3/embed"),
-            f"scope pos3/embed --text {TEXT}"),
+            f"scope pos3/embed --text {TEXT}", {},
+            (("norm", ("t2", "t3", "opn54", "opn69")),)),
     Diagram("scope-lm-head", partial(scope_of, "pos3/lm_head"),
-            f"scope pos3/lm_head --text {TEXT}"),
+            f"scope pos3/lm_head --text {TEXT}", {}, (("logits", ("t1",)),)),
     Diagram("scope-softmax", partial(scope_of, "pos3/softmax"),
-            f"scope pos3/softmax --text {TEXT}"),
+            f"scope pos3/softmax --text {TEXT}", {},
+            (("exp", ("t0", "n2", "n133", "n35")),)),
     Diagram("scope-loss", partial(scope_of, "pos3/loss"), f"scope pos3/loss --text {TEXT}"),
     # docs/primer.md, docs/glossary.md, docs/questions.md (chapters-rest)
-    Diagram("model-depth2", partial(blocks, 2), f"model --text {TEXT} --depth 2"),
+    # each position's attn, residual1 and mlp (relu: k/64 active)
+    Diagram("model-depth2", partial(blocks, 2), f"model --text {TEXT} --depth 2", {},
+            (("mlp", ("n8", "n12", "n43", "n45")),)),
     Diagram("residual", partial(trace_expression, "x + relu(w*x)", {"x": 2.0, "w": -1.0}),
             'expr "x + relu(w*x)" --set x=2 --set w=-1 --edge-labels', {"edge_labels": True}),
     Diagram("no-residual", partial(trace_expression, "relu(w*x)", {"x": 2.0, "w": -1.0}),
@@ -300,11 +349,13 @@ PANELS = (
 
 # docs/adam.md: a weight whose step once reaches 2.26 lr_t (step 584)
 ADAM_PLOTS = (AdamPlot("adam-run", "layer0.mlp_fc2[3][58]"),)
+# where every cropped diagram's whole is: docs/img/explore-anna.html#SCOPE
+EXPLORERS = (Explorer(f"explore-{TEXT}"),)
 
 
 def figures() -> tuple:
     """Every figure, in the order build_docs handles them."""
-    return DIAGRAMS + ANIMATIONS + PANELS + ADAM_PLOTS
+    return DIAGRAMS + ANIMATIONS + PANELS + ADAM_PLOTS + EXPLORERS
 
 
 def diagram_dot(diagram: Diagram) -> str:
@@ -325,7 +376,24 @@ def figure_source(figure) -> str:
     if isinstance(figure, AdamPlot):
         header, records = adam_run(figure.param)
         return "".join(json.dumps(rounded(line)) + "\n" for line in (header, *records))
+    if isinstance(figure, Explorer):
+        return "".join(f"{view.scope or '/'} {view.kind} {view.graph.number_of_nodes()}\n"
+                       for view in explorer_views_of_text())
     return rounded_log(training_log(figure.steps, figure.lr, figure.model))
+
+
+def explorer_views_of_text() -> list:
+    """The views `explore --text TEXT` draws (no `dot` needed to list them)."""
+    from microgpt_trace.renderers.diagrams.render import layout_size
+    from microgpt_trace.renderers.explorer.page import EXPLORE_MAX_NODES
+    from microgpt_trace.tracer.explorer_views import explorer_views
+
+    return explorer_views(traced_text("fused"), EXPLORE_MAX_NODES, layout_size)
+
+
+def explorer_scopes(text: str) -> set:
+    """The addresses (`#SCOPE`) an Explorer's source lists; the root is ''."""
+    return {line.split(" ")[0].strip("/") for line in text.splitlines()}
 
 
 @lru_cache(maxsize=None)
@@ -424,6 +492,8 @@ def write_figures(root: Path) -> list:
             write_animation(root, figure)
         elif isinstance(figure, AdamPlot):
             write_adam_plot(root, figure)
+        elif isinstance(figure, Explorer):
+            write_explorer_page(root, figure)
         else:
             write_panels(root, figure)
         written += [path.as_posix() for path in figure.images + (figure.source,)]
@@ -432,8 +502,11 @@ def write_figures(root: Path) -> list:
 
 def write_drawing(root: Path, diagram: Diagram) -> None:
     graph = diagram.build()
-    for path in diagram.images + (diagram.source,):  # the DOT last: what check compares
-        write_diagram(graph, root / path, **diagram.style)
+    write_diagram(graph, root / diagram.whole, **diagram.style)
+    whole = (root / diagram.whole).read_text(encoding="utf-8")
+    for image, (_, names) in zip(diagram.images[1:], diagram.parts):
+        write_bytes(root / image, crop_svg(whole, names).encode("utf-8"))
+    write_diagram(graph, root / diagram.source, **diagram.style)  # last: what check compares
 
 
 def write_animation(root: Path, figure: Animation) -> None:
@@ -476,6 +549,14 @@ def write_adam_plot(root: Path, figure: AdamPlot) -> None:
 
     header, records = adam_run(figure.param)
     write_bytes(root / figure.images[0], figure_bytes(adam_figure(header, records))["png"])
+    write_bytes(root / figure.source, figure_source(figure).encode("utf-8"))
+
+
+def write_explorer_page(root: Path, figure: Explorer) -> None:
+    """The page `explore --text TEXT` writes, then the list of its views."""
+    from microgpt_trace.renderers.explorer.page import explorer_page
+
+    write_bytes(root / figure.images[0], explorer_page(traced_text("fused")).encode("utf-8"))
     write_bytes(root / figure.source, figure_source(figure).encode("utf-8"))
 
 

@@ -23,7 +23,9 @@ from .svg_template import TICK, Cell
 __all__ = ["gif_bytes", "check_frame_count", "MAX_FRAMES"]
 
 MAX_FRAMES = 400  # at 0.8 s a frame, over five minutes: a GIF is the wrong medium
-MAX_WIDTH = 1800  # pixels; wider graphs are scaled down (dot rasterises at 144 dpi)
+# pixels: a frame, caption band included, at most as wide as a docs figure may be;
+# wider ones are scaled down (dot rasterises at 144 dpi)
+MAX_WIDTH = 1200
 FRAME_MS, FIRST_MS, LAST_MS = 800, 1500, 3000
 SMOOTH = 3  # supersampling of curves and outlines
 FONT_DIRS = ("/usr/share/fonts/truetype/liberation", "/usr/share/fonts/truetype/dejavu",
@@ -60,7 +62,7 @@ def gif_bytes(anim: Animation, max_frames: int = MAX_FRAMES) -> bytes:
     count = check_frame_count(len(anim.values), max_frames)
     from PIL import Image
 
-    scale = gif_scale(anim.size[0])
+    scale = gif_scale(caption_band(anim).width)
     base = render(anim.dot, "png", dpi=base_dpi(scale))
     painter = Painter(anim, Image.open(io.BytesIO(base)).convert("RGB"))
     palette = painter.palette()
@@ -97,9 +99,9 @@ def check_frame_count(count: int, max_frames: int = MAX_FRAMES) -> int:
 
 
 def gif_scale(width: float) -> float:
-    """Pixels per point: 2 (dot's 144 dpi), less for graphs wider than MAX_WIDTH allows.
+    """Pixels per point: 2 (dot's 144 dpi), less for frames wider than MAX_WIDTH allows.
 
-    >>> gif_scale(450), gif_scale(3600)
+    >>> gif_scale(450), gif_scale(2400)
     (2.0, 0.5)
     """
     return min(2.0, MAX_WIDTH / width) if width else 2.0
@@ -157,8 +159,8 @@ class Painter:
 
         self.anim = anim
         width, height = anim.size
-        self.scale = gif_scale(width)
         self.band = caption_band(anim)
+        self.scale = gif_scale(self.band.width)
         size = (round(self.band.width * self.scale), round(self.band.height * self.scale))
         self.canvas = Image.new("RGB", size, "#ffffff")
         graph = (round(width * self.scale), round(height * self.scale))

@@ -18,6 +18,7 @@ snapshot, ...)` draws one snapshot as an ordinary Figure (tests, one-off use).
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -50,6 +51,10 @@ from .data import (
 __all__ = ["Panel", "frame_pngs", "frame_svg", "attention_panel", "probs_panel",
            "embedding_panel", "residual_panel", "head_output_panel", "mlp_panel",
            "grad_panel", "snapshot_figure"]
+
+# attention maps side by side: four at a name's length came to 1,336 px, past what a
+# docs column shows at full size; two a row fit in 1,200
+HEADS_PER_ROW = 2
 
 
 @dataclass
@@ -129,20 +134,26 @@ def attention_panel(snapshots: Sequence[dict], sc: dict | None = None) -> Panel:
     layers, heads, n = len(attn), len(attn[0]), len(attn[0][0])
     labels = [shown(t) for t in first["tokens"][:n]]
     size = 1.5 + 0.22 * n
+    columns = min(heads, HEADS_PER_ROW)
+    rows = layers * math.ceil(heads / columns)
     # "compressed" packs square maps without the gaps "constrained" leaves around them
-    fig = new_figure(size * heads + 1.2, size * layers + 0.9, layout="compressed")
-    axes = fig.subplots(layers, heads, squeeze=False)
+    fig = new_figure(size * columns + 1.2, size * rows + 0.9, layout="compressed")
+    axes = fig.subplots(rows, columns, squeeze=False)
     mask = attention_mask(n)
-    images = []
-    for li, row in enumerate(axes):
-        for h, ax in enumerate(row):
+    images, used = [], set()
+    for li in range(layers):
+        for h in range(heads):
+            ax = axes[li * (rows // layers) + h // columns][h % columns]
+            used.add(ax)
             images.append(ax.imshow(np.zeros((n, n)), cmap="viridis", vmin=0, vmax=1))
             ax.set_title(f"layer {li}, head {h}")
             ax.set_xticks(range(n), labels, fontsize=8)
             ax.set_yticks(range(n), labels, fontsize=8)
             ax.set_xlabel("key (attended to)")
-            ax.set_ylabel("query" if h == 0 else "")
+            ax.set_ylabel("query" if h % columns == 0 else "")
             ax.set_facecolor("#f0f0f0")  # masked cells: keys a query cannot see
+    for ax in set(axes.flat) - used:
+        ax.set_visible(False)  # an odd head count leaves a cell of each layer empty
     fig.colorbar(images[0], ax=axes, label="attention weight", shrink=0.8)
     title = fig.suptitle(" ")
 

@@ -12,6 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from microgpt_trace.docs_build import EXPLORERS, explorer_scopes
+
 from .transcripts import ROOT
 
 DOCS = ROOT / "docs"
@@ -91,9 +93,18 @@ def test_every_link_and_image_lands(site):
             linked = (page.parent / unquote(url.path)).resolve() if url.path else page
             if not linked.is_file():
                 broken.append(f"{page.relative_to(site)}: {target}")
-            elif url.fragment and linked.suffix == ".html" and url.fragment not in parsed(linked).ids:
+            elif url.fragment and linked.suffix == ".html" and not lands(linked, url.fragment):
                 broken.append(f"{page.relative_to(site)}: {target} (no such anchor)")
     assert broken == []
+
+
+def lands(page: Path, address: str) -> bool:
+    """An element id of the page, or in an explorer a view its listing names."""
+    for explorer in EXPLORERS:
+        if page.name == explorer.images[0].name:
+            listing = (ROOT / explorer.source).read_text(encoding="utf-8")
+            return unquote(address) in explorer_scopes(listing)
+    return address in parsed(page).ids
 
 
 def test_generated_pages_are_framed_where_they_are_linked(site):
@@ -103,9 +114,9 @@ def test_generated_pages_are_framed_where_they_are_linked(site):
     assert linked, "no chapter links a generated page"
     for name in linked:
         assert (site / "img" / name).read_bytes() == (DOCS / "img" / name).read_bytes()
-    framed = set(re.findall(r'<iframe class="generated-page" src="(?:\.\./)*img/([\w-]+\.html)"',
-                            "".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html"))))
-    assert framed == linked
+    framed = re.findall(r'<iframe class="generated-page" src="(?:\.\./)*img/([\w-]+\.html)[#"]',
+                        "".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html")))
+    assert set(framed) == linked
 
 
 def test_a_broken_link_fails_the_build(tmp_path):
@@ -134,5 +145,29 @@ def test_a_stepper_steps_inside_its_chapter_offline(site, page):
     first = counter.inner_text(timeout=10_000)
     frame.get_by_role("button", name="▶", exact=True).click()
     assert counter.inner_text() != first
+    assert page.errors == []
+    assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
+
+
+def test_a_page_frames_a_generated_page_once_and_keeps_the_addresses(site):
+    """gpt.html links the explorer under a dozen figures, each at its view: one frame."""
+    html = (site / "gpt.html").read_text(encoding="utf-8")
+    assert html.count('<iframe class="generated-page" src="img/explore-anna.html') == 1
+    assert 'href="img/explore-anna.html#pos4/layer0/mlp"' in html
+
+
+@pytest.mark.browser
+def test_the_explorer_opens_inside_its_chapter_and_at_a_captions_view_offline(site, page):
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto((site / "gpt.html").as_uri())
+    frame_element = page.locator("iframe.generated-page").first
+    frame_element.scroll_into_view_if_needed()
+    frame = frame_element.content_frame
+    frame.locator("#canvas svg").first.wait_for(timeout=20_000)
+    page.goto((site / "img" / "explore-anna.html").as_uri() + "#pos4/layer0/mlp")
+    page.locator("#canvas svg").first.wait_for(timeout=20_000)
+    assert page.locator("#view").get_attribute("data-scope") == "pos4/layer0/mlp"
     assert page.errors == []
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []

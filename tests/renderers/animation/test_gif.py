@@ -8,6 +8,7 @@ from PIL import Image
 from microgpt_trace.microgpt.engine import Value
 from microgpt_trace.renderers.animation.gif import MAX_FRAMES, Painter, gif_bytes
 from microgpt_trace.renderers.animation.storyboard import animate
+from microgpt_trace.renderers.animation.svg import caption_band
 from microgpt_trace.renderers.exceptions import TooManyFramesError
 from microgpt_trace.tracer.expression.evaluate import trace_expression
 from microgpt_trace.tracer.graph import trace
@@ -48,7 +49,7 @@ def rgb(colour):
 def test_cells_take_their_exact_colours(worked):
     anim, gif = worked
     frames = frames_of(gif)
-    scale = min(2.0, 1800 / anim.size[0])
+    scale = min(2.0, 1200 / caption_band(anim).width)
     for k, (image, _) in enumerate(frames):
         for node, cell in anim.cells.items():
             x0, y0, x1, y1 = (v * scale for v in cell.rect)

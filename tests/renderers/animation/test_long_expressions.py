@@ -1,6 +1,6 @@
 """Long expressions animate to every output, or are refused with one RenderError.
 
-A 34-term sum once crashed the GIF: shrunk to fit 1800 pixels, a grad cell was under
+A 34-term sum once crashed the GIF: shrunk to fit 1800 pixels (now 1200), a grad cell was under
 two pixels tall and its inset rectangle turned inside out.
 """
 

@@ -137,6 +137,20 @@ def test_attention_grid_has_one_map_per_layer_and_head(run):
     assert [t.get_text() for t in maps[0].get_xticklabels()] == snapshots[-1]["tokens"][:n]
 
 
+@pytest.mark.parametrize("heads, grid", [(4, (2, 2)), (3, (2, 2)), (1, (1, 1))])
+def test_attention_maps_wrap_two_a_row(heads, grid):
+    """Four heads side by side were 1,336 px at 'mignon', wider than a docs column."""
+    state = start(["ab", "ba"], TrainConfig(steps=1), n_embd=12, n_head=heads)
+    metrics = next(train_steps(state, probe_every=1, snapshot_text="ab"))
+    figure = frames.snapshot_figure(frames.attention_panel, snapshot_record(state, metrics))
+    maps = [ax for ax in figure.axes if ax.get_images()]
+    shown = [ax for ax in figure.axes if ax.get_visible() and ax.get_subplotspec()]
+    rows, columns = maps[0].get_subplotspec().get_gridspec().get_geometry()
+    assert (rows, columns) == grid
+    assert [ax.get_title() for ax in maps] == [f"layer 0, head {h}" for h in range(heads)]
+    assert len(shown) == heads
+
+
 def test_every_position_panel_shows_p_target_per_position(run):
     snapshots, _, vocab = run
     one = snapshots[-1]
