@@ -132,15 +132,20 @@ def test_a_broken_link_fails_the_build(tmp_path):
     assert "no-such-chapter" in result.stderr
 
 
-@pytest.mark.browser
-def test_a_stepper_steps_inside_its_chapter_offline(site, page):
+def first_frame(page, chapter: Path):
+    """The chapter at 1280x720, scrolled to its first framed page; every URL requested."""
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto((site / "training.html").as_uri())
+    page.goto(chapter.as_uri())
     frame_element = page.locator("iframe.generated-page").first
     frame_element.scroll_into_view_if_needed()
-    frame = frame_element.content_frame
+    return frame_element.content_frame, requests
+
+
+@pytest.mark.browser
+def test_a_stepper_steps_inside_its_chapter_offline(site, page):
+    frame, requests = first_frame(page, site / "training.html")
     counter = frame.get_by_text(re.compile(r"^frame \d+ / \d+$"))
     first = counter.inner_text(timeout=10_000)
     frame.get_by_role("button", name="▶", exact=True).click()
@@ -158,13 +163,7 @@ def test_a_page_frames_a_generated_page_once_and_keeps_the_addresses(site):
 
 @pytest.mark.browser
 def test_the_explorer_opens_inside_its_chapter_and_at_a_captions_view_offline(site, page):
-    requests = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto((site / "gpt.html").as_uri())
-    frame_element = page.locator("iframe.generated-page").first
-    frame_element.scroll_into_view_if_needed()
-    frame = frame_element.content_frame
+    frame, requests = first_frame(page, site / "gpt.html")
     frame.locator("#canvas svg").first.wait_for(timeout=20_000)
     page.goto((site / "img" / "explore-anna.html").as_uri() + "#pos4/layer0/mlp")
     page.locator("#canvas svg").first.wait_for(timeout=20_000)
