@@ -415,6 +415,7 @@ def animation_text(dot: str, captions: list) -> str:
 
 
 @lru_cache(maxsize=None)
+@lru_cache(maxsize=None)
 def training_log(steps: int, lr: Optional[float], model: tuple = ()) -> str:
     """The metrics log `train --steps STEPS [--lr LR] [model flags] --snapshot-every STEPS
     --log ...` writes on the default data (a few seconds on the float engine), samples

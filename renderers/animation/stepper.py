@@ -22,7 +22,7 @@ import html
 import json
 from dataclasses import dataclass
 
-from ..assets import asset, page_template
+from ..assets import asset, page_template, sandboxed_frame
 from ..quoting import escape_html
 from .storyboard import Animation, mark_scale
 
@@ -87,11 +87,8 @@ def notebook_html(anim: Animation, height: int = 640, interval_ms: int = 800) ->
     >>> cell.startswith("<iframe"), cell.count("<"), 'id=&quot;caption&quot;' in cell
     (True, 2, True)
     """
-    page = html.escape(stepper_html(anim, interval_ms), quote=True)
-    title = html.escape(f"backward · {anim.title}" if anim.title else "backward")
-    return (f'<iframe sandbox="allow-scripts" title="{title}" srcdoc="{page}" '
-            f'style="width: 100%; height: {int(height)}px; border: 1px solid #ddd">'
-            '</iframe>')
+    title = f"backward · {anim.title}" if anim.title else "backward"
+    return sandboxed_frame(stepper_html(anim, interval_ms), title, height)
 
 
 @dataclass(frozen=True)

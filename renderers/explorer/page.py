@@ -30,7 +30,7 @@ from microgpt_trace.tracer.explorer_views import (
 
 from ..animation.stepper import MIN_TEXT, stepper_html
 from ..animation.storyboard import animate, put
-from ..assets import asset, page_template
+from ..assets import asset, page_template, sandboxed_frame
 from ..diagrams.render import check_layout_size, layout_size, write_bytes
 from ..diagrams.values import node_names
 from ..exceptions import FormatError
@@ -193,6 +193,4 @@ def notebook_html(page: str, height: int = 720) -> str:
     >>> notebook_html("<p>x</p>").startswith('<iframe sandbox="allow-scripts"')
     True
     """
-    return (f'<iframe sandbox="allow-scripts" title="explorer" '
-            f'srcdoc="{html.escape(page, quote=True)}" '
-            f'style="width: 100%; height: {int(height)}px; border: 1px solid #ddd"></iframe>')
+    return sandboxed_frame(page, "explorer", height)
